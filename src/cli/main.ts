@@ -1,0 +1,29 @@
+import { Command, CommanderError } from 'commander';
+import { registerGenerate } from './commands/generate.js';
+import { registerLoad } from './commands/load.js';
+import { registerServe } from './commands/serve.js';
+
+/** Build the `fhirhose` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('fhirhose')
+    .description('FHIR Bulk Data Access server and client')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  registerServe(program);
+  registerLoad(program);
+  registerGenerate(program);
+  return program;
+}
+
+/** Run the CLI with process-style argv; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}

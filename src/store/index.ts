@@ -1,0 +1,8 @@
+// The resource store: one interface and its database implementations.
+export type * from './types.js';
+export { openSqliteStore, SqliteStore } from './sqlite-store.js';
+export type { SqliteStoreOptions } from './sqlite-store.js';
+export { listLoadable, loadPaths } from './loader.js';
+export type { LoadOptions, LoadProblem, LoadReport } from './loader.js';
+export { bundleOperations } from './bundle.js';
+export type { BundleOp } from './bundle.js';

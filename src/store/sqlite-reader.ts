@@ -1,0 +1,209 @@
+import type Database from 'better-sqlite3';
+import type { FhirResource } from '../fhir/index.js';
+import { patientCompartmentRefs } from '../fhir/index.js';
+import type { DeletedOptions, ReadResult, ScanOptions, StoredResource, Tombstone } from './types.js';
+
+const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+const ROWS_PER_QUERY = 5000;
+const MAX_TIME = 8.64e15;
+
+interface Row {
+  type: string;
+  id: string;
+  version: number;
+  last_updated: number;
+  json: string;
+}
+
+const toStored = (r: Row): StoredResource => ({
+  type: r.type,
+  id: r.id,
+  versionId: r.version,
+  lastUpdated: r.last_updated,
+  json: r.json,
+});
+
+let tempSeq = 0;
+
+/** The read paths of the SQLite store: point reads, snapshot scans, deletions and Group flattening. */
+export class SqliteReader {
+  constructor(private readonly db: Database.Database) {}
+
+  read(type: string, id: string): ReadResult {
+    const row = this.db
+      .prepare<[string, string], Row>('SELECT type, id, version, last_updated, json FROM resource WHERE type = ? AND id = ?')
+      .get(type, id);
+    if (row) return { status: 'found', resource: toStored(row) };
+    const tomb = this.db
+      .prepare<[string, string], { version: number; deleted_at: number }>(
+        'SELECT version, deleted_at FROM tombstone WHERE type = ? AND id = ? ORDER BY version DESC LIMIT 1',
+      )
+      .get(type, id);
+    if (tomb) return { status: 'deleted', type, id, versionId: tomb.version, deletedAt: tomb.deleted_at };
+    return { status: 'missing' };
+  }
+
+  readVersion(type: string, id: string, versionId: number): StoredResource | undefined {
+    const row =
+      this.db
+        .prepare<[string, string, number], Row>(
+          'SELECT type, id, version, last_updated, json FROM resource WHERE type = ? AND id = ? AND version = ?',
+        )
+        .get(type, id, versionId) ??
+      this.db
+        .prepare<[string, string, number], Row>(
+          'SELECT type, id, version, last_updated, json FROM resource_history WHERE type = ? AND id = ? AND version = ?',
+        )
+        .get(type, id, versionId);
+    return row ? toStored(row) : undefined;
+  }
+
+  types(): string[] {
+    // Skip-scan over the (type, ...) index: one seek per distinct type.
+    const out: string[] = [];
+    const next = this.db.prepare<[string], { type: string }>('SELECT type FROM resource WHERE type > ? ORDER BY type LIMIT 1');
+    let row = next.get('');
+    while (row) {
+      out.push(row.type);
+      row = next.get(row.type);
+    }
+    return out;
+  }
+
+  count(type: string): number {
+    return (this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM resource WHERE type = ?').get(type)?.n ??
+      0) as number;
+  }
+
+  /** Current versions at `asOf`, then superseded versions that were current at `asOf`; each in (lastUpdated, id) order. */
+  *scan(options: ScanOptions): Generator<StoredResource[]> {
+    const temp = this.patientTable(options.patients);
+    try {
+      const filter = this.compartmentFilter(options.type, options.patients, temp);
+      yield* this.scanTable('resource', '', filter, options);
+      for (const batch of this.scanTable('resource_history', 'AND r.ended > @asOf', '', options)) {
+        const kept = options.patients ? batch.filter((r) => inCompartment(r, options.patients!)) : batch;
+        if (kept.length > 0) yield kept;
+      }
+    } finally {
+      if (temp) this.db.exec(`DROP TABLE IF EXISTS temp.${temp}`);
+    }
+  }
+
+  private *scanTable(table: string, extra: string, filter: string, o: ScanOptions): Generator<StoredResource[]> {
+    const stmt = this.db.prepare<Record<string, unknown>, Row>(
+      `SELECT r.type, r.id, r.version, r.last_updated, r.json FROM ${table} r
+       WHERE r.type = @type AND r.last_updated <= @asOf AND r.last_updated > @since AND r.last_updated < @until
+         AND (r.last_updated, r.id) > (@lu, @id) ${extra} ${filter}
+       ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
+    );
+    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const params = { type: o.type, asOf: o.asOf, since: o.since ?? -MAX_TIME, until: o.until ?? MAX_TIME, lu: -MAX_TIME, id: '' };
+    for (;;) {
+      let batch: StoredResource[] = [];
+      let bytes = 0;
+      let rows = 0;
+      for (const row of stmt.iterate(params)) {
+        rows += 1;
+        batch.push(toStored(row));
+        bytes += row.json.length;
+        params.lu = row.last_updated;
+        params.id = row.id;
+        if (bytes >= budget) {
+          yield batch;
+          batch = [];
+          bytes = 0;
+        }
+      }
+      if (batch.length > 0) yield batch;
+      if (rows < ROWS_PER_QUERY) return;
+    }
+  }
+
+  private patientTable(patients: ScanOptions['patients']): string | undefined {
+    if (!Array.isArray(patients)) return undefined;
+    tempSeq += 1;
+    const name = `scan_patients_${tempSeq}`;
+    this.db.exec(`CREATE TEMP TABLE ${name} (id TEXT PRIMARY KEY) WITHOUT ROWID`);
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO temp.${name} (id) VALUES (?)`);
+    this.db.transaction(() => {
+      for (const id of patients) insert.run(id);
+    })();
+    return name;
+  }
+
+  private compartmentFilter(type: string, patients: ScanOptions['patients'], temp: string | undefined): string {
+    if (patients === undefined) return '';
+    if (type === 'Patient') return temp ? `AND r.id IN (SELECT id FROM temp.${temp})` : '';
+    const who = temp ? `AND c.patient_id IN (SELECT id FROM temp.${temp})` : '';
+    return `AND EXISTS (SELECT 1 FROM compartment c WHERE c.type = r.type AND c.id = r.id ${who})`;
+  }
+
+  /** Latest tombstone per resource in (since, asOf] (and < until), skipping resources recreated by asOf. */
+  *deletedSince(o: DeletedOptions): Generator<Tombstone[]> {
+    const stmt = this.db.prepare<Record<string, unknown>, { id: string; version: number; deleted_at: number }>(
+      `SELECT t.id, t.version, t.deleted_at FROM tombstone t
+       WHERE t.type = @type AND t.deleted_at > @since AND t.deleted_at <= @asOf AND t.deleted_at < @until
+         AND (t.deleted_at, t.id) > (@at, @id)
+         AND NOT EXISTS (SELECT 1 FROM tombstone t2 WHERE t2.type = t.type AND t2.id = t.id
+                         AND t2.version > t.version AND t2.deleted_at <= @asOf)
+         AND NOT EXISTS (SELECT 1 FROM resource r WHERE r.type = t.type AND r.id = t.id
+                         AND r.last_updated > t.deleted_at AND r.last_updated <= @asOf)
+         AND NOT EXISTS (SELECT 1 FROM resource_history h WHERE h.type = t.type AND h.id = t.id
+                         AND h.last_updated > t.deleted_at AND h.last_updated <= @asOf)
+       ORDER BY t.deleted_at, t.id LIMIT ${ROWS_PER_QUERY}`,
+    );
+    const prior = this.db.prepare<[string, string, number], { json: string }>(
+      'SELECT json FROM resource_history WHERE type = ? AND id = ? AND version = ?',
+    );
+    const params = { type: o.type, since: o.since, asOf: o.asOf, until: o.until ?? MAX_TIME, at: -MAX_TIME, id: '' };
+    for (;;) {
+      const rows = stmt.all(params);
+      const out: Tombstone[] = [];
+      for (const row of rows) {
+        params.at = row.deleted_at;
+        params.id = row.id;
+        if (o.patients) {
+          const before = prior.get(o.type, row.id, row.version - 1);
+          if (!before || !inCompartment({ type: o.type, id: row.id, json: before.json }, o.patients)) continue;
+        }
+        out.push({ type: o.type, id: row.id, versionId: row.version, deletedAt: row.deleted_at });
+      }
+      if (out.length > 0) yield out;
+      if (rows.length < ROWS_PER_QUERY) return;
+    }
+  }
+
+  groupPatients(groupId: string): string[] {
+    return this.db
+      .prepare<[string], { member_id: string }>(
+        `WITH RECURSIVE g(id) AS (
+           SELECT ?
+           UNION
+           SELECT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+           WHERE m.member_type = 'Group' AND m.inactive = 0
+         )
+         SELECT DISTINCT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+         WHERE m.member_type = 'Patient' AND m.inactive = 0 ORDER BY m.member_id`,
+      )
+      .all(groupId)
+      .map((r) => r.member_id);
+  }
+
+  compartmentsOf(type: string, id: string): string[] {
+    return this.db
+      .prepare<[string, string], { patient_id: string }>(
+        'SELECT DISTINCT patient_id FROM compartment WHERE type = ? AND id = ? ORDER BY patient_id',
+      )
+      .all(type, id)
+      .map((r) => r.patient_id);
+  }
+}
+
+/** Compartment check from JSON, for versions the index no longer describes (superseded or deleted). */
+function inCompartment(r: { type: string; id: string; json: string }, patients: string[] | 'all'): boolean {
+  const resource = JSON.parse(r.json) as FhirResource;
+  const refs = patientCompartmentRefs(resource).map((x) => x.patientId);
+  if (patients === 'all') return refs.length > 0;
+  return refs.some((p) => patients.includes(p));
+}

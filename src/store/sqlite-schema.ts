@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+
+// Each entry migrates from user_version = index to index + 1. Append only; never edit a shipped one.
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE resource (
+    rid INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    json TEXT NOT NULL,
+    UNIQUE (type, id)
+  );
+  CREATE INDEX resource_scan ON resource (type, last_updated, id);
+  -- Superseded versions. 'ended' is the instant the next version (or the deletion) was written,
+  -- so the version current at T is: last_updated <= T < ended.
+  CREATE TABLE resource_history (
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    ended INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (type, id, version)
+  );
+  CREATE INDEX history_ended ON resource_history (type, ended);
+  CREATE TABLE tombstone (
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    PRIMARY KEY (type, id, version)
+  );
+  CREATE INDEX tombstone_time ON tombstone (type, deleted_at);
+  -- Patient compartment of current versions: one row per (patient, resource, param).
+  CREATE TABLE compartment (
+    patient_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    param TEXT NOT NULL,
+    PRIMARY KEY (patient_id, type, id, param)
+  ) WITHOUT ROWID;
+  CREATE INDEX compartment_resource ON compartment (type, id);
+  -- Direct Group members, references resolved; nested Groups are flattened at query time.
+  CREATE TABLE group_member (
+    group_id TEXT NOT NULL,
+    member_type TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    inactive INTEGER NOT NULL,
+    PRIMARY KEY (group_id, member_type, member_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_member_member ON group_member (member_type, member_id);
+  CREATE TABLE group_search (
+    group_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL
+  );
+  CREATE INDEX group_search_kind ON group_search (kind, value);
+  CREATE INDEX group_search_group ON group_search (group_id);
+  `,
+];
+
+/** Bring a database up to the current schema version, in one transaction per step. */
+export function migrate(db: Database.Database): void {
+  const all = MIGRATIONS;
+  let version = db.pragma('user_version', { simple: true }) as number;
+  while (version < all.length) {
+    const sql = all[version] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+    version += 1;
+  }
+}

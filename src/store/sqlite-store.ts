@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { FhirResource } from '../fhir/index.js';
+import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
+import { migrate } from './sqlite-schema.js';
+import { SqliteReader } from './sqlite-reader.js';
+import { sqliteSearch } from './sqlite-search.js';
+import { SqliteWriter } from './sqlite-writer.js';
+import { prepareResource } from './stamp.js';
+import type {
+  DeletedOptions,
+  IngestSummary,
+  ReadResult,
+  ResourceStore,
+  ScanOptions,
+  SearchPage,
+  SearchQuery,
+  StoredResource,
+  Tombstone,
+  WriteResult,
+} from './types.js';
+
+/** Options for opening the embedded store. */
+export interface SqliteStoreOptions {
+  /** Open without write access (export workers). Skips migrations. */
+  readonly?: boolean;
+  /** Wall clock, injectable for tests. */
+  now?: () => number;
+}
+
+/** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
+export class SqliteStore implements ResourceStore {
+  readonly db: Database.Database;
+  private readonly writer: SqliteWriter | undefined;
+  private readonly reader: SqliteReader;
+  private readonly now: () => number;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    try {
+      this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (err) {
+      throw new StoreError(`cannot open database ${path}`, { cause: err });
+    }
+    this.db.pragma('busy_timeout = 10000');
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      migrate(this.db);
+      this.writer = new SqliteWriter(this.db);
+    }
+    this.db.pragma('cache_size = -65536');
+    this.reader = new SqliteReader(this.db);
+  }
+
+  private get w(): SqliteWriter {
+    if (!this.writer) throw new TypeError('store opened read-only');
+    return this.writer;
+  }
+
+  /** Run `fn` in a write transaction that holds the write lock from its start. */
+  private inWrite<T>(fn: (at: number) => T): T {
+    try {
+      return this.db.transaction(() => fn(this.w.tick(this.now()))).immediate();
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_')) {
+        throw new StoreError('database write failed', { cause: err, retryable: err.code === 'SQLITE_BUSY' });
+      }
+      throw err;
+    }
+  }
+
+  async create(resource: FhirResource): Promise<WriteResult> {
+    const withId = { ...resource, id: randomUUID() };
+    const prepared = prepareResource(withId);
+    return this.inWrite((at) => {
+      const r = this.w.write(withId, prepared, at);
+      return { type: prepared.type, id: prepared.id, ...r };
+    });
+  }
+
+  async update(resource: FhirResource, options: { ifMatch?: number } = {}): Promise<WriteResult> {
+    const withId = requireId(resource);
+    const prepared = prepareResource(withId);
+    return this.inWrite((at) => {
+      const r = this.w.write(withId, prepared, at, options.ifMatch);
+      return { type: prepared.type, id: prepared.id, ...r };
+    });
+  }
+
+  async delete(type: string, id: string): Promise<Tombstone | undefined> {
+    return this.inWrite((at) => this.w.remove(type, id, at));
+  }
+
+  async ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary> {
+    const prepared = resources.map((r, i) => {
+      const withId = requireId(r);
+      return { resource: withId, prepared: prepareResource(withId, texts?.[i]) };
+    });
+    return this.inWrite((at) => {
+      const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
+      for (const p of prepared) summary[this.w.write(p.resource, p.prepared, at).outcome] += 1;
+      return summary;
+    });
+  }
+
+  async read(type: string, id: string): Promise<ReadResult> {
+    return this.reader.read(type, id);
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
+    return this.reader.readVersion(type, id, versionId);
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    return sqliteSearch(this.db, query);
+  }
+
+  async tick(): Promise<number> {
+    return this.inWrite((at) => at);
+  }
+
+  async types(): Promise<string[]> {
+    return this.reader.types();
+  }
+
+  async count(type: string): Promise<number> {
+    return this.reader.count(type);
+  }
+
+  async *scan(options: ScanOptions): AsyncIterable<StoredResource[]> {
+    yield* this.reader.scan(options);
+  }
+
+  async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
+    yield* this.reader.deletedSince(options);
+  }
+
+  async groupPatients(groupId: string): Promise<string[]> {
+    return this.reader.groupPatients(groupId);
+  }
+
+  async compartmentsOf(type: string, id: string): Promise<string[]> {
+    return this.reader.compartmentsOf(type, id);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function requireId(resource: FhirResource): FhirResource & { id: string } {
+  if (!isValidId(resource.id)) {
+    throw new InvalidRequestError(`${resource.resourceType} has no valid id`, { expression: 'id' });
+  }
+  return resource as FhirResource & { id: string };
+}
+
+/** Open (creating and migrating if needed) the embedded SQLite store at `path`. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(path, options);
+}

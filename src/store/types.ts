@@ -1,0 +1,140 @@
+import type { FhirResource } from '../fhir/index.js';
+
+/** Milliseconds since the epoch: the store's clock unit. Every instant the store hands out is one of these. */
+export type Millis = number;
+
+/** One stored resource version, with its JSON text exactly as it will be exported. */
+export interface StoredResource {
+  type: string;
+  id: string;
+  versionId: number;
+  lastUpdated: Millis;
+  /** The resource as JSON text, with meta.versionId and meta.lastUpdated set. */
+  json: string;
+}
+
+/** What a write did. `unchanged` means the content equalled the current version, so no version was made. */
+export type WriteOutcome = 'created' | 'updated' | 'unchanged';
+
+/** The result of one resource write. */
+export interface WriteResult extends StoredResource {
+  outcome: WriteOutcome;
+}
+
+/** Result of a read: the current version, a tombstone, or nothing. */
+export type ReadResult =
+  | { status: 'found'; resource: StoredResource }
+  | { status: 'deleted'; type: string; id: string; versionId: number; deletedAt: Millis }
+  | { status: 'missing' };
+
+/** A deletion record. */
+export interface Tombstone {
+  type: string;
+  id: string;
+  /** The version number the deletion took. */
+  versionId: number;
+  deletedAt: Millis;
+}
+
+/** Summary of a batch ingest. */
+export interface IngestSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** A date comparison for `_lastUpdated`. Bounds are inclusive or exclusive as the prefix says. */
+export interface DateComparison {
+  prefix: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le' | 'sa' | 'eb';
+  /** The half-open range [start, end) that the searched value denotes at its precision. */
+  start: Millis;
+  end: Millis;
+}
+
+/** A REST search the store can answer. Each field narrows the result (AND); values inside one field are OR'd. */
+export interface SearchQuery {
+  type: string;
+  ids?: string[];
+  lastUpdated?: DateComparison[];
+  /** Reference search params (`patient`, `subject`): each target is `Patient/id`. */
+  references?: { param: string; targets: string[] }[];
+  /** Group `name` (starts-with, case-insensitive; `exact` for equality). */
+  name?: { values: string[]; exact: boolean };
+  /** Group `identifier` as `system|value`, `|value` or `value`. */
+  identifier?: string[];
+  /** Page size. */
+  count: number;
+  /** Opaque keyset cursor from a previous page. */
+  cursor?: string;
+}
+
+/** One page of search results. */
+export interface SearchPage {
+  resources: StoredResource[];
+  /** Cursor for the next page, when there is one. */
+  next?: string;
+  /** Total matches. */
+  total: number;
+}
+
+/** Options for a snapshot scan of one resource type. */
+export interface ScanOptions {
+  type: string;
+  /** Read the data as it was at this instant (the export's transactionTime). */
+  asOf: Millis;
+  /** Only versions with lastUpdated > since. */
+  since?: Millis;
+  /** Only versions with lastUpdated < until. */
+  until?: Millis;
+  /** Restrict to the Patient compartment: of these patient ids, or of any patient ('all'). */
+  patients?: string[] | 'all';
+  /** Upper bound on the bytes of JSON per yielded batch. */
+  batchBytes?: number;
+}
+
+/** Options for listing deletions. */
+export interface DeletedOptions {
+  type: string;
+  since: Millis;
+  asOf: Millis;
+  until?: Millis;
+  /** Restrict to resources that were in the Patient compartment (of these ids, or of any patient). */
+  patients?: string[] | 'all';
+}
+
+/** The resource store: one interface, one implementation per database (DESIGN.md §1). */
+export interface ResourceStore {
+  /** Create a resource with a server-assigned id. */
+  create(resource: FhirResource): Promise<WriteResult>;
+  /** Create or update a resource at its own id; `ifMatch` is a versionId for optimistic locking. */
+  update(resource: FhirResource, options?: { ifMatch?: number }): Promise<WriteResult>;
+  /** Delete a resource, leaving a tombstone. Returns undefined when there was nothing to delete. */
+  delete(type: string, id: string): Promise<Tombstone | undefined>;
+  /**
+   * Write many resources in one transaction; unchanged content makes no version.
+   * `texts[i]`, when given, is the JSON text `resources[i]` was parsed from (saves a serialization).
+   */
+  ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary>;
+  /** Read the current version. */
+  read(type: string, id: string): Promise<ReadResult>;
+  /** Read one version, current or historical. */
+  readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined>;
+  /** Search current versions. */
+  search(query: SearchQuery): Promise<SearchPage>;
+  /** Allocate an instant strictly after every committed write, and before every later one. */
+  tick(): Promise<Millis>;
+  /** The resource types that have at least one current resource. */
+  types(): Promise<string[]>;
+  /** Count current resources of a type (as of now). */
+  count(type: string): Promise<number>;
+  /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */
+  scan(options: ScanOptions): AsyncIterable<StoredResource[]>;
+  /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
+  deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
+  /** Flattened Patient members of a Group (nested Groups followed, cycles guarded, inactive skipped). */
+  groupPatients(groupId: string): Promise<string[]>;
+  /** The patient ids whose compartment holds this resource. */
+  compartmentsOf(type: string, id: string): Promise<string[]>;
+  /** Release connections. */
+  close(): Promise<void>;
+}

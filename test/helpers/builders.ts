@@ -1,0 +1,30 @@
+import type { FhirResource } from '../../src/fhir/index.js';
+
+/** A minimal valid Patient. */
+export function makePatient(id: string, extra: Record<string, unknown> = {}): FhirResource {
+  return { resourceType: 'Patient', id, name: [{ family: `Family-${id}` }], ...extra };
+}
+
+/** A minimal Observation about a patient. */
+export function makeObservation(id: string, patientId: string, extra: Record<string, unknown> = {}): FhirResource {
+  return {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference: `Patient/${patientId}` },
+    ...extra,
+  };
+}
+
+/** A Group with the given member references. */
+export function makeGroup(id: string, members: string[], extra: Record<string, unknown> = {}): FhirResource {
+  return {
+    resourceType: 'Group',
+    id,
+    type: 'person',
+    actual: true,
+    member: members.map((reference) => ({ entity: { reference } })),
+    ...extra,
+  };
+}
