@@ -6,3 +6,5 @@ export { listLoadable, loadPaths } from './loader.js';
 export type { LoadOptions, LoadProblem, LoadReport } from './loader.js';
 export { bundleOperations } from './bundle.js';
 export type { BundleOp } from './bundle.js';
+export type * from './job-types.js';
+export { SqliteJobStore } from './sqlite-jobs.js';

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
-import type { DeletedOptions, ReadResult, ScanOptions, StoredResource, Tombstone } from './types.js';
+import type { DeletedOptions, ReadResult, ScanKey, ScanOptions, StoredResource, Tombstone } from './types.js';
 
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 const ROWS_PER_QUERY = 5000;
@@ -77,16 +77,21 @@ export class SqliteReader {
 
   /** Current versions at `asOf`, then superseded versions that were current at `asOf`; each in (lastUpdated, id) order. */
   *scan(options: ScanOptions): Generator<StoredResource[]> {
-    const temp = this.patientTable(options.patients);
+    const temp = this.idTable(options.patients);
+    const idTemp = this.idTable(options.ids);
     try {
-      const filter = this.compartmentFilter(options.type, options.patients, temp);
+      let filter = this.compartmentFilter(options.type, options.patients, temp);
+      if (idTemp) filter += ` AND r.id IN (SELECT id FROM temp.${idTemp})`;
+      if (options.upTo) filter += ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)';
       yield* this.scanTable('resource', '', filter, options);
-      for (const batch of this.scanTable('resource_history', 'AND r.ended > @asOf', '', options)) {
+      const historyFilter = (idTemp ? ` AND r.id IN (SELECT id FROM temp.${idTemp})` : '') +
+        (options.upTo ? ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)' : '');
+      for (const batch of this.scanTable('resource_history', 'AND r.ended > @asOf', historyFilter, options)) {
         const kept = options.patients ? batch.filter((r) => inCompartment(r, options.patients!)) : batch;
         if (kept.length > 0) yield kept;
       }
     } finally {
-      if (temp) this.db.exec(`DROP TABLE IF EXISTS temp.${temp}`);
+      for (const t of [temp, idTemp]) if (t) this.db.exec(`DROP TABLE IF EXISTS temp.${t}`);
     }
   }
 
@@ -98,7 +103,16 @@ export class SqliteReader {
        ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
     );
     const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
-    const params = { type: o.type, asOf: o.asOf, since: o.since ?? -MAX_TIME, until: o.until ?? MAX_TIME, lu: -MAX_TIME, id: '' };
+    const params = {
+      type: o.type,
+      asOf: o.asOf,
+      since: o.since ?? -MAX_TIME,
+      until: o.until ?? MAX_TIME,
+      lu: o.after?.lastUpdated ?? -MAX_TIME,
+      id: o.after?.id ?? '',
+      hiLu: o.upTo?.lastUpdated ?? MAX_TIME,
+      hiId: o.upTo?.id ?? '',
+    };
     for (;;) {
       let batch: StoredResource[] = [];
       let bytes = 0;
@@ -120,16 +134,32 @@ export class SqliteReader {
     }
   }
 
-  private patientTable(patients: ScanOptions['patients']): string | undefined {
-    if (!Array.isArray(patients)) return undefined;
+  private idTable(ids: string[] | 'all' | undefined): string | undefined {
+    if (!Array.isArray(ids)) return undefined;
     tempSeq += 1;
-    const name = `scan_patients_${tempSeq}`;
+    const name = `scan_ids_${tempSeq}`;
     this.db.exec(`CREATE TEMP TABLE ${name} (id TEXT PRIMARY KEY) WITHOUT ROWID`);
     const insert = this.db.prepare(`INSERT OR IGNORE INTO temp.${name} (id) VALUES (?)`);
     this.db.transaction(() => {
-      for (const id of patients) insert.run(id);
+      for (const id of ids) insert.run(id);
     })();
     return name;
+  }
+
+  /** Every `rowsPerRange`-th key of a type's current rows, walked on the index only. */
+  rangeBoundaries(type: string, rowsPerRange: number): ScanKey[] {
+    const step = this.db.prepare<[string, number, string, number], { last_updated: number; id: string }>(
+      `SELECT last_updated, id FROM resource WHERE type = ? AND (last_updated, id) > (?, ?)
+       ORDER BY last_updated, id LIMIT 1 OFFSET ?`,
+    );
+    const out: ScanKey[] = [];
+    let at = { last_updated: -MAX_TIME, id: '' };
+    for (;;) {
+      const row = step.get(type, at.last_updated, at.id, rowsPerRange - 1);
+      if (!row) return out;
+      out.push({ lastUpdated: row.last_updated, id: row.id });
+      at = row;
+    }
   }
 
   private compartmentFilter(type: string, patients: ScanOptions['patients'], temp: string | undefined): string {

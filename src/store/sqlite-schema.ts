@@ -61,6 +61,47 @@ const MIGRATIONS: string[] = [
   CREATE INDEX group_search_kind ON group_search (kind, value);
   CREATE INDEX group_search_group ON group_search (group_id);
   `,
+  `
+  CREATE TABLE export_job (
+    id TEXT PRIMARY KEY,
+    client_id TEXT,
+    status TEXT NOT NULL,
+    request TEXT NOT NULL,
+    transaction_time INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    expires_at INTEGER,
+    error TEXT
+  );
+  CREATE INDEX export_job_status ON export_job (status, created_at);
+  CREATE TABLE export_unit (
+    job_id TEXT NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    phase INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    estimate INTEGER NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_expires INTEGER,
+    result TEXT,
+    PRIMARY KEY (job_id, seq)
+  );
+  CREATE INDEX export_unit_status ON export_unit (status, lease_expires);
+  CREATE TABLE export_job_patient (
+    job_id TEXT NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    patient_id TEXT NOT NULL,
+    PRIMARY KEY (job_id, patient_id)
+  ) WITHOUT ROWID;
+  -- Supporting resources referenced by a job's output, de-duplicated by the key.
+  CREATE TABLE export_ref (
+    job_id TEXT NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (job_id, type, id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Bring a database up to the current schema version, in one transaction per step. */

@@ -41,7 +41,7 @@ function clauses(q: SearchQuery): Clause[] {
     out.push({
       sql: `EXISTS (SELECT 1 FROM compartment c WHERE c.type = r.type AND c.id = r.id
               AND c.param IN (${marks(params.length)}) AND c.patient_id IN (${marks(ref.targets.length)}))`,
-      params: [...params, ...ref.targets],
+      params: [...params, ...ref.targets.map((t) => (t.startsWith('Patient/') ? t.slice(8) : t))],
     });
   }
   if (q.name) {

@@ -4,6 +4,7 @@ import type { FhirResource } from '../fhir/index.js';
 import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteReader } from './sqlite-reader.js';
+import { SqliteJobStore } from './sqlite-jobs.js';
 import { sqliteSearch } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { prepareResource } from './stamp.js';
@@ -13,6 +14,7 @@ import type {
   ReadResult,
   ResourceStore,
   ScanOptions,
+  ScanKey,
   SearchPage,
   SearchQuery,
   StoredResource,
@@ -31,6 +33,7 @@ export interface SqliteStoreOptions {
 /** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
 export class SqliteStore implements ResourceStore {
   readonly db: Database.Database;
+  readonly jobs: SqliteJobStore;
   private readonly writer: SqliteWriter | undefined;
   private readonly reader: SqliteReader;
   private readonly now: () => number;
@@ -51,6 +54,7 @@ export class SqliteStore implements ResourceStore {
     }
     this.db.pragma('cache_size = -65536');
     this.reader = new SqliteReader(this.db);
+    this.jobs = new SqliteJobStore(this.db);
   }
 
   private get w(): SqliteWriter {
@@ -142,6 +146,10 @@ export class SqliteStore implements ResourceStore {
 
   async compartmentsOf(type: string, id: string): Promise<string[]> {
     return this.reader.compartmentsOf(type, id);
+  }
+
+  async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
+    return this.reader.rangeBoundaries(type, rowsPerRange);
   }
 
   async close(): Promise<void> {

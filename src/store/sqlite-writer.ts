@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { FhirResource } from '../fhir/index.js';
-import { ConflictError, groupMemberRefs, patientCompartmentRefs } from '../fhir/index.js';
+import { PreconditionFailedError, groupMemberRefs, patientCompartmentRefs } from '../fhir/index.js';
 import type { PreparedResource } from './stamp.js';
 import { stampJson } from './stamp.js';
 import type { Tombstone, WriteOutcome } from './types.js';
@@ -79,7 +79,7 @@ export class SqliteWriter {
     const { type, id } = prepared;
     const row = this.current.get(type, id);
     if (ifMatch !== undefined && row?.version !== ifMatch) {
-      throw new ConflictError(`${type}/${id} is at version ${row?.version ?? 'none'}, not ${ifMatch}`, {
+      throw new PreconditionFailedError(`${type}/${id} is at version ${row?.version ?? 'none'}, not ${ifMatch}`, {
         expression: 'If-Match',
       });
     }

@@ -1,4 +1,5 @@
 import type { FhirResource } from '../fhir/index.js';
+import type { JobStore } from './job-types.js';
 
 /** Milliseconds since the epoch: the store's clock unit. Every instant the store hands out is one of these. */
 export type Millis = number;
@@ -88,8 +89,20 @@ export interface ScanOptions {
   until?: Millis;
   /** Restrict to the Patient compartment: of these patient ids, or of any patient ('all'). */
   patients?: string[] | 'all';
+  /** Only these ids. */
+  ids?: string[];
+  /** Key range: strictly after this key... */
+  after?: ScanKey;
+  /** ...and up to and including this key. */
+  upTo?: ScanKey;
   /** Upper bound on the bytes of JSON per yielded batch. */
   batchBytes?: number;
+}
+
+/** A position in the (lastUpdated, id) order of one type. */
+export interface ScanKey {
+  lastUpdated: Millis;
+  id: string;
 }
 
 /** Options for listing deletions. */
@@ -135,6 +148,10 @@ export interface ResourceStore {
   groupPatients(groupId: string): Promise<string[]>;
   /** The patient ids whose compartment holds this resource. */
   compartmentsOf(type: string, id: string): Promise<string[]>;
+  /** Keys that split a type's current rows into ranges of about `rowsPerRange` rows, for planning. */
+  rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]>;
+  /** Export job state, kept in the same database. */
+  readonly jobs: JobStore;
   /** Release connections. */
   close(): Promise<void>;
 }

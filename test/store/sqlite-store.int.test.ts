@@ -64,11 +64,11 @@ describe('SqliteStore writes', () => {
     assert.equal(again.versionId, tomb!.versionId + 1);
   });
 
-  test('If-Match with a stale version is a conflict', async (t) => {
+  test('If-Match with a stale version fails its precondition', async (t) => {
     const store = open(t);
     await store.update(makePatient('p1'));
     await assert.rejects(store.update(makePatient('p1', { gender: 'male' }), { ifMatch: 7 }), {
-      code: 'FHIRHOSE_ERR_CONFLICT',
+      code: 'FHIRHOSE_ERR_PRECONDITION_FAILED',
     });
   });
 });

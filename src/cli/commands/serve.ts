@@ -1,6 +1,86 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { generateResources } from '../../generate/index.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { openSqliteStore } from '../../store/index.js';
+import { loadServeConfig } from '../config.js';
+import type { ServeFlags } from '../config.js';
+import { createRuntime } from '../runtime.js';
 
-/** `fhirhose serve` (placeholder until the server lands). */
+const DEMO_DB = '.fhirhose/demo.db';
+const DEMO_PATIENTS = 120;
+const DEMO_SEED = 42;
+
+async function createDemoData(dbPath: string, log: Logger): Promise<void> {
+  const store = openSqliteStore(dbPath);
+  try {
+    let batch: FhirResource[] = [];
+    let total = 0;
+    for (const resource of generateResources({ patients: DEMO_PATIENTS, seed: DEMO_SEED })) {
+      batch.push(resource);
+      if (batch.length === 2000) {
+        total += batch.length;
+        await store.ingest(batch);
+        batch = [];
+      }
+    }
+    total += batch.length;
+    await store.ingest(batch);
+    log.info({ resources: total, patients: DEMO_PATIENTS, dbPath }, 'demo data created');
+  } finally {
+    await store.close();
+  }
+}
+
+interface ServeOptions extends ServeFlags {
+  demo?: boolean;
+}
+
+/** `fhirhose serve`: the FHIR server with Bulk Data export. */
 export function registerServe(program: Command): void {
-  program.command('serve').description('run the FHIR server');
+  program
+    .command('serve')
+    .description('run the FHIR server with Bulk Data export')
+    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--host <host>', 'address to bind (env FHIRHOSE_HOST)', undefined)
+    .option('--port <port>', 'port (env FHIRHOSE_PORT)')
+    .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
+    .option('--export-dir <dir>', 'folder for export files (env FHIRHOSE_EXPORT_DIR)')
+    .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
+    .option('--demo', `serve generated demo data (${DEMO_PATIENTS} patients) from ${DEMO_DB}, created on first run`)
+    .action(async (opts: ServeOptions) => {
+      const flags: ServeFlags = { ...opts };
+      if (opts.demo && !opts.db) flags.db = DEMO_DB;
+      const config = loadServeConfig(process.env, flags);
+      const log = pino({ level: config.logLevel });
+      if (opts.demo && !existsSync(config.dbPath)) {
+        const { mkdirSync } = await import('node:fs');
+        mkdirSync('.fhirhose', { recursive: true });
+        await createDemoData(config.dbPath, log);
+      }
+      const runtime = createRuntime(config, log);
+      await runtime.app.listen({ host: config.host, port: config.port });
+      console.log(`fhirhose listening on ${config.baseUrl} (database ${config.dbPath})`);
+      if (opts.demo) {
+        console.log('Demo mode: authorization is off; the server listens on loopback only.');
+        console.log('Try an export:');
+        console.log(`  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`);
+        console.log('  then poll the Content-Location URL it returns until it answers 200 with a manifest.');
+        console.log(`  Groups: curl -s '${config.baseUrl}/Group' ; Group export: ${config.baseUrl}/Group/<id>/$export`);
+      }
+      const shutdown = (signal: string): void => {
+        log.info({ signal }, 'shutting down');
+        runtime.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
 }

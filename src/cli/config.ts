@@ -1,0 +1,74 @@
+import { DEFAULT_EXPORT_CONFIG } from '../export/index.js';
+import type { ExportConfig } from '../export/index.js';
+import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
+
+/** Everything `fhirhose serve` needs, validated once at startup. */
+export interface ServeConfig {
+  dbPath: string;
+  /** Folder for export files. */
+  exportDir: string;
+  host: string;
+  port: number;
+  /** Public base URL for every absolute link. */
+  baseUrl: string;
+  logLevel: string;
+  export: ExportConfig;
+}
+
+/** Command-line options that override the environment. */
+export interface ServeFlags {
+  db?: string;
+  exportDir?: string;
+  host?: string;
+  port?: string | number;
+  baseUrl?: string;
+  workers?: string | number;
+}
+
+/** A setting that fails validation at startup, naming the variable or flag. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function int(name: string, raw: string | number | undefined, fallback: number, min = 0): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  return n;
+}
+
+/** Read FHIRHOSE_* variables and flags into a frozen config. Flags win over the environment. */
+export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Readonly<ServeConfig> {
+  const dbPath = flags.db ?? env.FHIRHOSE_DB ?? DEFAULT_DB;
+  const host = flags.host ?? env.FHIRHOSE_HOST ?? '127.0.0.1';
+  const port = int('FHIRHOSE_PORT (--port)', flags.port ?? env.FHIRHOSE_PORT, DEFAULT_PORT);
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const baseUrl = (flags.baseUrl ?? env.FHIRHOSE_BASE_URL ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`FHIRHOSE_BASE_URL (--base-url) must be an absolute http(s) URL, got '${baseUrl}'`);
+  }
+  const d = DEFAULT_EXPORT_CONFIG;
+  const exportConfig: ExportConfig = {
+    ...d,
+    workers: int('FHIRHOSE_EXPORT_WORKERS (--workers)', flags.workers ?? env.FHIRHOSE_EXPORT_WORKERS, d.workers),
+    leaseMs: int('FHIRHOSE_LEASE_SECONDS', env.FHIRHOSE_LEASE_SECONDS, d.leaseMs / 1000, 1) * 1000,
+    fileMaxBytes: int('FHIRHOSE_FILE_MAX_BYTES', env.FHIRHOSE_FILE_MAX_BYTES, d.fileMaxBytes, 1024),
+    rowsPerUnit: int('FHIRHOSE_ROWS_PER_UNIT', env.FHIRHOSE_ROWS_PER_UNIT, d.rowsPerUnit, 1),
+    fileTtlMs: int('FHIRHOSE_FILE_TTL_SECONDS', env.FHIRHOSE_FILE_TTL_SECONDS, d.fileTtlMs / 1000, 1) * 1000,
+    retryAfterSeconds: int('FHIRHOSE_RETRY_AFTER_SECONDS', env.FHIRHOSE_RETRY_AFTER_SECONDS, d.retryAfterSeconds, 1),
+    maxActiveJobsPerClient: int('FHIRHOSE_MAX_ACTIVE_JOBS', env.FHIRHOSE_MAX_ACTIVE_JOBS, d.maxActiveJobsPerClient, 1),
+  };
+  exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
+  return Object.freeze({
+    dbPath,
+    exportDir: flags.exportDir ?? env.FHIRHOSE_EXPORT_DIR ?? `${dbPath}.exports`,
+    host,
+    port,
+    baseUrl,
+    logLevel: env.FHIRHOSE_LOG_LEVEL ?? 'info',
+    export: Object.freeze(exportConfig),
+  });
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
+import type { JobRecord, ResourceStore } from '../store/index.js';
+import type { FileStorage } from '../storage/index.js';
+import type { ExportConfig } from './config.js';
+import type { Manifest } from './manifest.js';
+import { buildManifest, finishedFiles, jobPercent } from './manifest.js';
+import { planUnits } from './planner.js';
+import type { ExportRequest } from './types.js';
+
+/** What a status poll finds. */
+export type ExportStatus =
+  | { state: 'in-progress'; percent: number; retryAfterSeconds: number; request: ExportRequest }
+  | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
+  | { state: 'failed'; message: string; request: ExportRequest };
+
+/** Dependencies of the export service. */
+export interface ExportServiceDeps {
+  store: ResourceStore;
+  storage: FileStorage;
+  config: ExportConfig;
+  log: Logger;
+  /** Tell workers a job was accepted. */
+  wake: () => void;
+  /** Absolute URL of a file, built from the public base URL. */
+  fileUrl: (jobId: string, name: string) => string;
+  requiresAccessToken: boolean;
+  now?: () => number;
+}
+
+/** The Bulk Data job lifecycle as seen by the API: kick-off, status, cancel, files. */
+export class ExportService {
+  private readonly lastPoll = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ExportServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Accept an export: validate it against the data, fix its transactionTime and plan its units. */
+  async kickoff(request: ExportRequest, clientId: string | null): Promise<{ jobId: string }> {
+    const { store, config } = this.deps;
+    const running = await store.jobs.countJobs(clientId, 'running');
+    if (running >= config.maxActiveJobsPerClient) {
+      throw new TooManyRequestsError(
+        `${running} exports are already running for this client; wait for one to finish`,
+        config.retryAfterSeconds * 5,
+      );
+    }
+    const patients = await this.resolvePatients(request);
+    // Taken under the write lock: every earlier write is in, every later one is after it.
+    const transactionTime = await store.tick();
+    const units = await planUnits(store, request, { rowsPerUnit: config.rowsPerUnit });
+    const jobId = randomUUID();
+    await store.jobs.createJob(
+      { id: jobId, clientId, request: JSON.stringify(request), transactionTime, createdAt: this.now(), ttlMs: config.fileTtlMs, ...(patients ? { patients } : {}) },
+      units,
+    );
+    this.deps.log.info({ jobId, level: request.level, units: units.length }, 'export accepted');
+    this.deps.wake();
+    return { jobId };
+  }
+
+  private async resolvePatients(request: ExportRequest): Promise<string[] | undefined> {
+    const { store } = this.deps;
+    if (request.level === 'group') {
+      const groupId = request.groupId as string;
+      const group = await store.read('Group', groupId);
+      if (group.status !== 'found') throw new NotFoundError(`Group/${groupId} not found`, { expression: 'Group' });
+      const members = await store.groupPatients(groupId);
+      if (!request.patients) return members;
+      const set = new Set(members);
+      const outsiders = request.patients.filter((p) => !set.has(p));
+      if (outsiders.length > 0) {
+        throw new InvalidRequestError(`patient ${outsiders.map((p) => `Patient/${p}`).join(', ')} is not a member of Group/${groupId}`, {
+          expression: 'patient',
+        });
+      }
+      return request.patients;
+    }
+    if (request.patients) {
+      for (const id of request.patients) {
+        if ((await store.read('Patient', id)).status !== 'found') {
+          throw new InvalidRequestError(`patient Patient/${id} does not exist`, { expression: 'patient' });
+        }
+      }
+      return request.patients;
+    }
+    return undefined;
+  }
+
+  private async ownJob(jobId: string, clientId: string | null): Promise<JobRecord> {
+    const job = await this.deps.store.jobs.getJob(jobId);
+    // Another client's job is indistinguishable from a missing one (no existence leak).
+    if (!job || job.clientId !== clientId || job.status === 'cancelled') {
+      throw new NotFoundError(`export job ${jobId} not found`);
+    }
+    if (job.expiresAt !== null && job.expiresAt < this.now()) throw new NotFoundError(`export job ${jobId} has expired`);
+    return job;
+  }
+
+  /** The state of a job; polling much faster than advertised is refused with 429. */
+  async status(jobId: string, clientId: string | null): Promise<ExportStatus> {
+    const job = await this.ownJob(jobId, clientId);
+    const request = JSON.parse(job.request) as ExportRequest;
+    const { config } = this.deps;
+    if (job.status === 'running') {
+      this.checkPace(jobId);
+      const percent = jobPercent(await this.deps.store.jobs.listUnits(jobId));
+      return { state: 'in-progress', percent: Math.min(percent, 99), retryAfterSeconds: config.retryAfterSeconds, request };
+    }
+    this.lastPoll.delete(jobId);
+    if (job.status === 'failed') return { state: 'failed', message: job.error ?? 'export failed', request };
+    const units = await this.deps.store.jobs.listUnits(jobId);
+    const manifest = buildManifest(job, units, { requiresAccessToken: this.deps.requiresAccessToken, fileUrl: this.deps.fileUrl });
+    return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
+  }
+
+  private checkPace(jobId: string): void {
+    const now = this.now();
+    const last = this.lastPoll.get(jobId);
+    const minGapMs = (this.deps.config.retryAfterSeconds * 1000) / 4;
+    if (last !== undefined && now - last < minGapMs) {
+      throw new TooManyRequestsError('polling faster than Retry-After advises', this.deps.config.retryAfterSeconds);
+    }
+    this.lastPoll.set(jobId, now);
+  }
+
+  /** DELETE on the status URL: cancel a running job, or release a finished one and its files. */
+  async cancel(jobId: string, clientId: string | null): Promise<void> {
+    const job = await this.ownJob(jobId, clientId);
+    this.lastPoll.delete(jobId);
+    if (job.status === 'running') {
+      // Workers see the status at their next heartbeat and stop; the reaper removes the files.
+      await this.deps.store.jobs.setJobStatus(jobId, 'cancelled', this.now());
+      this.deps.log.info({ jobId }, 'export cancelled');
+      return;
+    }
+    await this.deps.storage.removeJob(jobId);
+    await this.deps.store.jobs.deleteJob(jobId);
+    this.deps.log.info({ jobId }, 'export released by client');
+  }
+
+  /** Check that a file belongs to a finished job of this client and return its size. */
+  async file(jobId: string, name: string, clientId: string | null): Promise<{ bytes: number }> {
+    const job = await this.ownJob(jobId, clientId);
+    if (job.status !== 'completed') throw new ConflictError(`export job ${jobId} has not completed`);
+    const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);
+    const info = listed ? await this.deps.storage.stat(jobId, name) : undefined;
+    if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
+    return { bytes: info.bytes };
+  }
+
+  /** Remove expired jobs and cancelled ones (after their leases can no longer be held). */
+  async reap(): Promise<number> {
+    const ids = await this.deps.store.jobs.jobsToReap(this.now());
+    for (const id of ids) {
+      const job = await this.deps.store.jobs.getJob(id);
+      if (job?.status === 'cancelled' && job.completedAt !== null && this.now() - job.completedAt < this.deps.config.leaseMs) {
+        continue;
+      }
+      await this.deps.storage.removeJob(id);
+      await this.deps.store.jobs.deleteJob(id);
+      this.deps.log.info({ jobId: id }, 'export expired and removed');
+    }
+    return ids.length;
+  }
+}

@@ -1,0 +1,14 @@
+// The Bulk Data domain: kick-off parsing, planning, units, manifests and the job lifecycle.
+export type * from './types.js';
+export type * from './unit-spec.js';
+export { parseKickoff } from './request-parser.js';
+export { EXPORTABLE_TYPES } from './exportable.js';
+export { ExportService } from './export-service.js';
+export type { ExportServiceDeps, ExportStatus } from './export-service.js';
+export { DEFAULT_EXPORT_CONFIG } from './config.js';
+export type { ExportConfig } from './config.js';
+export { WorkerPool } from './worker-pool.js';
+export type { WorkerPoolOptions } from './worker-pool.js';
+export { workLoop } from './work-loop.js';
+export type { WorkLoopDeps } from './work-loop.js';
+export type { Manifest, ManifestEntry } from './manifest.js';

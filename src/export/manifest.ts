@@ -1,0 +1,63 @@
+import { formatInstant } from '../fhir/index.js';
+import type { JobRecord, UnitRecord } from '../store/index.js';
+import type { ExportRequest } from './types.js';
+import type { UnitFile, UnitResult } from './unit-spec.js';
+
+/** One manifest file entry (STU2/STU3 shape). */
+export interface ManifestEntry {
+  type: string;
+  url: string;
+  count?: number;
+}
+
+/** The complete-status body (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status). */
+export interface Manifest {
+  transactionTime: string;
+  request: string;
+  requiresAccessToken: boolean;
+  output: ManifestEntry[];
+  deleted?: ManifestEntry[];
+  error: ManifestEntry[];
+}
+
+/** The files of the finished units, in unit order. */
+export function finishedFiles(units: UnitRecord[]): UnitFile[] {
+  const files: UnitFile[] = [];
+  for (const u of units) {
+    if ((u.status === 'done' || u.status === 'failed') && u.result) {
+      files.push(...(JSON.parse(u.result) as UnitResult).files);
+    }
+  }
+  return files;
+}
+
+/** Build the manifest of a job from its units. `fileUrl` makes the absolute download URL of a file. */
+export function buildManifest(
+  job: JobRecord,
+  units: UnitRecord[],
+  options: { requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string },
+): Manifest {
+  const request = JSON.parse(job.request) as ExportRequest;
+  const entry = (f: UnitFile): ManifestEntry => ({ type: f.type, url: options.fileUrl(job.id, f.name), count: f.count });
+  const files = finishedFiles(units);
+  const manifest: Manifest = {
+    transactionTime: formatInstant(job.transactionTime),
+    request: request.requestUrl,
+    requiresAccessToken: options.requiresAccessToken,
+    output: files.filter((f) => f.kind === 'output').map(entry),
+    error: files.filter((f) => f.kind === 'error').map(entry),
+  };
+  if (request.since !== undefined) manifest.deleted = files.filter((f) => f.kind === 'deleted').map(entry);
+  return manifest;
+}
+
+/** Progress of a job as a whole percentage of the rows it expects to read. */
+export function jobPercent(units: UnitRecord[]): number {
+  let total = 0;
+  let done = 0;
+  for (const u of units) {
+    total += Math.max(u.estimate, 1);
+    done += u.status === 'done' || u.status === 'failed' ? Math.max(u.estimate, 1) : Math.min(u.progress, u.estimate);
+  }
+  return total === 0 ? 100 : Math.floor((done * 100) / total);
+}

@@ -1,0 +1,50 @@
+import { PATIENT_COMPARTMENT_TYPES, SUPPORTING_TYPES } from '../fhir/index.js';
+import type { NewUnit, ResourceStore } from '../store/index.js';
+import type { ExportRequest } from './types.js';
+import type { UnitSpec } from './unit-spec.js';
+
+/** Planning knobs. */
+export interface PlanOptions {
+  /** Split a type into key ranges of about this many rows. */
+  rowsPerUnit: number;
+}
+
+/** The types an export covers, in a stable order. */
+export async function exportTypes(store: ResourceStore, request: ExportRequest): Promise<{ main: string[]; supporting: string[] }> {
+  const present = await store.types();
+  const wanted = request.types ?? present;
+  if (request.level === 'system') return { main: wanted.filter((t) => present.includes(t)), supporting: [] };
+  const main = wanted.filter((t) => PATIENT_COMPARTMENT_TYPES.has(t) && present.includes(t));
+  const supporting = wanted.filter((t) => SUPPORTING_TYPES.has(t) && !PATIENT_COMPARTMENT_TYPES.has(t));
+  return { main, supporting };
+}
+
+/**
+ * Turn a request into units: key ranges of each type (phase 0), deletions (phase 0), and the
+ * supporting resources the output refers to (phase 1, once every phase-0 unit has finished).
+ */
+export async function planUnits(store: ResourceStore, request: ExportRequest, options: PlanOptions): Promise<NewUnit[]> {
+  const { main, supporting } = await exportTypes(store, request);
+  const units: NewUnit[] = [];
+  const add = (phase: number, spec: UnitSpec, estimate: number): void => {
+    units.push({ phase, spec: JSON.stringify(spec), estimate });
+  };
+  if (request.warnings.length > 0) add(0, { kind: 'warnings' }, 1);
+  for (const type of main) {
+    const count = await store.count(type);
+    const bounds = count > options.rowsPerUnit ? await store.rangeBoundaries(type, options.rowsPerUnit) : [];
+    // Ranges are (previous bound, bound]; the last one is open-ended so later versions of
+    // snapshot rows (kept in history) still fall in exactly one range.
+    let after: UnitSpec & { kind: 'resources' } = { kind: 'resources', type };
+    for (const bound of bounds.slice(0, -1)) {
+      add(0, { ...after, upTo: bound }, options.rowsPerUnit);
+      after = { kind: 'resources', type, after: bound };
+    }
+    add(0, after, bounds.length > 1 ? count - (bounds.length - 1) * options.rowsPerUnit : count);
+  }
+  if (request.since !== undefined) {
+    for (const type of main) add(0, { kind: 'deleted', type }, 1);
+  }
+  for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
+  return units;
+}

@@ -1,0 +1,29 @@
+import type { ScanKey } from '../store/index.js';
+
+/** What one unit of an export job does. Stored as JSON in the job store. */
+export type UnitSpec =
+  /** Resources of one type, optionally one key range of it. */
+  | { kind: 'resources'; type: string; after?: ScanKey; upTo?: ScanKey }
+  /** Supporting resources of one type referenced by the job's patient-compartment output. */
+  | { kind: 'supporting'; type: string }
+  /** Deletions of one type since `_since`. */
+  | { kind: 'deleted'; type: string }
+  /** The warnings of lenient handling, as an error file. */
+  | { kind: 'warnings' };
+
+/** Kinds of manifest entry a file belongs to. */
+export type FileKind = 'output' | 'deleted' | 'error';
+
+/** One file a unit produced. */
+export interface UnitFile {
+  kind: FileKind;
+  type: string;
+  name: string;
+  count: number;
+  bytes: number;
+}
+
+/** What a finished unit recorded. */
+export interface UnitResult {
+  files: UnitFile[];
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
+import type { FileStorage } from '../storage/index.js';
+import type { ExportConfig } from './config.js';
+import type { CompiledRequest, UnitContext } from './unit-runner.js';
+import { compileRequest, runUnit, UnitStoppedError, writeUnitFailure } from './unit-runner.js';
+
+/** Dependencies of a worker loop. */
+export interface WorkLoopDeps {
+  store: ResourceStore;
+  storage: FileStorage;
+  config: ExportConfig;
+  log: Logger;
+  /** Resolves when there may be new work (a kick-off), or after a timeout. */
+  waitForWork: (ms: number) => Promise<void>;
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+/** Lease and run units until `signal` aborts. One loop runs one unit at a time. */
+export async function workLoop(deps: WorkLoopDeps): Promise<void> {
+  const owner = randomUUID();
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, { job: JobRecord; compiled: CompiledRequest }>();
+  while (!deps.signal.aborted) {
+    const unit = await deps.store.jobs.leaseUnit(owner, now(), deps.config.leaseMs);
+    if (!unit) {
+      cache.clear();
+      await deps.waitForWork(deps.config.idlePollMs);
+      continue;
+    }
+    await runLeased(deps, owner, unit, cache);
+  }
+}
+
+async function runLeased(
+  deps: WorkLoopDeps,
+  owner: string,
+  unit: UnitRecord,
+  cache: Map<string, { job: JobRecord; compiled: CompiledRequest }>,
+): Promise<void> {
+  const { store, config } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log.child({ jobId: unit.jobId, unit: unit.seq });
+  let entry = cache.get(unit.jobId);
+  let rows = 0;
+  let lastBeat = now();
+  const ctx: UnitContext = {
+    store,
+    storage: deps.storage,
+    fileMaxBytes: config.fileMaxBytes,
+    progress: async (n) => {
+      rows += n;
+      if (deps.signal.aborted) return false;
+      if (now() - lastBeat < config.heartbeatMs) return true;
+      lastBeat = now();
+      return store.jobs.heartbeat(unit, owner, lastBeat + config.leaseMs, rows);
+    },
+  };
+  try {
+    if (!entry) {
+      const job = await store.jobs.getJob(unit.jobId);
+      if (!job) return;
+      entry = { job, compiled: await compileRequest(store, job) };
+      cache.set(unit.jobId, entry);
+    }
+    log.debug({ attempt: unit.attempts }, 'unit started');
+    const result = await runUnit(ctx, entry.job, entry.compiled, unit);
+    const finished = await store.jobs.finishUnit(unit, owner, {
+      status: 'done',
+      result: JSON.stringify(result),
+      now: now(),
+      ttlMs: config.fileTtlMs,
+    });
+    log.debug({ rows, finished }, 'unit finished');
+  } catch (err) {
+    if (err instanceof UnitStoppedError) {
+      log.info('unit stopped: job cancelled, lease lost or shutting down');
+      if (deps.signal.aborted) await store.jobs.releaseUnit(unit, owner);
+      return;
+    }
+    await failUnit(deps, owner, unit, entry?.job, err, ctx);
+  }
+}
+
+async function failUnit(
+  deps: WorkLoopDeps,
+  owner: string,
+  unit: UnitRecord,
+  job: JobRecord | undefined,
+  err: unknown,
+  ctx: UnitContext,
+): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log.child({ jobId: unit.jobId, unit: unit.seq });
+  if (unit.attempts < deps.config.maxAttempts || !job) {
+    log.warn({ err, attempt: unit.attempts }, 'unit failed; will retry');
+    await deps.store.jobs.releaseUnit(unit, owner);
+    return;
+  }
+  log.error({ err, attempt: unit.attempts }, 'unit failed for good; reported in the manifest error');
+  const result = await writeUnitFailure(ctx, job, unit, `part of the export failed after ${unit.attempts} attempts`);
+  await deps.store.jobs.finishUnit(unit, owner, {
+    status: 'failed',
+    result: JSON.stringify(result),
+    now: now(),
+    ttlMs: deps.config.fileTtlMs,
+  });
+}

@@ -1,0 +1,48 @@
+// Entry of an export worker thread: its own SQLite connection and file storage, one work loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { openSqliteStore } from '../store/index.js';
+import { LocalDirStorage } from '../storage/index.js';
+import type { ExportConfig } from './config.js';
+import { workLoop } from './work-loop.js';
+
+/** What the pool hands each thread. */
+export interface WorkerThreadData {
+  dbPath: string;
+  storageRoot: string;
+  config: ExportConfig;
+  logLevel: string;
+}
+
+const data = workerData as WorkerThreadData;
+const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
+const store = openSqliteStore(data.dbPath);
+const storage = new LocalDirStorage(data.storageRoot);
+const stop = new AbortController();
+let wake: (() => void) | undefined;
+
+parentPort?.on('message', (msg: unknown) => {
+  if (msg === 'stop') stop.abort();
+  wake?.();
+});
+
+const waitForWork = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      wake = undefined;
+      resolve();
+    }
+    wake = done;
+  });
+
+workLoop({ store, storage, config: data.config, log, waitForWork, signal: stop.signal })
+  .catch((err: unknown) => {
+    log.error({ err }, 'export worker crashed');
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    void store.close();
+    parentPort?.close();
+  });

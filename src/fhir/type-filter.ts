@@ -1,0 +1,101 @@
+import type { FhirResource } from './resource.js';
+import { compileExtractor } from './search-extract.js';
+import type { SearchValueExtractor } from './search-extract.js';
+import { compileClause } from './search-match.js';
+import type { ClauseTest } from './search-match.js';
+import { findSearchParam, listSearchParams } from './search-param-table.js';
+import type { SearchParamType } from './search-param-table.js';
+import { parseSearchQuery, splitTypeFilterValues, unsupportedFilter } from './search-query.js';
+import type { SearchQuery } from './search-query.js';
+
+export type { SearchParamType } from './search-param-table.js';
+
+// The Bulk Data `_typeFilter` parameter: FHIR R4 search queries evaluated in memory on each resource.
+// See https://hl7.org/fhir/uv/bulkdata/export.html#_typefilter-experimental-query-parameter.
+
+/** Decides whether a resource of one type is exported. */
+export type ResourcePredicate = (resource: FhirResource) => boolean;
+
+/** Options for compileTypeFilters. */
+export interface TypeFilterOptions {
+  /** Epoch ms the `ap` date prefix measures from; defaults to the time of compilation. */
+  now?: number;
+}
+
+/** A search parameter usable in `_typeFilter`, shaped as CapabilityStatement.rest.resource.searchParam. */
+export interface TypeFilterSearchParam {
+  name: string;
+  type: SearchParamType;
+  /** The canonical URL of the SearchParameter. */
+  definition: string;
+}
+
+const UNSUPPORTED_TYPES = new Set<SearchParamType>(['composite', 'special']);
+
+function compileQuery(
+  query: SearchQuery,
+  options: Required<TypeFilterOptions>,
+  extractors: Map<string, SearchValueExtractor>,
+): ResourcePredicate {
+  const tests: { extract: SearchValueExtractor; test: ClauseTest }[] = [];
+  for (const clause of query.clauses) {
+    const def = findSearchParam(query.resourceType, clause.name);
+    if (def === undefined) {
+      throw unsupportedFilter(`search parameter '${clause.name}' is not supported for ${query.resourceType}`);
+    }
+    const test = compileClause(def, clause, options);
+    let extract = extractors.get(def.expression);
+    if (extract === undefined) {
+      extract = compileExtractor(def.expression);
+      extractors.set(def.expression, extract);
+    }
+    tests.push({ extract, test });
+  }
+  return (resource) => tests.every(({ extract, test }) => test(extract(resource)));
+}
+
+function anyOf(predicates: ResourcePredicate[]): ResourcePredicate {
+  const [only] = predicates;
+  if (predicates.length === 1 && only !== undefined) return only;
+  return (resource) => predicates.some((p) => p(resource));
+}
+
+/**
+ * Compiles the `_typeFilter` values of a kick-off request into one predicate per resource type.
+ * Each value is one query `Type?name=value&...`: its parameters are AND'd, comma values OR'd, and
+ * several queries for the same type OR'd (Bulk Data v2+). A comma-joined list of queries (v1 style)
+ * is split at commas followed by `Type?`. Types without a query are absent from the map (no filter).
+ * @param values - the `_typeFilter` values, already decoded once from the kick-off request
+ * @param options - `now` for the `ap` date prefix
+ * @throws InvalidRequestError (expression `_typeFilter`) for a malformed query, an unknown type,
+ *   a compartment context, a result parameter such as `_sort` or `_include`, or a bad value
+ * @throws NotSupportedError (expression `_typeFilter`) for an unknown search parameter, chained
+ *   parameters, `_has`, composite or special parameters and unsupported modifiers
+ */
+export function compileTypeFilters(
+  values: readonly string[],
+  options: TypeFilterOptions = {},
+): Map<string, ResourcePredicate> {
+  const resolved = { now: options.now ?? Date.now() };
+  const extractors = new Map<string, SearchValueExtractor>();
+  const byType = new Map<string, ResourcePredicate[]>();
+  for (const text of splitTypeFilterValues(values)) {
+    const query = parseSearchQuery(text);
+    const predicate = compileQuery(query, resolved, extractors);
+    const list = byType.get(query.resourceType) ?? [];
+    list.push(predicate);
+    byType.set(query.resourceType, list);
+  }
+  return new Map([...byType].map(([type, predicates]) => [type, anyOf(predicates)]));
+}
+
+/**
+ * The search parameters `_typeFilter` supports for a resource type, for the CapabilityStatement
+ * (`rest.resource.searchParam`, Bulk Data IG "Server Capability Documentation"). Empty for an unknown type.
+ * @param resourceType - an R4 resource type such as `Observation`
+ */
+export function typeFilterSearchParams(resourceType: string): TypeFilterSearchParam[] {
+  return listSearchParams(resourceType)
+    .filter((def) => def.expression !== '' && !UNSUPPORTED_TYPES.has(def.type))
+    .map((def) => ({ name: def.name, type: def.type, definition: def.url }));
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { InvalidRequestError, UnsupportedMediaTypeError } from '../fhir/index.js';
+
+const JSON_TYPES = ['application/fhir+json', 'application/json'];
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Replace fastify's parsers: FHIR JSON and JSON parse to `unknown`, forms to URLSearchParams.
+ * Any other media type is left unparsed, so fastify answers it with a 415 (FST_ERR_CTP_INVALID_MEDIA_TYPE).
+ */
+export function installBodyParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(new InvalidRequestError('request body is empty'), undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (error) {
+      done(new InvalidRequestError('request body is not valid JSON', { cause: error }), undefined);
+    }
+  });
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+    done(null, new URLSearchParams(body as string));
+  });
+}
+
+/**
+ * The JSON body of a write, refusing form bodies (the only other media type we parse).
+ * @throws UnsupportedMediaTypeError for a form body.
+ */
+export function jsonBody(body: unknown): unknown {
+  if (body instanceof URLSearchParams) {
+    throw new UnsupportedMediaTypeError(`send resources as application/fhir+json, not ${FORM_TYPE}`);
+  }
+  return body;
+}
+
+/**
+ * The form body of a `_search` POST (empty when there is none).
+ * @throws UnsupportedMediaTypeError for a JSON body: FHIR search bodies are forms (R4 http.html#search).
+ */
+export function formBody(body: unknown): URLSearchParams {
+  if (body === undefined) return new URLSearchParams();
+  if (body instanceof URLSearchParams) return body;
+  throw new UnsupportedMediaTypeError(`POST _search takes ${FORM_TYPE}`);
+}

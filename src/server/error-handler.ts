@@ -1,0 +1,164 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AuthenticationError,
+  ConflictError,
+  FhirhoseError,
+  ForbiddenError,
+  GoneError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  NotSupportedError,
+  PreconditionFailedError,
+  StorageError,
+  StoreError,
+  TooManyRequestsError,
+  UnprocessableResourceError,
+  UnsupportedMediaTypeError,
+  operationOutcome,
+} from '../fhir/index.js';
+import type { OperationOutcome } from '../fhir/index.js';
+
+/** The media type of every FHIR JSON response. */
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+type ErrorClass = abstract new (...args: never[]) => FhirhoseError;
+
+/**
+ * The one table from domain error class to HTTP status (STYLE.md "Errors").
+ * StoreError and StorageError answer 503 instead when they are retryable.
+ */
+const STATUS_BY_CLASS = new Map<ErrorClass, number>([
+  [InvalidRequestError, 400],
+  [UnprocessableResourceError, 422],
+  [UnsupportedMediaTypeError, 415],
+  [NotSupportedError, 400],
+  [MethodNotAllowedError, 405],
+  [NotFoundError, 404],
+  [GoneError, 410],
+  [AuthenticationError, 401],
+  [ForbiddenError, 403],
+  [TooManyRequestsError, 429],
+  [ConflictError, 409],
+  // FHIR R4 http.html#concurrency: a version mismatch on If-Match is 412 Precondition Failed.
+  [PreconditionFailedError, 412],
+  [StoreError, 500],
+  [StorageError, 500],
+]);
+
+/** FHIR issue codes for the fastify errors that reach us, by fastify's own status. */
+const ISSUE_BY_FRAMEWORK_STATUS = new Map<number, string>([
+  [404, 'not-found'],
+  [405, 'not-supported'],
+  [413, 'too-long'],
+  [415, 'not-supported'],
+]);
+
+/** Clearer diagnostics than fastify's for the framework errors clients meet most. */
+const FRAMEWORK_MESSAGES = new Map<string, string>([
+  [
+    'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    'unsupported request media type: send application/fhir+json, or application/x-www-form-urlencoded to _search',
+  ],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'request body is too large'],
+]);
+
+/** How one error is answered: status, extra headers, and the outcome. */
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  outcome: OperationOutcome;
+}
+
+/** The HTTP status for a domain error; undefined for a class missing from the table. */
+export function statusOf(error: FhirhoseError): number | undefined {
+  if ((error instanceof StoreError || error instanceof StorageError) && error.retryable) return 503;
+  for (
+    let proto: unknown = Object.getPrototypeOf(error);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    const status = STATUS_BY_CLASS.get((proto as { constructor: ErrorClass }).constructor);
+    if (status !== undefined) return status;
+  }
+  return undefined;
+}
+
+/** Map any thrown value to a response. 5xx outcomes carry only a generic text and the request id. */
+export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
+  const status = statusFor(error);
+  const headers: Record<string, string> = {};
+  if (status >= 500) {
+    const text = `internal server error; quote request id ${requestId} when reporting it`;
+    const code = status === 503 ? 'transient' : 'exception';
+    return { status, headers, outcome: operationOutcome('error', code, text) };
+  }
+  if (error instanceof AuthenticationError) headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  if (error instanceof TooManyRequestsError) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error instanceof FhirhoseError) {
+    return {
+      status,
+      headers,
+      outcome: operationOutcome('error', error.issueCode, error.message, error.expression),
+    };
+  }
+  const code = ISSUE_BY_FRAMEWORK_STATUS.get(status) ?? 'invalid';
+  const { code: fastifyCode, message } = error as FastifyError;
+  const text = FRAMEWORK_MESSAGES.get(fastifyCode) ?? message;
+  return { status, headers, outcome: operationOutcome('error', code, text) };
+}
+
+function statusFor(error: unknown): number {
+  if (error instanceof FhirhoseError) return statusOf(error) ?? 500;
+  if (isFrameworkClientError(error)) return error.statusCode;
+  return 500;
+}
+
+/** Fastify's own 4xx errors (validation, body too large, bad media type) keep their status. */
+function isFrameworkClientError(error: unknown): error is FastifyError & { statusCode: number } {
+  if (!(error instanceof Error)) return false;
+  const { code, statusCode } = error as Partial<FastifyError>;
+  return (
+    typeof code === 'string' &&
+    code.startsWith('FST_') &&
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500
+  );
+}
+
+/** Send an error as an OperationOutcome, logging 4xx at info and 5xx (with details) at error. */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, headers, outcome } = toErrorResponse(error, request.id);
+  if (status >= 500) {
+    request.log.error({ err: error, statusCode: status }, 'request failed');
+  } else {
+    // Diagnostics can echo search values, so only the code and the parameter name are logged.
+    const { code, expression } = error as { code?: unknown; expression?: unknown };
+    request.log.info({ code, expression, statusCode: status }, 'request rejected');
+  }
+  return reply.status(status).headers(headers).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+/** Install the error handler, the not-found handler and the framework-error hook on a root instance. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      new NotFoundError(`no route for ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
+  );
+}
+
+/** Fastify's `frameworkErrors` option: errors raised before routing (bad URL, bad header). */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  // These errors skip the onRequest hooks, so the request id is echoed here.
+  reply.header('x-request-id', request.id);
+  void sendError(error, request, reply);
+}

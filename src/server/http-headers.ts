@@ -1,0 +1,55 @@
+import { InvalidRequestError } from '../fhir/index.js';
+
+/** The weak ETag FHIR uses for a version: `W/"3"` (R4 http.html#versioning). */
+export function formatEtag(versionId: number): string {
+  return `W/"${versionId}"`;
+}
+
+/** An HTTP-date for Last-Modified. */
+export function formatHttpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+const IF_MATCH_RE = /^(?:W\/)?"([1-9]\d{0,15})"$/;
+
+/**
+ * The version number in an If-Match header (`W/"3"` or `"3"`), or undefined when there is none.
+ * @throws InvalidRequestError when the header is present but is not a single version ETag.
+ */
+export function parseIfMatch(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const value = (Array.isArray(header) ? header.join(',') : header).trim();
+  const m = IF_MATCH_RE.exec(value);
+  if (!m?.[1]) {
+    throw new InvalidRequestError(`If-Match must be a version ETag such as W/"3", got '${value}'`, {
+      expression: 'If-Match',
+    });
+  }
+  return Number(m[1]);
+}
+
+/** The preferences fhirhose honours from a Prefer header (RFC 7240). */
+export interface Preferences {
+  handling?: 'strict' | 'lenient';
+  return?: 'minimal' | 'representation' | 'OperationOutcome';
+}
+
+/** Parse a Prefer header; unknown preferences are ignored, as RFC 7240 asks. */
+export function parsePrefer(header: string | string[] | undefined): Preferences {
+  const prefs: Preferences = {};
+  if (header === undefined) return prefs;
+  const parts = (Array.isArray(header) ? header.join(',') : header).split(/[,;]/);
+  for (const part of parts) {
+    const [rawName, rawValue] = part.split('=', 2);
+    const name = rawName?.trim().toLowerCase();
+    const value = rawValue?.trim().replace(/^"(.*)"$/, '$1');
+    if (name === 'handling' && (value === 'strict' || value === 'lenient')) prefs.handling = value;
+    if (
+      name === 'return' &&
+      (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')
+    ) {
+      prefs.return = value;
+    }
+  }
+  return prefs;
+}

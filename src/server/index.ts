@@ -1,0 +1,10 @@
+// The HTTP layer: the only folder that imports fastify. See README.md.
+export { buildServer, REDACT_PATHS } from './app.js';
+export type { BuildServerOptions } from './app.js';
+export { buildCapabilityStatement } from './capability.js';
+export type { CapabilityOperation, CapabilityOptions } from './capability.js';
+export type { RouteContext, RoutePlugin } from './context.js';
+export { FHIR_JSON, sendError, statusOf, toErrorResponse } from './error-handler.js';
+export type { ErrorResponse } from './error-handler.js';
+export { refuseOtherMethods } from './routes/method-not-allowed.js';
+export { exportCapability, exportPlugins } from './export-plugins.js';

@@ -1,0 +1,75 @@
+import { pipeline } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { ExportService } from '../../export/index.js';
+import type { FileStorage } from '../../storage/index.js';
+import { InvalidRequestError } from '../../fhir/index.js';
+import type { RoutePlugin } from '../context.js';
+import { clientIdOf } from './export-client.js';
+
+const NDJSON = 'application/fhir+ndjson';
+
+/** True when Accept-Encoding allows gzip (q > 0), per RFC 9110 §12.5.3. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined when absent, null when unsatisfiable. */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined | null {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) {
+    throw new InvalidRequestError(`unsupported Range '${header}': use one bytes=start-end range`, {
+      expression: 'Range',
+    });
+  }
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start > end || start >= size) return null;
+  return { start, end };
+}
+
+/** Output file download: token-checked, `Range` for resume, gzip only when the client offers it. */
+export function exportFileRoutes(service: ExportService, storage: FileStorage): RoutePlugin {
+  return async (app) => {
+    app.get('/$export-files/:jobId/:name', async (request, reply) => {
+      const { jobId, name } = request.params as { jobId: string; name: string };
+      const { bytes } = await service.file(jobId, name, clientIdOf(request));
+      const range = parseRange(request.headers.range, bytes);
+      reply.header('accept-ranges', 'bytes').header('vary', 'Accept-Encoding').type(NDJSON);
+      if (range === null) {
+        return reply.code(416).header('content-range', `bytes */${bytes}`).send();
+      }
+      if (range) {
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${bytes}`)
+          .header('content-length', String(range.end - range.start + 1));
+        return reply.send(storage.read(jobId, name, range));
+      }
+      if (acceptsGzip(request.headers['accept-encoding'])) {
+        reply.header('content-encoding', 'gzip');
+        // pipeline() destroys both streams if either fails, so no descriptor leaks on a dropped client.
+        return reply.send(pipeline(storage.read(jobId, name), createGzip({ level: 1 }), () => undefined));
+      }
+      reply.header('content-length', String(bytes));
+      return reply.send(storage.read(jobId, name));
+    });
+  };
+}

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ExportLevel, ExportService, KickoffInput } from '../../export/index.js';
+import { EXPORTABLE_TYPES, parseKickoff } from '../../export/index.js';
+import { operationOutcome } from '../../fhir/index.js';
+import type { RoutePlugin } from '../context.js';
+import { FHIR_JSON } from '../error-handler.js';
+import { clientIdOf } from './export-client.js';
+
+function headerValues(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Kick-off endpoints (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request):
+ * `[base]/$export`, `[base]/Patient/$export` and `[base]/Group/[id]/$export`, by GET or POST.
+ */
+export function exportKickoffRoutes(service: ExportService): RoutePlugin {
+  return async (app, ctx) => {
+    const handle = (level: ExportLevel) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const groupId = (request.params as { id?: string }).id;
+      const input: KickoffInput = {
+        level,
+        method: request.method === 'POST' ? 'POST' : 'GET',
+        query: request.query as KickoffInput['query'],
+        prefer: headerValues(request.headers.prefer),
+        // For POST the manifest's `request` is the URL without parameters (the IG's rule).
+        requestUrl: ctx.baseUrl + (request.method === 'POST' ? request.url.split('?')[0] : request.url),
+      };
+      if (groupId !== undefined) input.groupId = groupId;
+      if (request.method === 'POST') input.body = request.body;
+      const parsed = parseKickoff(input, { exportableTypes: EXPORTABLE_TYPES });
+      const { jobId } = await service.kickoff(parsed, clientIdOf(request));
+      reply.code(202).header('content-location', `${ctx.baseUrl}/$export-status/${jobId}`);
+      if (parsed.separateExportStatus)
+        reply.header('preference-applied', 'respond-async, separate-export-status');
+      return reply
+        .type(FHIR_JSON)
+        .send(
+          operationOutcome('information', 'informational', `export accepted; poll the Content-Location URL`),
+        );
+    };
+    for (const [url, level] of [
+      ['/$export', 'system'],
+      ['/Patient/$export', 'patient'],
+      ['/Group/:id/$export', 'group'],
+    ] as const) {
+      app.get(url, handle(level));
+      app.post(url, handle(level));
+    }
+  };
+}

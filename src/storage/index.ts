@@ -1,0 +1,5 @@
+// Where export files live, and how NDJSON is written into them.
+export type * from './types.js';
+export { LocalDirStorage } from './local-dir.js';
+export { NdjsonSeries } from './ndjson-writer.js';
+export type { NdjsonFile, NdjsonSeriesOptions } from './ndjson-writer.js';

@@ -1,0 +1,112 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { InvalidRequestError, StorageError } from '../fhir/index.js';
+import type { FileInfo, FileStorage, FileWriter } from './types.js';
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+function checkName(part: string): string {
+  // Names come from URLs on the download path: refuse anything that could leave the job folder.
+  if (!SAFE_NAME.test(part) || part.includes('..')) {
+    throw new InvalidRequestError(`invalid file name '${part}'`, { expression: 'file' });
+  }
+  return part;
+}
+
+class LocalFileWriter implements FileWriter {
+  private readonly stream: WriteStream;
+  private written = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly tempPath: string,
+    private readonly finalPath: string,
+    private readonly name: string,
+  ) {
+    this.stream = createWriteStream(tempPath, { highWaterMark: 1 << 20 });
+    this.stream.on('error', (err) => {
+      this.failure = err;
+    });
+  }
+
+  get bytes(): number {
+    return this.written;
+  }
+
+  async write(chunk: string): Promise<void> {
+    if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
+    this.written += Buffer.byteLength(chunk);
+    if (!this.stream.write(chunk)) {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
+      if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
+    }
+  }
+
+  async commit(): Promise<FileInfo> {
+    this.stream.end();
+    await once(this.stream, 'finish');
+    if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
+    const fh = await open(this.tempPath, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(this.tempPath, this.finalPath);
+    return { name: this.name, bytes: this.written };
+  }
+
+  async abort(): Promise<void> {
+    this.stream.destroy();
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+}
+
+/** Export files in a local folder: `<root>/<jobId>/<name>`, written as `.part` then renamed. */
+export class LocalDirStorage implements FileStorage {
+  constructor(private readonly root: string) {}
+
+  private dir(jobId: string): string {
+    return join(this.root, checkName(jobId));
+  }
+
+  async createWriter(jobId: string, name: string): Promise<FileWriter> {
+    const dir = this.dir(jobId);
+    await mkdir(dir, { recursive: true });
+    const finalPath = join(dir, checkName(name));
+    return new LocalFileWriter(`${finalPath}.part`, finalPath, name);
+  }
+
+  async stat(jobId: string, name: string): Promise<FileInfo | undefined> {
+    try {
+      const info = await stat(join(this.dir(jobId), checkName(name)));
+      return info.isFile() ? { name, bytes: info.size } : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StorageError('cannot read file', { cause: err });
+    }
+  }
+
+  read(jobId: string, name: string, range?: { start: number; end: number }): Readable {
+    const path = join(this.dir(jobId), checkName(name));
+    return createReadStream(path, { ...range, highWaterMark: 1 << 20 });
+  }
+
+  async removePrefix(jobId: string, prefix: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir(jobId));
+    } catch {
+      return;
+    }
+    await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.dir(jobId), n), { force: true })));
+  }
+
+  async removeJob(jobId: string): Promise<void> {
+    await rm(this.dir(jobId), { recursive: true, force: true });
+  }
+}

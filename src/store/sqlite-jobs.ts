@@ -1,0 +1,228 @@
+import type Database from 'better-sqlite3';
+import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from './job-types.js';
+
+interface JobRow {
+  id: string;
+  client_id: string | null;
+  status: JobStatus;
+  request: string;
+  transaction_time: number;
+  created_at: number;
+  completed_at: number | null;
+  expires_at: number | null;
+  error: string | null;
+}
+
+interface UnitRow {
+  job_id: string;
+  seq: number;
+  phase: number;
+  spec: string;
+  estimate: number;
+  progress: number;
+  status: UnitRecord['status'];
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires: number | null;
+  result: string | null;
+}
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  clientId: r.client_id,
+  status: r.status,
+  request: r.request,
+  transactionTime: r.transaction_time,
+  createdAt: r.created_at,
+  completedAt: r.completed_at,
+  expiresAt: r.expires_at,
+  error: r.error,
+});
+
+const toUnit = (r: UnitRow): UnitRecord => ({
+  jobId: r.job_id,
+  seq: r.seq,
+  phase: r.phase,
+  spec: r.spec,
+  estimate: r.estimate,
+  progress: r.progress,
+  status: r.status,
+  attempts: r.attempts,
+  leaseOwner: r.lease_owner,
+  leaseExpires: r.lease_expires,
+  result: r.result,
+});
+
+/** Export jobs and units in the SQLite file, leased with expiry so a dead worker's unit is redone. */
+export class SqliteJobStore implements JobStore {
+  constructor(private readonly db: Database.Database) {
+    db.pragma('foreign_keys = ON');
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  async createJob(job: NewJob, units: NewUnit[]): Promise<void> {
+    this.tx(() => {
+      this.db
+        .prepare(
+          `INSERT INTO export_job (id, client_id, status, request, transaction_time, created_at, completed_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          job.id,
+          job.clientId,
+          units.length === 0 ? 'completed' : 'running',
+          job.request,
+          job.transactionTime,
+          job.createdAt,
+          units.length === 0 ? job.createdAt : null,
+          units.length === 0 ? job.createdAt + job.ttlMs : null,
+        );
+      const unit = this.db.prepare(
+        `INSERT INTO export_unit (job_id, seq, phase, spec, estimate, status) VALUES (?, ?, ?, ?, ?, 'pending')`,
+      );
+      units.forEach((u, i) => unit.run(job.id, i, u.phase, u.spec, u.estimate));
+      const patient = this.db.prepare('INSERT OR IGNORE INTO export_job_patient (job_id, patient_id) VALUES (?, ?)');
+      for (const p of job.patients ?? []) patient.run(job.id, p);
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const row = this.db.prepare<[string], JobRow>('SELECT * FROM export_job WHERE id = ?').get(id);
+    return row ? toJob(row) : undefined;
+  }
+
+  async listUnits(jobId: string): Promise<UnitRecord[]> {
+    return this.db
+      .prepare<[string], UnitRow>('SELECT * FROM export_unit WHERE job_id = ? ORDER BY seq')
+      .all(jobId)
+      .map(toUnit);
+  }
+
+  async countJobs(clientId: string | null, status: JobStatus): Promise<number> {
+    const row = this.db
+      .prepare<[string | null, JobStatus], { n: number }>(
+        'SELECT count(*) AS n FROM export_job WHERE client_id IS ? AND status = ?',
+      )
+      .get(clientId, status);
+    return row?.n ?? 0;
+  }
+
+  async leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined> {
+    return this.tx(() => {
+      const row = this.db
+        .prepare<[number], UnitRow>(
+          `SELECT u.* FROM export_unit u JOIN export_job j ON j.id = u.job_id
+           WHERE j.status = 'running'
+             AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < ?))
+             AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
+                             AND p.status NOT IN ('done', 'failed'))
+           ORDER BY j.created_at, u.job_id, u.seq LIMIT 1`,
+        )
+        .get(now);
+      if (!row) return undefined;
+      this.db
+        .prepare(
+          `UPDATE export_unit SET status = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
+             progress = 0 WHERE job_id = ? AND seq = ?`,
+        )
+        .run(owner, now + leaseMs, row.job_id, row.seq);
+      return toUnit({ ...row, status: 'leased', lease_owner: owner, lease_expires: now + leaseMs, attempts: row.attempts + 1 });
+    });
+  }
+
+  async heartbeat(unit: { jobId: string; seq: number }, owner: string, until: number, progress: number): Promise<boolean> {
+    const info = this.db
+      .prepare(
+        `UPDATE export_unit SET lease_expires = ?, progress = ?
+         WHERE job_id = ? AND seq = ? AND status = 'leased' AND lease_owner = ?
+           AND EXISTS (SELECT 1 FROM export_job j WHERE j.id = export_unit.job_id AND j.status = 'running')`,
+      )
+      .run(until, progress, unit.jobId, unit.seq, owner);
+    return info.changes === 1;
+  }
+
+  async finishUnit(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    outcome: { status: 'done' | 'failed'; result: string; now: number; ttlMs: number },
+  ): Promise<boolean> {
+    return this.tx(() => {
+      const info = this.db
+        .prepare(
+          `UPDATE export_unit SET status = ?, result = ?, progress = estimate, lease_owner = NULL, lease_expires = NULL
+           WHERE job_id = ? AND seq = ? AND status = 'leased' AND lease_owner = ?`,
+        )
+        .run(outcome.status, outcome.result, unit.jobId, unit.seq, owner);
+      if (info.changes !== 1) return false;
+      const open = this.db
+        .prepare<[string], { n: number }>(
+          "SELECT count(*) AS n FROM export_unit WHERE job_id = ? AND status NOT IN ('done', 'failed')",
+        )
+        .get(unit.jobId);
+      if (open?.n === 0) {
+        this.db
+          .prepare(
+            `UPDATE export_job SET status = 'completed', completed_at = ?, expires_at = ?
+             WHERE id = ? AND status = 'running'`,
+          )
+          .run(outcome.now, outcome.now + outcome.ttlMs, unit.jobId);
+      }
+      return true;
+    });
+  }
+
+  async releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE export_unit SET status = 'pending', lease_owner = NULL, lease_expires = NULL
+         WHERE job_id = ? AND seq = ? AND status = 'leased' AND lease_owner = ?`,
+      )
+      .run(unit.jobId, unit.seq, owner);
+  }
+
+  async setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void> {
+    this.db
+      .prepare('UPDATE export_job SET status = ?, completed_at = coalesce(completed_at, ?), error = ? WHERE id = ?')
+      .run(status, now, error ?? null, id);
+  }
+
+  async deleteJob(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM export_job WHERE id = ?').run(id);
+  }
+
+  async jobsToReap(now: number): Promise<string[]> {
+    return this.db
+      .prepare<[number], { id: string }>(
+        "SELECT id FROM export_job WHERE status = 'cancelled' OR (expires_at IS NOT NULL AND expires_at < ?)",
+      )
+      .all(now)
+      .map((r) => r.id);
+  }
+
+  async jobPatients(jobId: string): Promise<string[]> {
+    return this.db
+      .prepare<[string], { patient_id: string }>('SELECT patient_id FROM export_job_patient WHERE job_id = ?')
+      .all(jobId)
+      .map((r) => r.patient_id);
+  }
+
+  async addRefs(jobId: string, refs: { type: string; id: string }[]): Promise<void> {
+    if (refs.length === 0) return;
+    const insert = this.db.prepare('INSERT OR IGNORE INTO export_ref (job_id, type, id) VALUES (?, ?, ?)');
+    this.tx(() => {
+      for (const r of refs) insert.run(jobId, r.type, r.id);
+    });
+  }
+
+  async refIds(jobId: string, type: string, afterId: string, limit: number): Promise<string[]> {
+    return this.db
+      .prepare<[string, string, string, number], { id: string }>(
+        'SELECT id FROM export_ref WHERE job_id = ? AND type = ? AND id > ? ORDER BY id LIMIT ?',
+      )
+      .all(jobId, type, afterId, limit)
+      .map((r) => r.id);
+  }
+}

@@ -1,0 +1,120 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AuthenticationError,
+  ConflictError,
+  ERROR_CLASSES,
+  InvalidRequestError,
+  NotFoundError,
+  PreconditionFailedError,
+  StorageError,
+  StoreError,
+  TooManyRequestsError,
+} from '../../src/fhir/index.js';
+import { statusOf, toErrorResponse } from '../../src/server/index.js';
+
+const EXPECTED: Record<string, number> = {
+  InvalidRequestError: 400,
+  UnprocessableResourceError: 422,
+  UnsupportedMediaTypeError: 415,
+  NotSupportedError: 400,
+  MethodNotAllowedError: 405,
+  NotFoundError: 404,
+  GoneError: 410,
+  AuthenticationError: 401,
+  ForbiddenError: 403,
+  TooManyRequestsError: 429,
+  ConflictError: 409,
+  PreconditionFailedError: 412,
+  StoreError: 500,
+  StorageError: 500,
+};
+
+function instantiate(cls: (typeof ERROR_CLASSES)[number]): InstanceType<(typeof ERROR_CLASSES)[number]> {
+  if (cls === TooManyRequestsError) return new TooManyRequestsError('slow down', 7);
+  return new (cls as new (message: string) => InstanceType<typeof cls>)('boom');
+}
+
+describe('error status table', () => {
+  test('maps every domain error class to its documented status', () => {
+    for (const cls of ERROR_CLASSES) {
+      assert.equal(statusOf(instantiate(cls)), EXPECTED[cls.name], cls.name);
+    }
+    assert.equal(Object.keys(EXPECTED).length, ERROR_CLASSES.length);
+  });
+
+  test('maps a subclass through its parent class', () => {
+    class StaleError extends ConflictError {}
+    assert.equal(statusOf(new StaleError('stale')), 409);
+  });
+
+  test('answers retryable store and storage errors with 503', () => {
+    assert.equal(statusOf(new StoreError('busy', { retryable: true })), 503);
+    assert.equal(statusOf(new StorageError('busy', { retryable: true })), 503);
+  });
+});
+
+describe('toErrorResponse', () => {
+  test('puts the issue code, message and expression of a 4xx error in the outcome', () => {
+    const res = toErrorResponse(new InvalidRequestError('bad _since', { expression: '_since' }), 'req-1');
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.outcome, {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'invalid', diagnostics: 'bad _since', expression: ['_since'] }],
+    });
+  });
+
+  test('hides 5xx details behind a generic text that quotes the request id', () => {
+    const res = toErrorResponse(
+      new StoreError('SQLITE_CORRUPT at /var/db', { cause: new Error('x') }),
+      'req-42',
+    );
+    assert.equal(res.status, 500);
+    const diagnostics = res.outcome.issue[0]?.diagnostics ?? '';
+    assert.match(diagnostics, /req-42/);
+    assert.doesNotMatch(diagnostics, /SQLITE|\/var\/db/);
+    assert.equal(res.outcome.issue[0]?.code, 'exception');
+  });
+
+  test('treats an unknown thrown value as a 500', () => {
+    const res = toErrorResponse(new TypeError('undefined is not a function'), 'r');
+    assert.equal(res.status, 500);
+    assert.doesNotMatch(res.outcome.issue[0]?.diagnostics ?? '', /undefined/);
+  });
+
+  test('adds WWW-Authenticate to authentication errors', () => {
+    const res = toErrorResponse(new AuthenticationError('token expired', { expired: true }), 'r');
+    assert.equal(res.status, 401);
+    assert.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"');
+    assert.equal(res.outcome.issue[0]?.code, 'expired');
+  });
+
+  test('adds Retry-After to too-many-requests errors', () => {
+    const res = toErrorResponse(new TooManyRequestsError('poll slower', 12), 'r');
+    assert.equal(res.status, 429);
+    assert.equal(res.headers['retry-after'], '12');
+    assert.equal(res.outcome.issue[0]?.code, 'throttled');
+  });
+
+  test('answers a version mismatch with 412 and issue code conflict', () => {
+    const res = toErrorResponse(new PreconditionFailedError('stale'), 'r');
+    assert.equal(res.status, 412);
+    assert.equal(res.outcome.issue[0]?.code, 'conflict');
+  });
+
+  test('keeps the status of fastify client errors', () => {
+    const error = Object.assign(new Error('Request body is too large'), {
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+      statusCode: 413,
+    });
+    const res = toErrorResponse(error, 'r');
+    assert.equal(res.status, 413);
+    assert.equal(res.outcome.issue[0]?.code, 'too-long');
+  });
+
+  test('answers a not-found error with issue code not-found', () => {
+    const res = toErrorResponse(new NotFoundError('no job'), 'r');
+    assert.equal(res.status, 404);
+    assert.equal(res.outcome.issue[0]?.code, 'not-found');
+  });
+});
