@@ -53,9 +53,11 @@ export function searchDateRange(value: SearchValue): DateRange | undefined {
  */
 export function compileDatePredicate(raw: string, name: string, now: number): ValuePredicate {
   const { prefix, rest } = splitPrefix(unescapeSearch(raw));
+  // An unencoded `+02:00` offset arrives as a space once a form decoder has run over the URL.
+  const text = rest.replace(/ (\d{2}:\d{2})$/, '+$1');
   let search: DateRange;
   try {
-    search = parseDateRange(rest, name);
+    search = parseDateRange(text, name);
   } catch (err) {
     if (!(err instanceof InvalidRequestError)) throw err;
     throw invalidFilter(`parameter '${name}' has an invalid date '${raw}'`, err);

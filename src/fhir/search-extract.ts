@@ -34,7 +34,7 @@ const SYSTEM_TYPES: Record<string, string> = {
 };
 
 /** Splits a FHIRPath expression at the `|` operators outside parentheses and quotes. */
-export function splitUnion(expression: string): string[] {
+function splitUnion(expression: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;

@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { compileTypeFilters, typeFilterSearchParams } from '../../src/fhir/type-filter.js';
 import { compileExtractor } from '../../src/fhir/search-extract.js';
 import { listSearchParams } from '../../src/fhir/search-param-table.js';
+import { RESOURCE_TYPES } from '../../src/fhir/resource-types.js';
 import type { FhirResource } from '../../src/fhir/resource.js';
 
 const NOW = Date.UTC(2025, 0, 1);
@@ -184,6 +185,8 @@ describe('date search', () => {
     ['ap2015-06-15', '2015-05-01', true],
     ['ap2015-06-15', '2013-01-01', false],
     ['ge2015-06-15T10:00:00+02:00', '2015-06-15T08:00:00Z', true],
+    ['ge2015-06-15T10:00:00 02:00', '2015-06-15T08:00:00Z', true],
+    ['lt2015-06-15T10:00:00 02:00', '2015-06-15T08:00:00Z', false],
   ];
   for (const [search, stored, expected] of cases) {
     test(`date=${search} ${expected ? 'matches' : 'does not match'} ${stored}`, () => {
@@ -475,6 +478,24 @@ describe('compileExtractor', () => {
   test('the fast path selects the same values as fhirpath.js', () => {
     const extended = { ...patient, name: [{ given: ['A', null], _given: [null, { extension: [] }] }] };
     assertSameValues([glucose, patient, extended, obs({ component: [{ valueQuantity: { value: 1 } }, {}] })]);
+  });
+
+  test('compiles every R4 parameter of every type without needing resolve()', () => {
+    for (const type of RESOURCE_TYPES) {
+      for (const def of listSearchParams(type)) {
+        if (def.expression === '' || def.type === 'composite' || def.type === 'special') continue;
+        const branches = def.expression
+          .split(' | ')
+          .map((b) => b.replace(/\.where\(resolve\(\) is \w+\)$/, ''));
+        assert.ok(!branches.some((b) => b.includes('resolve(')), `${type}.${def.name}`);
+        // Only Patient.deceased (`exists() and ...`) yields a value, false, on an empty resource.
+        const values = compileExtractor(def.expression)({ resourceType: type });
+        assert.ok(
+          values.every((v) => v.data === false),
+          `${type}.${def.name}`,
+        );
+      }
+    }
   });
 
   test('keeps only references to the type named by resolve() is', () => {

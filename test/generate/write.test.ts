@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -60,5 +60,13 @@ describe('writeGenerated', () => {
     const dir = join(await tempDir(t), 'never');
     await assert.rejects(writeGenerated({ patients: 1.5, seed: 1, outDir: dir }), TypeError);
     await assert.rejects(readdir(dir), { code: 'ENOENT' });
+  });
+
+  it('removes every partial file and rethrows when a file cannot be written', async (t) => {
+    const dir = await tempDir(t);
+    // A dangling symlink where Patient's partial file goes makes opening it fail with ENOENT.
+    await symlink(join(dir, 'missing', 'target'), join(dir, 'Patient.ndjson.part'));
+    await assert.rejects(writeGenerated({ patients: 20, seed: 1, outDir: dir }), { code: 'ENOENT' });
+    assert.deepEqual(await readdir(dir), []);
   });
 });
