@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 // Layering (DESIGN.md): cli -> server/client -> export/auth -> store/storage -> fhir.
 // Each rule lists the layers a folder must not import.
 const layerRules = [
-  { files: ['src/fhir/**'], banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate'] },
+  {
+    files: ['src/fhir/**'],
+    banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate'],
+  },
   { files: ['src/store/**', 'src/storage/**'], banned: ['export', 'auth', 'server', 'client', 'cli'] },
   { files: ['src/export/**', 'src/auth/**'], banned: ['server', 'client', 'cli'] },
   { files: ['src/server/**'], banned: ['client', 'cli'] },
@@ -31,7 +34,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            ...banned.map((layer) => ({ group: [`**/${layer}/**`, `../${layer}/*`], message: `layer rule: no import of src/${layer}` })),
+            ...banned.map((layer) => ({
+              group: [`**/${layer}/**`, `../${layer}/*`],
+              message: `layer rule: no import of src/${layer}`,
+            })),
             { group: ['fastify', '@fastify/*'], message: 'only src/server imports fastify' },
           ],
         },
@@ -40,8 +46,16 @@ export default tseslint.config(
   })),
   {
     files: ['src/server/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/client/**', '**/cli/**'], message: 'layer rule' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/client/**', '**/cli/**'], message: 'layer rule' }] },
+      ],
+    },
   },
   { files: ['src/cli/**', 'scripts/**', 'bench/**', 'bin/**'], rules: { 'no-console': 'off' } },
-  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

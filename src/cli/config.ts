@@ -1,5 +1,9 @@
 import { DEFAULT_EXPORT_CONFIG } from '../export/index.js';
 import type { ExportConfig } from '../export/index.js';
+import type { AuthConfig } from '../auth/index.js';
+import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
+import { ConfigError } from './config-error.js';
+import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
 
 /** Everything `fhirhose serve` needs, validated once at startup. */
@@ -13,10 +17,13 @@ export interface ServeConfig {
   baseUrl: string;
   logLevel: string;
   export: ExportConfig;
+  auth: AuthConfig;
+  /** HTTPS certificate and key; plain HTTP when absent. */
+  tls?: TlsConfig;
 }
 
 /** Command-line options that override the environment. */
-export interface ServeFlags {
+export interface ServeFlags extends AuthFlags {
   db?: string;
   exportDir?: string;
   host?: string;
@@ -25,15 +32,13 @@ export interface ServeFlags {
   workers?: string | number;
 }
 
-/** A setting that fails validation at startup, naming the variable or flag. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function int(name: string, raw: string | number | undefined, fallback: number, min = 0): number {
   if (raw === undefined || raw === '') return fallback;
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
   return n;
 }
 
@@ -43,7 +48,12 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
   const host = flags.host ?? env.FHIRHOSE_HOST ?? '127.0.0.1';
   const port = int('FHIRHOSE_PORT (--port)', flags.port ?? env.FHIRHOSE_PORT, DEFAULT_PORT);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  const baseUrl = (flags.baseUrl ?? env.FHIRHOSE_BASE_URL ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
+  const tls = loadTlsConfig(env, flags);
+  const scheme = tls ? 'https' : 'http';
+  const baseUrl = (flags.baseUrl ?? env.FHIRHOSE_BASE_URL ?? `${scheme}://${shownHost}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
   try {
     const u = new URL(baseUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
@@ -53,13 +63,27 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
   const d = DEFAULT_EXPORT_CONFIG;
   const exportConfig: ExportConfig = {
     ...d,
-    workers: int('FHIRHOSE_EXPORT_WORKERS (--workers)', flags.workers ?? env.FHIRHOSE_EXPORT_WORKERS, d.workers),
+    workers: int(
+      'FHIRHOSE_EXPORT_WORKERS (--workers)',
+      flags.workers ?? env.FHIRHOSE_EXPORT_WORKERS,
+      d.workers,
+    ),
     leaseMs: int('FHIRHOSE_LEASE_SECONDS', env.FHIRHOSE_LEASE_SECONDS, d.leaseMs / 1000, 1) * 1000,
     fileMaxBytes: int('FHIRHOSE_FILE_MAX_BYTES', env.FHIRHOSE_FILE_MAX_BYTES, d.fileMaxBytes, 1024),
     rowsPerUnit: int('FHIRHOSE_ROWS_PER_UNIT', env.FHIRHOSE_ROWS_PER_UNIT, d.rowsPerUnit, 1),
     fileTtlMs: int('FHIRHOSE_FILE_TTL_SECONDS', env.FHIRHOSE_FILE_TTL_SECONDS, d.fileTtlMs / 1000, 1) * 1000,
-    retryAfterSeconds: int('FHIRHOSE_RETRY_AFTER_SECONDS', env.FHIRHOSE_RETRY_AFTER_SECONDS, d.retryAfterSeconds, 1),
-    maxActiveJobsPerClient: int('FHIRHOSE_MAX_ACTIVE_JOBS', env.FHIRHOSE_MAX_ACTIVE_JOBS, d.maxActiveJobsPerClient, 1),
+    retryAfterSeconds: int(
+      'FHIRHOSE_RETRY_AFTER_SECONDS',
+      env.FHIRHOSE_RETRY_AFTER_SECONDS,
+      d.retryAfterSeconds,
+      1,
+    ),
+    maxActiveJobsPerClient: int(
+      'FHIRHOSE_MAX_ACTIVE_JOBS',
+      env.FHIRHOSE_MAX_ACTIVE_JOBS,
+      d.maxActiveJobsPerClient,
+      1,
+    ),
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
   return Object.freeze({
@@ -70,5 +94,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     baseUrl,
     logLevel: env.FHIRHOSE_LOG_LEVEL ?? 'info',
     export: Object.freeze(exportConfig),
+    auth: loadAuthConfig(env, flags),
+    ...(tls ? { tls } : {}),
   });
 }

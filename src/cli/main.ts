@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLoad } from './commands/load.js';
 import { registerServe } from './commands/serve.js';
+import { registerSync } from './commands/sync.js';
 
 /** Build the `fhirhose` command tree. */
 export function buildProgram(): Command {
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLoad(program);
   registerGenerate(program);
+  registerExport(program);
+  registerSync(program);
   return program;
 }
 

@@ -22,7 +22,12 @@ const REAP_INTERVAL_MS = 60_000;
 export function createRuntime(config: ServeConfig, log: Logger): Runtime {
   const store = openSqliteStore(config.dbPath);
   const storage = new LocalDirStorage(config.exportDir);
-  const pool = new WorkerPool({ dbPath: config.dbPath, storageRoot: config.exportDir, config: config.export, log });
+  const pool = new WorkerPool({
+    dbPath: config.dbPath,
+    storageRoot: config.exportDir,
+    config: config.export,
+    log,
+  });
   const service = new ExportService({
     store,
     storage,

@@ -54,7 +54,15 @@ export class ExportService {
     const units = await planUnits(store, request, { rowsPerUnit: config.rowsPerUnit });
     const jobId = randomUUID();
     await store.jobs.createJob(
-      { id: jobId, clientId, request: JSON.stringify(request), transactionTime, createdAt: this.now(), ttlMs: config.fileTtlMs, ...(patients ? { patients } : {}) },
+      {
+        id: jobId,
+        clientId,
+        request: JSON.stringify(request),
+        transactionTime,
+        createdAt: this.now(),
+        ttlMs: config.fileTtlMs,
+        ...(patients ? { patients } : {}),
+      },
       units,
     );
     this.deps.log.info({ jobId, level: request.level, units: units.length }, 'export accepted');
@@ -67,15 +75,19 @@ export class ExportService {
     if (request.level === 'group') {
       const groupId = request.groupId as string;
       const group = await store.read('Group', groupId);
-      if (group.status !== 'found') throw new NotFoundError(`Group/${groupId} not found`, { expression: 'Group' });
+      if (group.status !== 'found')
+        throw new NotFoundError(`Group/${groupId} not found`, { expression: 'Group' });
       const members = await store.groupPatients(groupId);
       if (!request.patients) return members;
       const set = new Set(members);
       const outsiders = request.patients.filter((p) => !set.has(p));
       if (outsiders.length > 0) {
-        throw new InvalidRequestError(`patient ${outsiders.map((p) => `Patient/${p}`).join(', ')} is not a member of Group/${groupId}`, {
-          expression: 'patient',
-        });
+        throw new InvalidRequestError(
+          `patient ${outsiders.map((p) => `Patient/${p}`).join(', ')} is not a member of Group/${groupId}`,
+          {
+            expression: 'patient',
+          },
+        );
       }
       return request.patients;
     }
@@ -96,7 +108,8 @@ export class ExportService {
     if (!job || job.clientId !== clientId || job.status === 'cancelled') {
       throw new NotFoundError(`export job ${jobId} not found`);
     }
-    if (job.expiresAt !== null && job.expiresAt < this.now()) throw new NotFoundError(`export job ${jobId} has expired`);
+    if (job.expiresAt !== null && job.expiresAt < this.now())
+      throw new NotFoundError(`export job ${jobId} has expired`);
     return job;
   }
 
@@ -108,12 +121,20 @@ export class ExportService {
     if (job.status === 'running') {
       this.checkPace(jobId);
       const percent = jobPercent(await this.deps.store.jobs.listUnits(jobId));
-      return { state: 'in-progress', percent: Math.min(percent, 99), retryAfterSeconds: config.retryAfterSeconds, request };
+      return {
+        state: 'in-progress',
+        percent: Math.min(percent, 99),
+        retryAfterSeconds: config.retryAfterSeconds,
+        request,
+      };
     }
     this.lastPoll.delete(jobId);
     if (job.status === 'failed') return { state: 'failed', message: job.error ?? 'export failed', request };
     const units = await this.deps.store.jobs.listUnits(jobId);
-    const manifest = buildManifest(job, units, { requiresAccessToken: this.deps.requiresAccessToken, fileUrl: this.deps.fileUrl });
+    const manifest = buildManifest(job, units, {
+      requiresAccessToken: this.deps.requiresAccessToken,
+      fileUrl: this.deps.fileUrl,
+    });
     return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
   }
 
@@ -122,7 +143,10 @@ export class ExportService {
     const last = this.lastPoll.get(jobId);
     const minGapMs = (this.deps.config.retryAfterSeconds * 1000) / 4;
     if (last !== undefined && now - last < minGapMs) {
-      throw new TooManyRequestsError('polling faster than Retry-After advises', this.deps.config.retryAfterSeconds);
+      throw new TooManyRequestsError(
+        'polling faster than Retry-After advises',
+        this.deps.config.retryAfterSeconds,
+      );
     }
     this.lastPoll.set(jobId, now);
   }
@@ -157,7 +181,11 @@ export class ExportService {
     const ids = await this.deps.store.jobs.jobsToReap(this.now());
     for (const id of ids) {
       const job = await this.deps.store.jobs.getJob(id);
-      if (job?.status === 'cancelled' && job.completedAt !== null && this.now() - job.completedAt < this.deps.config.leaseMs) {
+      if (
+        job?.status === 'cancelled' &&
+        job.completedAt !== null &&
+        this.now() - job.completedAt < this.deps.config.leaseMs
+      ) {
         continue;
       }
       await this.deps.storage.removeJob(id);

@@ -4,4 +4,6 @@ import { RESOURCE_TYPES } from '../fhir/index.js';
 const NOT_EXPORTABLE = new Set(['Parameters']);
 
 /** Resource types a client may name in `_type`. */
-export const EXPORTABLE_TYPES: ReadonlySet<string> = new Set([...RESOURCE_TYPES].filter((t) => !NOT_EXPORTABLE.has(t)));
+export const EXPORTABLE_TYPES: ReadonlySet<string> = new Set(
+  [...RESOURCE_TYPES].filter((t) => !NOT_EXPORTABLE.has(t)),
+);

@@ -12,3 +12,5 @@ export type { WorkerPoolOptions } from './worker-pool.js';
 export { workLoop } from './work-loop.js';
 export type { WorkLoopDeps } from './work-loop.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
+export { authorizeExport } from './authorize.js';
+export type { ReadAccess } from './authorize.js';

@@ -38,7 +38,11 @@ export function buildManifest(
   options: { requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string },
 ): Manifest {
   const request = JSON.parse(job.request) as ExportRequest;
-  const entry = (f: UnitFile): ManifestEntry => ({ type: f.type, url: options.fileUrl(job.id, f.name), count: f.count });
+  const entry = (f: UnitFile): ManifestEntry => ({
+    type: f.type,
+    url: options.fileUrl(job.id, f.name),
+    count: f.count,
+  });
   const files = finishedFiles(units);
   const manifest: Manifest = {
     transactionTime: formatInstant(job.transactionTime),
@@ -57,7 +61,10 @@ export function jobPercent(units: UnitRecord[]): number {
   let done = 0;
   for (const u of units) {
     total += Math.max(u.estimate, 1);
-    done += u.status === 'done' || u.status === 'failed' ? Math.max(u.estimate, 1) : Math.min(u.progress, u.estimate);
+    done +=
+      u.status === 'done' || u.status === 'failed'
+        ? Math.max(u.estimate, 1)
+        : Math.min(u.progress, u.estimate);
   }
   return total === 0 ? 100 : Math.floor((done * 100) / total);
 }

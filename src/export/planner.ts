@@ -10,7 +10,10 @@ export interface PlanOptions {
 }
 
 /** The types an export covers, in a stable order. */
-export async function exportTypes(store: ResourceStore, request: ExportRequest): Promise<{ main: string[]; supporting: string[] }> {
+export async function exportTypes(
+  store: ResourceStore,
+  request: ExportRequest,
+): Promise<{ main: string[]; supporting: string[] }> {
   const present = await store.types();
   const wanted = request.types ?? present;
   if (request.level === 'system') return { main: wanted.filter((t) => present.includes(t)), supporting: [] };
@@ -23,7 +26,11 @@ export async function exportTypes(store: ResourceStore, request: ExportRequest):
  * Turn a request into units: key ranges of each type (phase 0), deletions (phase 0), and the
  * supporting resources the output refers to (phase 1, once every phase-0 unit has finished).
  */
-export async function planUnits(store: ResourceStore, request: ExportRequest, options: PlanOptions): Promise<NewUnit[]> {
+export async function planUnits(
+  store: ResourceStore,
+  request: ExportRequest,
+  options: PlanOptions,
+): Promise<NewUnit[]> {
   const { main, supporting } = await exportTypes(store, request);
   const units: NewUnit[] = [];
   const add = (phase: number, spec: UnitSpec, estimate: number): void => {

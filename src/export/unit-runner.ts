@@ -46,7 +46,12 @@ export async function compileRequest(store: ResourceStore, job: JobRecord): Prom
 }
 
 /** Run one unit to completion and describe the files it wrote. */
-export async function runUnit(ctx: UnitContext, job: JobRecord, compiled: CompiledRequest, unit: UnitRecord): Promise<UnitResult> {
+export async function runUnit(
+  ctx: UnitContext,
+  job: JobRecord,
+  compiled: CompiledRequest,
+  unit: UnitRecord,
+): Promise<UnitResult> {
   const spec = JSON.parse(unit.spec) as UnitSpec;
   // A unit that ran before (a lost lease, a crash) starts again from nothing.
   await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
@@ -62,7 +67,13 @@ export async function runUnit(ctx: UnitContext, job: JobRecord, compiled: Compil
   }
 }
 
-function series(ctx: UnitContext, job: JobRecord, unit: UnitRecord, kind: FileKind, type: string): NdjsonSeries {
+function series(
+  ctx: UnitContext,
+  job: JobRecord,
+  unit: UnitRecord,
+  kind: FileKind,
+  type: string,
+): NdjsonSeries {
   const tag = kind === 'output' ? type : `${kind}-${type}`;
   return new NdjsonSeries({
     storage: ctx.storage,
@@ -77,7 +88,11 @@ async function finish(out: NdjsonSeries, kind: FileKind, type: string): Promise<
 }
 
 /** Turn stored rows into output lines, parsing only when a filter or projection needs it. */
-function toLines(batch: StoredResource[], filter: ResourcePredicate | undefined, elements: ElementsSpec | undefined): string[] {
+function toLines(
+  batch: StoredResource[],
+  filter: ResourcePredicate | undefined,
+  elements: ElementsSpec | undefined,
+): string[] {
   if (!filter && !elements) return batch.map((r) => r.json);
   const lines: string[] = [];
   for (const row of batch) {
@@ -133,7 +148,8 @@ async function runResources(
       ? undefined
       : async (lines: string[]): Promise<void> => {
           for (const line of lines) {
-            for (const m of line.matchAll(SUPPORTING_REF)) refs.set(`${m[1]}/${m[2]}`, { type: m[1]!, id: m[2]! });
+            for (const m of line.matchAll(SUPPORTING_REF))
+              refs.set(`${m[1]}/${m[2]}`, { type: m[1]!, id: m[2]! });
           }
           if (refs.size >= REF_FLUSH) {
             await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
@@ -173,7 +189,9 @@ async function runDeleted(
 ): Promise<UnitResult> {
   const { request } = compiled;
   const out = series(ctx, job, unit, 'deleted', type);
-  const options = { type, since: request.since ?? 0, asOf: job.transactionTime } as Parameters<ResourceStore['deletedSince']>[0];
+  const options = { type, since: request.since ?? 0, asOf: job.transactionTime } as Parameters<
+    ResourceStore['deletedSince']
+  >[0];
   if (request.until !== undefined) options.until = request.until;
   if (compiled.patients !== undefined) options.patients = compiled.patients;
   try {
@@ -195,7 +213,12 @@ async function runDeleted(
   return { files: await finish(out, 'deleted', 'Bundle') };
 }
 
-async function runWarnings(ctx: UnitContext, job: JobRecord, compiled: CompiledRequest, unit: UnitRecord): Promise<UnitResult> {
+async function runWarnings(
+  ctx: UnitContext,
+  job: JobRecord,
+  compiled: CompiledRequest,
+  unit: UnitRecord,
+): Promise<UnitResult> {
   const out = series(ctx, job, unit, 'error', 'OperationOutcome');
   const lines = compiled.request.warnings.map((w) =>
     JSON.stringify(operationOutcome('warning', 'not-supported', w.message, w.parameter)),
@@ -205,7 +228,12 @@ async function runWarnings(ctx: UnitContext, job: JobRecord, compiled: CompiledR
 }
 
 /** Write the error file of a unit that failed for good. */
-export async function writeUnitFailure(ctx: UnitContext, job: JobRecord, unit: UnitRecord, message: string): Promise<UnitResult> {
+export async function writeUnitFailure(
+  ctx: UnitContext,
+  job: JobRecord,
+  unit: UnitRecord,
+  message: string,
+): Promise<UnitResult> {
   await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
   const out = series(ctx, job, unit, 'error', 'OperationOutcome');
   await out.writeLines([JSON.stringify(operationOutcome('error', 'exception', message))]);

@@ -100,7 +100,12 @@ async function failUnit(
     return;
   }
   log.error({ err, attempt: unit.attempts }, 'unit failed for good; reported in the manifest error');
-  const result = await writeUnitFailure(ctx, job, unit, `part of the export failed after ${unit.attempts} attempts`);
+  const result = await writeUnitFailure(
+    ctx,
+    job,
+    unit,
+    `part of the export failed after ${unit.attempts} attempts`,
+  );
   await deps.store.jobs.finishUnit(unit, owner, {
     status: 'failed',
     result: JSON.stringify(result),

@@ -39,8 +39,14 @@ export function parseDateRange(value: string, param: string): { start: number; e
     throw new InvalidRequestError(`${param}: '${value}' has a time but no timezone`, { expression: param });
   }
   const start = Date.parse(value);
-  if (Number.isNaN(start)) throw new InvalidRequestError(`${param}: '${value}' is not a valid date`, { expression: param });
-  const width = s === undefined ? 60_000 : frac === undefined ? 1000 : Math.max(1, 10 ** (3 - Math.min(3, frac.length - 1)));
+  if (Number.isNaN(start))
+    throw new InvalidRequestError(`${param}: '${value}' is not a valid date`, { expression: param });
+  const width =
+    s === undefined
+      ? 60_000
+      : frac === undefined
+        ? 1000
+        : Math.max(1, 10 ** (3 - Math.min(3, frac.length - 1)));
   void mi;
   return { start, end: start + width };
 }

@@ -3,7 +3,9 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import type { AccessTokenVerifier } from '../auth/index.js';
 import type { ResourceStore } from '../store/index.js';
+import { installBearerAuth } from './bearer-auth.js';
 import { installBodyParsers } from './body-parsers.js';
 import { buildCapabilityStatement } from './capability.js';
 import type { CapabilityOptions } from './capability.js';
@@ -27,6 +29,10 @@ export interface BuildServerOptions {
   capability?: Omit<CapabilityOptions, 'baseUrl'>;
   /** Largest request body accepted; default 16 MiB. */
   bodyLimitBytes?: number;
+  /** When set, every route but metadata, discovery and the token endpoint needs a bearer token it accepts. */
+  auth?: AccessTokenVerifier;
+  /** Serve HTTPS with this PEM certificate chain and key; TLS 1.2 is the minimum (Bulk IG S1). */
+  https?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -65,6 +71,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
     },
     frameworkErrors: frameworkErrorHandler,
+    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
   });
 
   installBodyParsers(app);
@@ -73,6 +80,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   app.addHook('preHandler', formatParamCheck);
+  if (options.auth) installBearerAuth(app, options.auth);
 
   const capability = JSON.stringify(buildCapabilityStatement({ ...options.capability, baseUrl }));
   const context: RouteContext = { store: options.store, baseUrl };

@@ -8,3 +8,5 @@ export { FHIR_JSON, sendError, statusOf, toErrorResponse } from './error-handler
 export type { ErrorResponse } from './error-handler.js';
 export { refuseOtherMethods } from './routes/method-not-allowed.js';
 export { exportCapability, exportPlugins } from './export-plugins.js';
+export { authCapability, authPlugins } from './auth-plugins.js';
+export { grantOf } from './request-grant.js';

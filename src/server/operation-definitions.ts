@@ -31,7 +31,12 @@ const COMMON: Param[] = [
   p('allowPartialManifests', 'boolean', 'manifests may be returned while the job runs'),
 ];
 
-function definition(id: string, title: string, extra: Record<string, unknown>, params: Param[]): Record<string, unknown> {
+function definition(
+  id: string,
+  title: string,
+  extra: Record<string, unknown>,
+  params: Param[],
+): Record<string, unknown> {
   return {
     resourceType: 'OperationDefinition',
     id,
@@ -54,14 +59,18 @@ function definition(id: string, title: string, extra: Record<string, unknown>, p
 /** The three OperationDefinitions, by id. */
 export const OPERATION_DEFINITIONS: Readonly<Record<string, Record<string, unknown>>> = {
   export: definition('export', 'FHIR Bulk Data System Level Export', { system: true }, COMMON),
-  'patient-export': definition('patient-export', 'FHIR Bulk Data Patient Level Export', { type: true, resource: ['Patient'] }, [
-    ...COMMON,
-    p('patient', 'Reference', 'POST only: restrict to these patients', '*'),
-  ]),
-  'group-export': definition('group-export', 'FHIR Bulk Data Group Level Export', { instance: true, resource: ['Group'] }, [
-    ...COMMON,
-    p('patient', 'Reference', 'POST only: restrict to these members', '*'),
-  ]),
+  'patient-export': definition(
+    'patient-export',
+    'FHIR Bulk Data Patient Level Export',
+    { type: true, resource: ['Patient'] },
+    [...COMMON, p('patient', 'Reference', 'POST only: restrict to these patients', '*')],
+  ),
+  'group-export': definition(
+    'group-export',
+    'FHIR Bulk Data Group Level Export',
+    { instance: true, resource: ['Group'] },
+    [...COMMON, p('patient', 'Reference', 'POST only: restrict to these members', '*')],
+  ),
 };
 
 /** Canonical URL of one of our OperationDefinitions. */

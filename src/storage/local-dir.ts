@@ -103,7 +103,9 @@ export class LocalDirStorage implements FileStorage {
     } catch {
       return;
     }
-    await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.dir(jobId), n), { force: true })));
+    await Promise.all(
+      names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(this.dir(jobId), n), { force: true })),
+    );
   }
 
   async removeJob(jobId: string): Promise<void> {

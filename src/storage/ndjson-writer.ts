@@ -44,7 +44,10 @@ export class NdjsonSeries {
   private async writer(): Promise<FileWriter> {
     if (!this.current) {
       this.part += 1;
-      this.current = await this.options.storage.createWriter(this.options.jobId, this.options.nameFor(this.part));
+      this.current = await this.options.storage.createWriter(
+        this.options.jobId,
+        this.options.nameFor(this.part),
+      );
       this.currentCount = 0;
     }
     return this.current;

@@ -3,7 +3,8 @@ import type { FhirResource } from '../fhir/index.js';
 import { isResource, isValidId } from '../fhir/index.js';
 
 /** One operation a Bundle entry asks for. */
-export type BundleOp = { kind: 'put'; resource: FhirResource & { id: string } } | { kind: 'delete'; type: string; id: string };
+export type BundleOp =
+  { kind: 'put'; resource: FhirResource & { id: string } } | { kind: 'delete'; type: string; id: string };
 
 const READABLE_TYPES = new Set(['transaction', 'batch', 'collection', 'searchset', 'history']);
 
@@ -33,7 +34,8 @@ export function bundleOperations(bundle: FhirResource): BundleOp[] {
       const fromUrl = fullUrl?.startsWith('urn:uuid:') ? fullUrl.slice(9) : undefined;
       resource.id = fromUrl && isValidId(fromUrl) ? fromUrl : randomUUID();
     }
-    if (fullUrl?.startsWith('urn:')) rewrites.set(fullUrl, `${resource.resourceType}/${resource.id as string}`);
+    if (fullUrl?.startsWith('urn:'))
+      rewrites.set(fullUrl, `${resource.resourceType}/${resource.id as string}`);
     ops.push({ kind: 'pending', resource });
   });
   return ops.map((op) => {

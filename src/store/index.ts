@@ -8,3 +8,5 @@ export { bundleOperations } from './bundle.js';
 export type { BundleOp } from './bundle.js';
 export type * from './job-types.js';
 export { SqliteJobStore } from './sqlite-jobs.js';
+export type * from './auth-types.js';
+export { SqliteAuthStore } from './sqlite-auth.js';

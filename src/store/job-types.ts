@@ -62,7 +62,12 @@ export interface JobStore {
   /** Lease the next runnable unit (pending, or leased with an expired lease) of a running job. */
   leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined>;
   /** Extend a lease and record progress; false when the lease was lost or the job stopped. */
-  heartbeat(unit: { jobId: string; seq: number }, owner: string, until: number, progress: number): Promise<boolean>;
+  heartbeat(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    until: number,
+    progress: number,
+  ): Promise<boolean>;
   /** Finish a unit (done or failed) with its result; completes the job when it was the last. False if the lease was lost. */
   finishUnit(
     unit: { jobId: string; seq: number },

@@ -63,10 +63,22 @@ function validate(value: unknown): string | undefined {
 }
 
 /** Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones loaded. */
-export async function loadPaths(store: ResourceStore, paths: string[], options: LoadOptions = {}): Promise<LoadReport> {
+export async function loadPaths(
+  store: ResourceStore,
+  paths: string[],
+  options: LoadOptions = {},
+): Promise<LoadReport> {
   const started = performance.now();
   const files = await listLoadable(paths);
-  const report: LoadReport = { files: files.length, created: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, seconds: 0 };
+  const report: LoadReport = {
+    files: files.length,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    rejected: 0,
+    seconds: 0,
+  };
   const problem = (p: LoadProblem): void => {
     report.rejected += 1;
     options.onProblem?.(p);
@@ -134,7 +146,12 @@ async function loadNdjson(
   }
 }
 
-async function loadJsonFile(store: ResourceStore, file: string, report: LoadReport, problem: (p: LoadProblem) => void) {
+async function loadJsonFile(
+  store: ResourceStore,
+  file: string,
+  report: LoadReport,
+  problem: (p: LoadProblem) => void,
+) {
   let value: unknown;
   try {
     const raw = await readFile(file);

@@ -84,7 +84,9 @@ export class SqliteJobStore implements JobStore {
         `INSERT INTO export_unit (job_id, seq, phase, spec, estimate, status) VALUES (?, ?, ?, ?, ?, 'pending')`,
       );
       units.forEach((u, i) => unit.run(job.id, i, u.phase, u.spec, u.estimate));
-      const patient = this.db.prepare('INSERT OR IGNORE INTO export_job_patient (job_id, patient_id) VALUES (?, ?)');
+      const patient = this.db.prepare(
+        'INSERT OR IGNORE INTO export_job_patient (job_id, patient_id) VALUES (?, ?)',
+      );
       for (const p of job.patients ?? []) patient.run(job.id, p);
     });
   }
@@ -129,11 +131,22 @@ export class SqliteJobStore implements JobStore {
              progress = 0 WHERE job_id = ? AND seq = ?`,
         )
         .run(owner, now + leaseMs, row.job_id, row.seq);
-      return toUnit({ ...row, status: 'leased', lease_owner: owner, lease_expires: now + leaseMs, attempts: row.attempts + 1 });
+      return toUnit({
+        ...row,
+        status: 'leased',
+        lease_owner: owner,
+        lease_expires: now + leaseMs,
+        attempts: row.attempts + 1,
+      });
     });
   }
 
-  async heartbeat(unit: { jobId: string; seq: number }, owner: string, until: number, progress: number): Promise<boolean> {
+  async heartbeat(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    until: number,
+    progress: number,
+  ): Promise<boolean> {
     const info = this.db
       .prepare(
         `UPDATE export_unit SET lease_expires = ?, progress = ?
@@ -185,7 +198,9 @@ export class SqliteJobStore implements JobStore {
 
   async setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void> {
     this.db
-      .prepare('UPDATE export_job SET status = ?, completed_at = coalesce(completed_at, ?), error = ? WHERE id = ?')
+      .prepare(
+        'UPDATE export_job SET status = ?, completed_at = coalesce(completed_at, ?), error = ? WHERE id = ?',
+      )
       .run(status, now, error ?? null, id);
   }
 

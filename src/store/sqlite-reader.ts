@@ -31,7 +31,9 @@ export class SqliteReader {
 
   read(type: string, id: string): ReadResult {
     const row = this.db
-      .prepare<[string, string], Row>('SELECT type, id, version, last_updated, json FROM resource WHERE type = ? AND id = ?')
+      .prepare<[string, string], Row>(
+        'SELECT type, id, version, last_updated, json FROM resource WHERE type = ? AND id = ?',
+      )
       .get(type, id);
     if (row) return { status: 'found', resource: toStored(row) };
     const tomb = this.db
@@ -61,7 +63,9 @@ export class SqliteReader {
   types(): string[] {
     // Skip-scan over the (type, ...) index: one seek per distinct type.
     const out: string[] = [];
-    const next = this.db.prepare<[string], { type: string }>('SELECT type FROM resource WHERE type > ? ORDER BY type LIMIT 1');
+    const next = this.db.prepare<[string], { type: string }>(
+      'SELECT type FROM resource WHERE type > ? ORDER BY type LIMIT 1',
+    );
     let row = next.get('');
     while (row) {
       out.push(row.type);
@@ -71,8 +75,9 @@ export class SqliteReader {
   }
 
   count(type: string): number {
-    return (this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM resource WHERE type = ?').get(type)?.n ??
-      0) as number;
+    return (this.db
+      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM resource WHERE type = ?')
+      .get(type)?.n ?? 0) as number;
   }
 
   /** Current versions at `asOf`, then superseded versions that were current at `asOf`; each in (lastUpdated, id) order. */
@@ -84,7 +89,8 @@ export class SqliteReader {
       if (idTemp) filter += ` AND r.id IN (SELECT id FROM temp.${idTemp})`;
       if (options.upTo) filter += ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)';
       yield* this.scanTable('resource', '', filter, options);
-      const historyFilter = (idTemp ? ` AND r.id IN (SELECT id FROM temp.${idTemp})` : '') +
+      const historyFilter =
+        (idTemp ? ` AND r.id IN (SELECT id FROM temp.${idTemp})` : '') +
         (options.upTo ? ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)' : '');
       for (const batch of this.scanTable('resource_history', 'AND r.ended > @asOf', historyFilter, options)) {
         const kept = options.patients ? batch.filter((r) => inCompartment(r, options.patients!)) : batch;
@@ -95,7 +101,12 @@ export class SqliteReader {
     }
   }
 
-  private *scanTable(table: string, extra: string, filter: string, o: ScanOptions): Generator<StoredResource[]> {
+  private *scanTable(
+    table: string,
+    extra: string,
+    filter: string,
+    o: ScanOptions,
+  ): Generator<StoredResource[]> {
     const stmt = this.db.prepare<Record<string, unknown>, Row>(
       `SELECT r.type, r.id, r.version, r.last_updated, r.json FROM ${table} r
        WHERE r.type = @type AND r.last_updated <= @asOf AND r.last_updated > @since AND r.last_updated < @until
@@ -162,16 +173,23 @@ export class SqliteReader {
     }
   }
 
-  private compartmentFilter(type: string, patients: ScanOptions['patients'], temp: string | undefined): string {
+  private compartmentFilter(
+    type: string,
+    patients: ScanOptions['patients'],
+    temp: string | undefined,
+  ): string {
     if (patients === undefined) return '';
     if (type === 'Patient') return temp ? `AND r.id IN (SELECT id FROM temp.${temp})` : '';
     const who = temp ? `AND c.patient_id IN (SELECT id FROM temp.${temp})` : '';
-    return `AND EXISTS (SELECT 1 FROM compartment c WHERE c.type = r.type AND c.id = r.id ${who})`;
+    return `AND EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid ${who})`;
   }
 
   /** Latest tombstone per resource in (since, asOf] (and < until), skipping resources recreated by asOf. */
   *deletedSince(o: DeletedOptions): Generator<Tombstone[]> {
-    const stmt = this.db.prepare<Record<string, unknown>, { id: string; version: number; deleted_at: number }>(
+    const stmt = this.db.prepare<
+      Record<string, unknown>,
+      { id: string; version: number; deleted_at: number }
+    >(
       `SELECT t.id, t.version, t.deleted_at FROM tombstone t
        WHERE t.type = @type AND t.deleted_at > @since AND t.deleted_at <= @asOf AND t.deleted_at < @until
          AND (t.deleted_at, t.id) > (@at, @id)
@@ -186,7 +204,14 @@ export class SqliteReader {
     const prior = this.db.prepare<[string, string, number], { json: string }>(
       'SELECT json FROM resource_history WHERE type = ? AND id = ? AND version = ?',
     );
-    const params = { type: o.type, since: o.since, asOf: o.asOf, until: o.until ?? MAX_TIME, at: -MAX_TIME, id: '' };
+    const params = {
+      type: o.type,
+      since: o.since,
+      asOf: o.asOf,
+      until: o.until ?? MAX_TIME,
+      at: -MAX_TIME,
+      id: '',
+    };
     for (;;) {
       const rows = stmt.all(params);
       const out: Tombstone[] = [];
@@ -195,7 +220,8 @@ export class SqliteReader {
         params.id = row.id;
         if (o.patients) {
           const before = prior.get(o.type, row.id, row.version - 1);
-          if (!before || !inCompartment({ type: o.type, id: row.id, json: before.json }, o.patients)) continue;
+          if (!before || !inCompartment({ type: o.type, id: row.id, json: before.json }, o.patients))
+            continue;
         }
         out.push({ type: o.type, id: row.id, versionId: row.version, deletedAt: row.deleted_at });
       }
@@ -223,7 +249,8 @@ export class SqliteReader {
   compartmentsOf(type: string, id: string): string[] {
     return this.db
       .prepare<[string, string], { patient_id: string }>(
-        'SELECT DISTINCT patient_id FROM compartment WHERE type = ? AND id = ? ORDER BY patient_id',
+        `SELECT DISTINCT c.patient_id FROM compartment c JOIN resource r ON r.rid = c.rid
+         WHERE r.type = ? AND r.id = ? ORDER BY c.patient_id`,
       )
       .all(type, id)
       .map((r) => r.patient_id);

@@ -35,15 +35,15 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (type, id, version)
   );
   CREATE INDEX tombstone_time ON tombstone (type, deleted_at);
-  -- Patient compartment of current versions: one row per (patient, resource, param).
+  -- Patient compartment of current versions: one row per (patient, resource row, param). Keyed by
+  -- the resource's rowid, which grows with inserts, so loading appends instead of scattering writes.
   CREATE TABLE compartment (
     patient_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    id TEXT NOT NULL,
+    rid INTEGER NOT NULL,
     param TEXT NOT NULL,
-    PRIMARY KEY (patient_id, type, id, param)
+    PRIMARY KEY (patient_id, rid, param)
   ) WITHOUT ROWID;
-  CREATE INDEX compartment_resource ON compartment (type, id);
+  CREATE INDEX compartment_rid ON compartment (rid);
   -- Direct Group members, references resolved; nested Groups are flattened at query time.
   CREATE TABLE group_member (
     group_id TEXT NOT NULL,
@@ -101,6 +101,34 @@ const MIGRATIONS: string[] = [
     id TEXT NOT NULL,
     PRIMARY KEY (job_id, type, id)
   ) WITHOUT ROWID;
+  `,
+  `
+  -- SMART Backend Services: registered clients (exactly one of jwks_url and jwks), the keys that sign
+  -- our access tokens, and the client-assertion jti replay cache (kept until the assertion expires).
+  CREATE TABLE auth_client (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    jwks_url TEXT,
+    jwks TEXT,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    CHECK ((jwks_url IS NULL) <> (jwks IS NULL))
+  );
+  CREATE TABLE auth_signing_key (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+  );
+  CREATE TABLE auth_jti (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  ) WITHOUT ROWID;
+  CREATE INDEX auth_jti_expiry ON auth_jti (expires_at);
   `,
 ];
 

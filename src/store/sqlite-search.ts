@@ -39,14 +39,16 @@ function clauses(q: SearchQuery): Clause[] {
   for (const ref of q.references ?? []) {
     const params = PARAM_ALIASES[ref.param] ?? [ref.param];
     out.push({
-      sql: `EXISTS (SELECT 1 FROM compartment c WHERE c.type = r.type AND c.id = r.id
+      sql: `EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid
               AND c.param IN (${marks(params.length)}) AND c.patient_id IN (${marks(ref.targets.length)}))`,
       params: [...params, ...ref.targets.map((t) => (t.startsWith('Patient/') ? t.slice(8) : t))],
     });
   }
   if (q.name) {
     const test = q.name.exact ? 's.value = ?' : "lower(s.value) LIKE ? ESCAPE '\\'";
-    const values = q.name.exact ? q.name.values : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    const values = q.name.exact
+      ? q.name.values
+      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
     out.push({
       sql: `EXISTS (SELECT 1 FROM group_search s WHERE s.group_id = r.id AND s.kind = 'name'
               AND (${values.map(() => test).join(' OR ')}))`,
@@ -70,19 +72,24 @@ function clauses(q: SearchQuery): Clause[] {
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const n = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidRequestError('invalid paging cursor', { expression: '_cursor' });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InvalidRequestError('invalid paging cursor', { expression: '_cursor' });
   return n;
 }
 
 /** Run a REST search against current versions, paging by rowid (keyset, never OFFSET). */
 export function sqliteSearch(db: Database.Database, q: SearchQuery): SearchPage {
   if ((q.name || q.identifier) && q.type !== 'Group') {
-    throw new InvalidRequestError(`name and identifier search is supported on Group only`, { expression: 'name' });
+    throw new InvalidRequestError(`name and identifier search is supported on Group only`, {
+      expression: 'name',
+    });
   }
   const where = [{ sql: 'r.type = ?', params: [q.type] as unknown[] }, ...clauses(q)];
   const whereSql = where.map((c) => c.sql).join(' AND ');
   const params = where.flatMap((c) => c.params);
-  const total = (db.prepare(`SELECT count(*) AS n FROM resource r WHERE ${whereSql}`).get(...params) as { n: number }).n;
+  const total = (
+    db.prepare(`SELECT count(*) AS n FROM resource r WHERE ${whereSql}`).get(...params) as { n: number }
+  ).n;
   const after = decodeCursor(q.cursor);
   const rows = db
     .prepare(
@@ -107,6 +114,7 @@ export function sqliteSearch(db: Database.Database, q: SearchQuery): SearchPage 
   }));
   const last = page[page.length - 1];
   const result: SearchPage = { resources, total };
-  if (rows.length > q.count && last) result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
+  if (rows.length > q.count && last)
+    result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
   return result;
 }

@@ -5,6 +5,7 @@ import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteReader } from './sqlite-reader.js';
 import { SqliteJobStore } from './sqlite-jobs.js';
+import { SqliteAuthStore } from './sqlite-auth.js';
 import { sqliteSearch } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { prepareResource } from './stamp.js';
@@ -34,6 +35,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements ResourceStore {
   readonly db: Database.Database;
   readonly jobs: SqliteJobStore;
+  readonly auth: SqliteAuthStore;
   private readonly writer: SqliteWriter | undefined;
   private readonly reader: SqliteReader;
   private readonly now: () => number;
@@ -41,7 +43,10 @@ export class SqliteStore implements ResourceStore {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     try {
-      this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      this.db = new Database(path, {
+        readonly: options.readonly ?? false,
+        fileMustExist: options.readonly ?? false,
+      });
     } catch (err) {
       throw new StoreError(`cannot open database ${path}`, { cause: err });
     }
@@ -49,12 +54,14 @@ export class SqliteStore implements ResourceStore {
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('wal_autocheckpoint = 20000');
       migrate(this.db);
       this.writer = new SqliteWriter(this.db);
     }
     this.db.pragma('cache_size = -65536');
     this.reader = new SqliteReader(this.db);
     this.jobs = new SqliteJobStore(this.db);
+    this.auth = new SqliteAuthStore(this.db);
   }
 
   private get w(): SqliteWriter {

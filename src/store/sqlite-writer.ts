@@ -33,22 +33,28 @@ export class SqliteWriter {
   private readonly writeClock: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.current = db.prepare('SELECT rid, version, last_updated, hash, json FROM resource WHERE type = ? AND id = ?');
+    this.current = db.prepare(
+      'SELECT rid, version, last_updated, hash, json FROM resource WHERE type = ? AND id = ?',
+    );
     this.lastTombstone = db.prepare(
       'SELECT version FROM tombstone WHERE type = ? AND id = ? ORDER BY version DESC LIMIT 1',
     );
     this.insertRow = db.prepare(
       'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.updateRow = db.prepare('UPDATE resource SET version = ?, last_updated = ?, hash = ?, json = ? WHERE rid = ?');
+    this.updateRow = db.prepare(
+      'UPDATE resource SET version = ?, last_updated = ?, hash = ?, json = ? WHERE rid = ?',
+    );
     this.deleteRow = db.prepare('DELETE FROM resource WHERE rid = ?');
     this.insertHistory = db.prepare(
       'INSERT INTO resource_history (type, id, version, last_updated, ended, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.insertTombstone = db.prepare('INSERT INTO tombstone (type, id, version, deleted_at) VALUES (?, ?, ?, ?)');
-    this.deleteCompartment = db.prepare('DELETE FROM compartment WHERE type = ? AND id = ?');
+    this.insertTombstone = db.prepare(
+      'INSERT INTO tombstone (type, id, version, deleted_at) VALUES (?, ?, ?, ?)',
+    );
+    this.deleteCompartment = db.prepare('DELETE FROM compartment WHERE rid = ?');
     this.insertCompartment = db.prepare(
-      'INSERT OR IGNORE INTO compartment (patient_id, type, id, param) VALUES (?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO compartment (patient_id, rid, param) VALUES (?, ?, ?)',
     );
     this.deleteMembers = db.prepare('DELETE FROM group_member WHERE group_id = ?');
     this.insertMember = db.prepare(
@@ -56,9 +62,13 @@ export class SqliteWriter {
     );
     this.deleteGroupSearch = db.prepare('DELETE FROM group_search WHERE group_id = ?');
     this.insertGroupSearch = db.prepare('INSERT INTO group_search (group_id, kind, value) VALUES (?, ?, ?)');
-    this.typeOfId = db.prepare("SELECT type FROM resource WHERE id = ? AND type IN ('Patient', 'Group') LIMIT 1");
+    this.typeOfId = db.prepare(
+      "SELECT type FROM resource WHERE id = ? AND type IN ('Patient', 'Group') LIMIT 1",
+    );
     this.readClock = db.prepare("SELECT value FROM kv WHERE key = 'clock'");
-    this.writeClock = db.prepare("INSERT INTO kv (key, value) VALUES ('clock', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    this.writeClock = db.prepare(
+      "INSERT INTO kv (key, value) VALUES ('clock', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
   }
 
   /** Allocate the next instant: strictly after the last one handed out, and not before the wall clock. */
@@ -79,9 +89,12 @@ export class SqliteWriter {
     const { type, id } = prepared;
     const row = this.current.get(type, id);
     if (ifMatch !== undefined && row?.version !== ifMatch) {
-      throw new PreconditionFailedError(`${type}/${id} is at version ${row?.version ?? 'none'}, not ${ifMatch}`, {
-        expression: 'If-Match',
-      });
+      throw new PreconditionFailedError(
+        `${type}/${id} is at version ${row?.version ?? 'none'}, not ${ifMatch}`,
+        {
+          expression: 'If-Match',
+        },
+      );
     }
     if (row && row.hash === prepared.hash) {
       return { outcome: 'unchanged', versionId: row.version, lastUpdated: row.last_updated, json: row.json };
@@ -91,13 +104,13 @@ export class SqliteWriter {
       const json = stampJson(prepared.template, version, at);
       this.insertHistory.run(type, id, row.version, row.last_updated, at, row.json);
       this.updateRow.run(version, at, prepared.hash, json, row.rid);
-      this.index(resource, type, id, true);
+      this.index(resource, id, row.rid, true);
       return { outcome: 'updated', versionId: version, lastUpdated: at, json };
     }
     const version = (this.lastTombstone.get(type, id)?.version ?? 0) + 1;
     const json = stampJson(prepared.template, version, at);
-    this.insertRow.run(type, id, version, at, prepared.hash, json);
-    this.index(resource, type, id, version > 1);
+    const rid = Number(this.insertRow.run(type, id, version, at, prepared.hash, json).lastInsertRowid);
+    this.index(resource, id, rid, false);
     return { outcome: 'created', versionId: version, lastUpdated: at, json };
   }
 
@@ -109,7 +122,7 @@ export class SqliteWriter {
     this.insertHistory.run(type, id, row.version, row.last_updated, at, row.json);
     this.deleteRow.run(row.rid);
     this.insertTombstone.run(type, id, version, at);
-    this.deleteCompartment.run(type, id);
+    this.deleteCompartment.run(row.rid);
     if (type === 'Group') {
       this.deleteMembers.run(id);
       this.deleteGroupSearch.run(id);
@@ -117,12 +130,12 @@ export class SqliteWriter {
     return { type, id, versionId: version, deletedAt: at };
   }
 
-  private index(resource: FhirResource, type: string, id: string, replace: boolean): void {
-    if (replace) this.deleteCompartment.run(type, id);
+  private index(resource: FhirResource, id: string, rid: number, replace: boolean): void {
+    if (replace) this.deleteCompartment.run(rid);
     for (const { param, patientId } of patientCompartmentRefs(resource)) {
-      this.insertCompartment.run(patientId, type, id, param);
+      this.insertCompartment.run(patientId, rid, param);
     }
-    if (type === 'Group') this.indexGroup(resource, id);
+    if (resource.resourceType === 'Group') this.indexGroup(resource, id);
   }
 
   private indexGroup(group: FhirResource, id: string): void {

@@ -23,7 +23,12 @@ export interface PreparedResource {
 export function prepareResource(resource: FhirResource & { id: string }, text?: string): PreparedResource {
   const type = resource.resourceType;
   const prefix = `{"resourceType":"${type}",`;
-  if (text !== undefined && resource.meta === undefined && text.startsWith(prefix) && !text.includes(MARK_V)) {
+  if (
+    text !== undefined &&
+    resource.meta === undefined &&
+    text.startsWith(prefix) &&
+    !text.includes(MARK_V)
+  ) {
     // Fast path for loading: splice meta into the original text instead of serializing again.
     const template = `${prefix}"meta":{${MARKS}},${text.slice(prefix.length)}`;
     const hash = createHash('sha1').update(template).digest('base64');

@@ -1,5 +1,6 @@
 import type { FhirResource } from '../fhir/index.js';
 import type { JobStore } from './job-types.js';
+import type { AuthStore } from './auth-types.js';
 
 /** Milliseconds since the epoch: the store's clock unit. Every instant the store hands out is one of these. */
 export type Millis = number;
@@ -152,6 +153,8 @@ export interface ResourceStore {
   rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]>;
   /** Export job state, kept in the same database. */
   readonly jobs: JobStore;
+  /** SMART Backend Services clients, signing keys and replay cache, kept in the same database. */
+  readonly auth: AuthStore;
   /** Release connections. */
   close(): Promise<void>;
 }

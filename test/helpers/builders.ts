@@ -6,7 +6,11 @@ export function makePatient(id: string, extra: Record<string, unknown> = {}): Fh
 }
 
 /** A minimal Observation about a patient. */
-export function makeObservation(id: string, patientId: string, extra: Record<string, unknown> = {}): FhirResource {
+export function makeObservation(
+  id: string,
+  patientId: string,
+  extra: Record<string, unknown> = {},
+): FhirResource {
   return {
     resourceType: 'Observation',
     id,

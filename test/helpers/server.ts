@@ -33,10 +33,20 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = tempDir(t);
   const port = await freePort();
-  const base = loadServeConfig({}, { db: options.dbPath ?? join(dir, 'store.db'), port, exportDir: join(dir, 'exports') });
+  const base = loadServeConfig(
+    {},
+    { db: options.dbPath ?? join(dir, 'store.db'), port, exportDir: join(dir, 'exports') },
+  );
   const config = {
     ...base,
-    export: { ...base.export, workers: 1, retryAfterSeconds: 1, heartbeatMs: 200, idlePollMs: 100, ...options.export },
+    export: {
+      ...base.export,
+      workers: 1,
+      retryAfterSeconds: 1,
+      heartbeatMs: 200,
+      idlePollMs: 100,
+      ...options.export,
+    },
   };
   const runtime = createRuntime(config, pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }));
   await runtime.app.listen({ host: '127.0.0.1', port });
@@ -47,7 +57,11 @@ export async function startTestServer(
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Poll a status URL at the advertised pace until it completes; bounded tries. */
-export async function waitForExport(statusUrl: string, headers: Record<string, string> = {}, tries = 200): Promise<Response> {
+export async function waitForExport(
+  statusUrl: string,
+  headers: Record<string, string> = {},
+  tries = 200,
+): Promise<Response> {
   for (let i = 0; i < tries; i++) {
     const res = await fetch(statusUrl, { headers });
     if (res.status !== 202 && res.headers.get('x-export-status') !== '202 Accepted') return res;
@@ -59,7 +73,10 @@ export async function waitForExport(statusUrl: string, headers: Record<string, s
 
 /** Kick off an export by GET and return the status URL. */
 export async function kickoff(url: string, init: RequestInit = {}): Promise<string> {
-  const res = await fetch(url, { ...init, headers: { prefer: 'respond-async', accept: 'application/fhir+json', ...init.headers } });
+  const res = await fetch(url, {
+    ...init,
+    headers: { prefer: 'respond-async', accept: 'application/fhir+json', ...init.headers },
+  });
   if (res.status !== 202) throw new Error(`kick-off ${url} answered ${res.status}: ${await res.text()}`);
   await res.arrayBuffer();
   return res.headers.get('content-location') as string;
@@ -88,13 +105,16 @@ export async function readLines(entries: { url: string }[]): Promise<Record<stri
   const out: Record<string, unknown>[] = [];
   for (const e of entries) {
     const text = await (await fetch(e.url)).text();
-    for (const line of text.split('\n')) if (line !== '') out.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of text.split('\n'))
+      if (line !== '') out.push(JSON.parse(line) as Record<string, unknown>);
   }
   return out;
 }
 
 /** Collects cleanups registered during `before`, to run them in one describe-level `after`. */
-export function suiteScope(register: (fn: () => Promise<void>) => void): { after: (fn: () => Promise<void> | void) => void } {
+export function suiteScope(register: (fn: () => Promise<void>) => void): {
+  after: (fn: () => Promise<void> | void) => void;
+} {
   const cleanups: (() => Promise<void> | void)[] = [];
   register(async () => {
     for (const fn of cleanups.reverse()) await fn();

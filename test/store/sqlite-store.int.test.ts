@@ -94,8 +94,13 @@ describe('SqliteStore snapshots', () => {
     const b = await store.update(makePatient('b'));
     const c = await store.update(makePatient('c'));
     const asOf = await store.tick();
-    const got = await collect(store.scan({ type: 'Patient', asOf, since: a.lastUpdated, until: c.lastUpdated }));
-    assert.deepEqual(got.map((r) => r.id), ['b']);
+    const got = await collect(
+      store.scan({ type: 'Patient', asOf, since: a.lastUpdated, until: c.lastUpdated }),
+    );
+    assert.deepEqual(
+      got.map((r) => r.id),
+      ['b'],
+    );
     assert.equal(got[0]!.lastUpdated, b.lastUpdated);
   });
 
@@ -125,7 +130,10 @@ describe('SqliteStore snapshots', () => {
     await store.delete('Patient', 'c');
     const out = [];
     for await (const batch of store.deletedSince({ type: 'Patient', since, asOf })) out.push(...batch);
-    assert.deepEqual(out.map((d) => d.id), ['a']);
+    assert.deepEqual(
+      out.map((d) => d.id),
+      ['a'],
+    );
   });
 
   test('a compartment scan returns only the listed patients and their resources', async (t) => {
@@ -141,7 +149,10 @@ describe('SqliteStore snapshots', () => {
     const obs = await collect(store.scan({ type: 'Observation', asOf, patients: ['p1'] }));
     assert.deepEqual(obs.map((r) => r.id).sort(), ['o1', 'o3']);
     const pats = await collect(store.scan({ type: 'Patient', asOf, patients: ['p2'] }));
-    assert.deepEqual(pats.map((r) => r.id), ['p2']);
+    assert.deepEqual(
+      pats.map((r) => r.id),
+      ['p2'],
+    );
   });
 });
 
@@ -153,11 +164,22 @@ describe('SqliteStore groups', () => {
       makeGroup('inner', ['http://example.org/fhir/Patient/p2', 'Group/outer']),
       {
         ...makeGroup('other', []),
-        member: [{ entity: { reference: 'Patient/p3' }, inactive: true }, { entity: { reference: 'Patient/p4' } }],
+        member: [
+          { entity: { reference: 'Patient/p3' }, inactive: true },
+          { entity: { reference: 'Patient/p4' } },
+        ],
       },
     ]);
-    assert.deepEqual(await store.groupPatients('outer'), ['3b1a9cb0-e3d3-4bce-8b20-864c3dc7e8c0', 'p1', 'p2']);
-    assert.deepEqual(await store.groupPatients('inner'), ['3b1a9cb0-e3d3-4bce-8b20-864c3dc7e8c0', 'p1', 'p2']);
+    assert.deepEqual(await store.groupPatients('outer'), [
+      '3b1a9cb0-e3d3-4bce-8b20-864c3dc7e8c0',
+      'p1',
+      'p2',
+    ]);
+    assert.deepEqual(await store.groupPatients('inner'), [
+      '3b1a9cb0-e3d3-4bce-8b20-864c3dc7e8c0',
+      'p1',
+      'p2',
+    ]);
     assert.deepEqual(await store.groupPatients('other'), ['p4']);
     assert.deepEqual(await store.groupPatients('missing'), []);
   });
@@ -196,10 +218,19 @@ describe('loadPaths', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: `urn:uuid:${pid}`, resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+        {
+          fullUrl: `urn:uuid:${pid}`,
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
         {
           fullUrl: 'urn:uuid:aaaaaaaa-2222-3333-4444-555555555555',
-          resource: { resourceType: 'Observation', status: 'final', code: {}, subject: { reference: `urn:uuid:${pid}` } },
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: {},
+            subject: { reference: `urn:uuid:${pid}` },
+          },
           request: { method: 'POST', url: 'Observation' },
         },
       ],
@@ -210,7 +241,10 @@ describe('loadPaths', () => {
     assert.equal(report.created, 2);
     const obs = await store.read('Observation', 'aaaaaaaa-2222-3333-4444-555555555555');
     assert.equal(obs.status, 'found');
-    if (obs.status === 'found') assert.equal(JSON.parse(obs.resource.json).subject.reference, `Patient/${pid}`);
-    assert.deepEqual(await store.compartmentsOf('Observation', 'aaaaaaaa-2222-3333-4444-555555555555'), [pid]);
+    if (obs.status === 'found')
+      assert.equal(JSON.parse(obs.resource.json).subject.reference, `Patient/${pid}`);
+    assert.deepEqual(await store.compartmentsOf('Observation', 'aaaaaaaa-2222-3333-4444-555555555555'), [
+      pid,
+    ]);
   });
 });

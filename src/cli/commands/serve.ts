@@ -49,7 +49,10 @@ export function registerServe(program: Command): void {
     .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
     .option('--export-dir <dir>', 'folder for export files (env FHIRHOSE_EXPORT_DIR)')
     .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
-    .option('--demo', `serve generated demo data (${DEMO_PATIENTS} patients) from ${DEMO_DB}, created on first run`)
+    .option(
+      '--demo',
+      `serve generated demo data (${DEMO_PATIENTS} patients) from ${DEMO_DB}, created on first run`,
+    )
     .action(async (opts: ServeOptions) => {
       const flags: ServeFlags = { ...opts };
       if (opts.demo && !opts.db) flags.db = DEMO_DB;
@@ -66,9 +69,13 @@ export function registerServe(program: Command): void {
       if (opts.demo) {
         console.log('Demo mode: authorization is off; the server listens on loopback only.');
         console.log('Try an export:');
-        console.log(`  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`);
+        console.log(
+          `  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`,
+        );
         console.log('  then poll the Content-Location URL it returns until it answers 200 with a manifest.');
-        console.log(`  Groups: curl -s '${config.baseUrl}/Group' ; Group export: ${config.baseUrl}/Group/<id>/$export`);
+        console.log(
+          `  Groups: curl -s '${config.baseUrl}/Group' ; Group export: ${config.baseUrl}/Group/<id>/$export`,
+        );
       }
       const shutdown = (signal: string): void => {
         log.info({ signal }, 'shutting down');

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { grantOf } from '../request-grant.js';
 
 /** The client a request acts for: the authenticated client id, or null when authorization is off. */
 export function clientIdOf(request: FastifyRequest): string | null {
-  return (request as FastifyRequest & { clientId?: string }).clientId ?? null;
+  return grantOf(request)?.clientId ?? null;
 }

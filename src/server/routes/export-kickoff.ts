@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ExportLevel, ExportService, KickoffInput } from '../../export/index.js';
-import { EXPORTABLE_TYPES, parseKickoff } from '../../export/index.js';
+import { EXPORTABLE_TYPES, authorizeExport, parseKickoff } from '../../export/index.js';
 import { operationOutcome } from '../../fhir/index.js';
 import type { RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
+import { grantOf } from '../request-grant.js';
 import { clientIdOf } from './export-client.js';
 
 function headerValues(value: string | string[] | undefined): string[] {
@@ -29,7 +30,9 @@ export function exportKickoffRoutes(service: ExportService): RoutePlugin {
       };
       if (groupId !== undefined) input.groupId = groupId;
       if (request.method === 'POST') input.body = request.body;
-      const parsed = parseKickoff(input, { exportableTypes: EXPORTABLE_TYPES });
+      const grant = grantOf(request);
+      const requested = parseKickoff(input, { exportableTypes: EXPORTABLE_TYPES });
+      const parsed = grant ? authorizeExport(requested, grant.scopes) : requested;
       const { jobId } = await service.kickoff(parsed, clientIdOf(request));
       reply.code(202).header('content-location', `${ctx.baseUrl}/$export-status/${jobId}`);
       if (parsed.separateExportStatus)

@@ -1,0 +1,25 @@
+// SMART Backend Services: client registry, assertion verification, token issuing and checking, scopes.
+export { createAuth, DEFAULT_AUTH_CONFIG } from './create-auth.js';
+export type { Auth, AuthConfig, AuthDeps, ExternalIssuerConfig } from './create-auth.js';
+export { OAuthError } from './errors.js';
+export type { OAuthErrorCode } from './errors.js';
+export type { AccessTokenVerifier, Grant } from './grant.js';
+export { ScopeSet, formatScope, intersectScope, parseScope } from './scopes.js';
+export type { Permission, ScopeParse, SystemScope } from './scopes.js';
+export { ClientRegistry } from './client-registry.js';
+export type { Client, NewClient } from './client-registry.js';
+export { verifyClientAssertion } from './client-assertion.js';
+export type { AssertionDeps } from './client-assertion.js';
+export { TokenService, grantScopes } from './token-service.js';
+export type { TokenResponse, TokenServiceDeps } from './token-service.js';
+export { LocalAccessTokens } from './access-tokens.js';
+export { ExternalIssuerTokens } from './external-issuer.js';
+export type { ExternalIssuerOptions } from './external-issuer.js';
+export { ServerKeys, SERVER_TOKEN_ALG } from './server-keys.js';
+export { JwksCache, JwksFetchError } from './jwks-cache.js';
+export type { JwksCacheOptions } from './jwks-cache.js';
+export { chooseKey, parsePublicJwks, ASSERTION_ALGS } from './jwks.js';
+export type { Jwk, Jwks } from './jwks.js';
+export { TOKEN_PATH, capabilitySecurity, smartConfiguration } from './discovery.js';
+export { generateClientKeys } from './client-keys.js';
+export type { ClientKeyAlg, ClientKeys } from './client-keys.js';

@@ -1,0 +1,217 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Transform as TransformStream } from 'node:stream';
+import { BulkClientError, VerificationError } from './errors.js';
+import type { EventListener, FileRecord, FileResult } from './events.js';
+import { header, isAbort } from './http.js';
+import type { HttpResponse, HttpSession } from './http.js';
+import { NdjsonVerifier } from './ndjson-verifier.js';
+import type { LineExpectation } from './ndjson-verifier.js';
+import { backoff } from './waits.js';
+
+/** Where and how to download one file. */
+export interface DownloadOptions {
+  outDir: string;
+  /** Send the access token: the manifest's `requiresAccessToken` (IG §8.1, F3). */
+  authorize: boolean;
+  signal?: AbortSignal;
+  onEvent?: EventListener;
+}
+
+/** The suffix of a file being downloaded; it gets its final name only once verified. */
+export const PART_SUFFIX = '.part';
+
+const EXPECTED_TYPE: Record<FileRecord['kind'], string | undefined> = {
+  output: undefined,
+  deleted: 'Bundle',
+  error: 'OperationOutcome',
+};
+
+/** What the lines of a file must be. Organized output (no `type`) is not count-checked: header lines blur it. */
+export function expectationOf(file: FileRecord): LineExpectation {
+  const resourceType = file.kind === 'output' ? file.type : EXPECTED_TYPE[file.kind];
+  const expect: LineExpectation = {};
+  if (resourceType !== undefined) expect.resourceType = resourceType;
+  if (file.count !== undefined && file.type !== undefined) expect.count = file.count;
+  return expect;
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Feed a file on disk through a verifier, without writing. */
+export async function verifyOnDisk(path: string, verifier: NdjsonVerifier): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    verifier.scan(chunk);
+  }
+}
+
+function decoder(res: HttpResponse): TransformStream[] {
+  const encoding = (header(res, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding === 'gzip' || encoding === 'x-gzip') return [createGunzip()];
+  if (encoding === 'identity' || encoding === '') return [];
+  throw new BulkClientError(`unsupported Content-Encoding '${encoding}'`, { status: res.status, url: res.url });
+}
+
+/** Bytes in `bytes a-b/n`, or the total in `bytes * /n`. */
+function contentRange(res: HttpResponse): { start?: number; total?: number } {
+  const m = /^bytes (?:(\d+)-\d+|\*)\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
+  if (!m) return {};
+  return {
+    ...(m[1] !== undefined ? { start: Number(m[1]) } : {}),
+    ...(m[2] !== '*' ? { total: Number(m[2]) } : {}),
+  };
+}
+
+type Attempt = { done: true; verifier: NdjsonVerifier } | { done: false };
+
+/**
+ * One request for the rest of the file: resumes after the bytes already on disk with `Range` (identity
+ * encoding, so offsets are those of the decoded file), or fetches it whole with gzip offered.
+ */
+async function attempt(http: HttpSession, file: FileRecord, part: string, options: DownloadOptions): Promise<Attempt> {
+  const verifier = new NdjsonVerifier(expectationOf(file));
+  const offset = (await sizeOf(part)) ?? 0;
+  if (offset > 0) {
+    try {
+      await verifyOnDisk(part, verifier);
+    } catch (err) {
+      if (!(err instanceof VerificationError)) throw err;
+      await unlink(part);
+      return attempt(http, file, part, options);
+    }
+  }
+  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset });
+  const headers: Record<string, string> = {
+    accept: 'application/fhir+ndjson',
+    'accept-encoding': offset > 0 ? 'identity' : 'gzip',
+  };
+  if (offset > 0) headers.range = `bytes=${offset}-`;
+  const res = await http.send({
+    url: file.url,
+    headers,
+    authorize: options.authorize,
+    retry: 'all',
+    accept: (s) => s === 200 || s === 206 || s === 416,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const range = contentRange(res);
+  if (res.status === 416 || (res.status === 206 && range.start !== offset)) {
+    await res.body.dump();
+    if (res.status === 416 && range.total === offset) return { done: true, verifier };
+    await unlink(part).catch(() => undefined);
+    return { done: false };
+  }
+  if (res.status === 200 && offset > 0) {
+    // The server ignored Range: start again from the first byte.
+    return attemptBody(res, file, part, options, new NdjsonVerifier(expectationOf(file)), 'w');
+  }
+  return attemptBody(res, file, part, options, verifier, offset > 0 ? 'a' : 'w');
+}
+
+async function attemptBody(
+  res: HttpResponse,
+  file: FileRecord,
+  part: string,
+  options: DownloadOptions,
+  verifier: NdjsonVerifier,
+  flags: 'a' | 'w',
+): Promise<Attempt> {
+  const onEvent = options.onEvent;
+  let decoders: TransformStream[];
+  try {
+    decoders = decoder(res);
+  } catch (err) {
+    await res.body.dump();
+    throw err;
+  }
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        verifier.scan(chunk);
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+      onEvent?.({ kind: 'file-bytes', file, bytes: chunk.length });
+      callback(null, chunk);
+    },
+  });
+  await pipeline([res.body, ...decoders, tap, createWriteStream(part, { flags, flush: true })], {
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { done: true, verifier };
+}
+
+function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): FileResult {
+  const e = err as { code?: unknown; message?: unknown };
+  return {
+    ...file,
+    status: 'failed',
+    lines: verifier?.lines ?? 0,
+    bytes: verifier?.bytes ?? 0,
+    skipped: false,
+    error: {
+      code: typeof e.code === 'string' ? e.code : 'FHIRHOSE_ERR_CLIENT_HTTP',
+      message: typeof e.message === 'string' ? e.message : String(err),
+    },
+  };
+}
+
+/**
+ * Download one manifest file to `outDir/file.path`, streaming and verifying it on the way (never the
+ * whole file in memory). A `.part` file left by an earlier run or a broken connection is resumed with
+ * `Range`. Network errors, truncated bodies, 429 and 5xx are retried with backoff; a file that fails
+ * verification is deleted so that a later run fetches it again.
+ * @returns the result; it does not throw except when the signal aborts.
+ */
+export async function downloadFile(http: HttpSession, file: FileRecord, options: DownloadOptions): Promise<FileResult> {
+  const target = join(options.outDir, file.path);
+  const part = target + PART_SUFFIX;
+  await mkdir(dirname(target), { recursive: true });
+  for (let n = 0; ; n++) {
+    try {
+      const result = await attempt(http, file, part, options);
+      if (!result.done) {
+        if (n >= http.waits.retries) return failed(file, new BulkClientError(`${file.url}: Range answers do not match`));
+        continue;
+      }
+      result.verifier.finish();
+      await rename(part, target);
+      return { ...file, status: 'done', lines: result.verifier.lines, bytes: result.verifier.bytes, skipped: false };
+    } catch (err) {
+      if (isAbort(err, options.signal)) throw err;
+      if (err instanceof VerificationError) {
+        await unlink(part).catch(() => undefined);
+        return failed(file, err);
+      }
+      // A status error has been retried by the session already; a broken body has not.
+      if (err instanceof BulkClientError && err.status !== undefined) return failed(file, err);
+      if (n >= http.waits.retries) return failed(file, err);
+      const ms = backoff(n, http.waits.retryBaseMs, http.waits.maxWaitMs, http.waits.jitter);
+      options.onEvent?.({ kind: 'retry', url: file.url, attempt: n + 1, ms, error: String((err as Error).message) });
+      await http.clock.sleep(ms, options.signal);
+    }
+  }
+}
+
+/** Verify a finished file already on disk (after a crash that lost its recorded result). */
+export async function verifyExisting(file: FileRecord, outDir: string): Promise<FileResult> {
+  const verifier = new NdjsonVerifier(expectationOf(file));
+  try {
+    await verifyOnDisk(join(outDir, file.path), verifier);
+    verifier.finish();
+  } catch (err) {
+    return failed(file, err, verifier);
+  }
+  return { ...file, status: 'done', lines: verifier.lines, bytes: verifier.bytes, skipped: true };
+}

@@ -1,0 +1,46 @@
+/** What the client reports while it works: the CLI renders these as progress bars, lines or JSON. */
+
+/** Which manifest section a file came from. */
+export type FileKind = 'output' | 'deleted' | 'error';
+
+/** One file of the export, as the client tracks it. */
+export interface FileRecord {
+  kind: FileKind;
+  url: string;
+  /** The manifest `type`; absent for organized output (`organizeOutputBy`). */
+  type?: string;
+  /** The manifest `count`, when the server gave one. */
+  count?: number;
+  /** Path relative to the output folder. */
+  path: string;
+}
+
+/** The outcome of one file. */
+export interface FileResult extends FileRecord {
+  status: 'done' | 'failed';
+  /** Lines holding a resource (blank lines are not counted). */
+  lines: number;
+  /** Bytes on disk (decoded). */
+  bytes: number;
+  /** True when the file was already complete before this run (resume). */
+  skipped: boolean;
+  error?: { code: string; message: string };
+}
+
+/** Events, in the order they happen. `url` is always the request URL. */
+export type ClientEvent =
+  | { kind: 'kickoff'; statusUrl: string }
+  | { kind: 'resume'; statusUrl: string; files: number; manifestComplete: boolean }
+  | { kind: 'progress'; url: string; text: string }
+  | { kind: 'wait'; url: string; reason: 'retry-after' | 'backoff'; ms: number; requestedMs: number }
+  | { kind: 'retry'; url: string; attempt: number; ms: number; status?: number; error?: string }
+  | { kind: 'token'; tokenUrl: string; expiresIn: number }
+  | { kind: 'manifest'; url: string; final: boolean; files: number; newFiles: number }
+  | { kind: 'file-start'; file: FileRecord; resumeFrom: number }
+  | { kind: 'file-bytes'; file: FileRecord; bytes: number }
+  | { kind: 'file-done'; file: FileResult }
+  | { kind: 'file-failed'; file: FileResult }
+  | { kind: 'deleted-job'; statusUrl: string };
+
+/** A listener for client events. It must not throw. */
+export type EventListener = (event: ClientEvent) => void;

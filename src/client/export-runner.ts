@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { downloadFile, verifyExisting } from './download.js';
+import type { EventListener, FileKind, FileRecord, FileResult } from './events.js';
+import type { HttpSession } from './http.js';
+import { pollManifest } from './poller.js';
+import type { PolledPage } from './poller.js';
+import { localPath, StateWriter } from './state-file.js';
+import type { ExportState } from './state-file.js';
+import { TaskPool } from './task-pool.js';
+
+/** How to run an export into a folder. */
+export interface RunOptions {
+  outDir: string;
+  /** Downloads at once (default 4). */
+  parallel?: number;
+  /** Send DELETE for the job once every file is downloaded and verified (IG §7). */
+  cleanup?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The outcome of an export. */
+export interface ExportSummary {
+  statusUrl: string;
+  transactionTime?: string;
+  requiresAccessToken: boolean;
+  files: FileResult[];
+  /** True when every file was downloaded and verified. */
+  ok: boolean;
+  /** Resources in `output` files. */
+  resources: number;
+  bytes: number;
+  /** Output resources per manifest type (organized output counts under `*`). */
+  byType: Record<string, number>;
+  jobDeleted: boolean;
+}
+
+const KINDS: FileKind[] = ['output', 'deleted', 'error'];
+
+/** Add the new files of a page to the state; returns them. */
+function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): FileRecord[] {
+  const m = page.manifest;
+  state.transactionTime ??= m.transactionTime;
+  state.requiresAccessToken = m.requiresAccessToken;
+  if (m.outputOrganizedBy) state.outputOrganizedBy = m.outputOrganizedBy;
+  const added: FileRecord[] = [];
+  for (const kind of KINDS) {
+    for (const entry of m[kind]) {
+      if (known.has(entry.url)) continue;
+      known.add(entry.url);
+      const record: FileRecord = { kind, url: entry.url, path: localPath(state, kind, entry.type) };
+      if (entry.type !== undefined) record.type = entry.type;
+      if (entry.count !== undefined) record.count = entry.count;
+      state.files.push(record);
+      added.push(record);
+    }
+  }
+  if (page.final) {
+    if (m.next) state.pollUrl = m.next;
+    else delete state.pollUrl;
+  }
+  return added;
+}
+
+/** Summarise the results, in manifest order. */
+export function summarize(state: ExportState, results: Map<string, FileResult>): ExportSummary {
+  const files = state.files.map(
+    (f): FileResult =>
+      results.get(f.path) ?? {
+        ...f,
+        status: 'failed',
+        lines: 0,
+        bytes: 0,
+        skipped: false,
+        error: { code: 'FHIRHOSE_ERR_CLIENT_HTTP', message: 'not downloaded' },
+      },
+  );
+  const byType: Record<string, number> = {};
+  let resources = 0;
+  for (const f of files) {
+    if (f.kind !== 'output') continue;
+    resources += f.lines;
+    byType[f.type ?? '*'] = (byType[f.type ?? '*'] ?? 0) + f.lines;
+  }
+  const summary: ExportSummary = {
+    statusUrl: state.statusUrl,
+    requiresAccessToken: state.requiresAccessToken,
+    files,
+    ok: state.pollUrl === undefined && files.every((f) => f.status === 'done'),
+    resources,
+    bytes: files.reduce((n, f) => n + f.bytes, 0),
+    byType,
+    jobDeleted: state.jobDeleted === true,
+  };
+  if (state.transactionTime !== undefined) summary.transactionTime = state.transactionTime;
+  return summary;
+}
+
+/**
+ * Drive a kicked-off export to the end: poll the manifest pages, download each file as soon as it is
+ * listed (bounded parallelism), skip files a previous run finished, and keep the state file current.
+ * @throws ExportFailedError when the job fails, and the signal's reason when it aborts.
+ */
+export async function runExportJob(
+  http: HttpSession,
+  state: ExportState,
+  options: RunOptions & { onEvent?: EventListener },
+): Promise<ExportSummary> {
+  const { outDir, onEvent } = options;
+  const writer = new StateWriter(outDir, state);
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const results = new Map<string, FileResult>();
+  const pool = new TaskPool(options.parallel ?? 4);
+  const known = new Set(state.files.map((f) => f.url));
+
+  const fetchFile = async (file: FileRecord): Promise<void> => {
+    const recorded = state.verified[file.path];
+    const onDisk = existsSync(join(outDir, file.path));
+    let result: FileResult;
+    if (onDisk && recorded) result = { ...file, status: 'done', ...recorded, skipped: true };
+    else if (onDisk) result = await verifyExisting(file, outDir);
+    else result = await downloadFile(http, file, { outDir, authorize: state.requiresAccessToken, signal, onEvent });
+    results.set(file.path, result);
+    if (result.status === 'done') {
+      state.verified[file.path] = { lines: result.lines, bytes: result.bytes };
+      writer.touch();
+      onEvent?.({ kind: 'file-done', file: result });
+    } else {
+      onEvent?.({ kind: 'file-failed', file: result });
+    }
+  };
+
+  for (const file of state.files) pool.run(() => fetchFile(file));
+  if (state.pollUrl) {
+    try {
+      for await (const page of pollManifest(http, state.pollUrl, { signal, onEvent })) {
+        const added = absorbPage(state, page, known);
+        const total = page.manifest.output.length + page.manifest.deleted.length + page.manifest.error.length;
+        onEvent?.({ kind: 'manifest', url: page.url, final: page.final, files: total, newFiles: added.length });
+        // Names must be durable before their .part files appear, so a resumed run maps URLs the same way.
+        await writer.flush();
+        for (const file of added) pool.run(() => fetchFile(file));
+      }
+    } catch (err) {
+      controller.abort(err);
+      await pool.drain().catch(() => undefined);
+      await writer.flush();
+      throw err;
+    }
+  }
+  try {
+    await pool.drain();
+  } finally {
+    await writer.flush();
+  }
+  return summarize(state, results);
+}

@@ -1,0 +1,32 @@
+// The Bulk Data client library: discovery, SMART auth, kick-off, polling, verified downloads, resume.
+// It imports nothing from the server, export, store, storage or auth layers (DESIGN.md).
+export { BulkDataClient } from './bulk-client.js';
+export type { BulkClientOptions } from './bulk-client.js';
+export {
+  BulkClientError,
+  TokenRequestError,
+  ExportFailedError,
+  VerificationError,
+  StateFileError,
+  CLIENT_ERROR_CLASSES,
+} from './errors.js';
+export type { OperationOutcomeBody, BulkClientErrorOptions } from './errors.js';
+export type { ClientEvent, EventListener, FileKind, FileRecord, FileResult } from './events.js';
+export { summarize } from './export-runner.js';
+export type { ExportSummary, RunOptions } from './export-runner.js';
+export { HttpSession } from './http.js';
+export type { TokenProvider } from './http.js';
+export { buildKickoff, parametersBody, queryString } from './kickoff.js';
+export type { ExportLevel, ExportParameters, ExportRequest } from './kickoff.js';
+export { parseManifest } from './manifest.js';
+export type { ManifestFile, ManifestPage } from './manifest.js';
+export { NdjsonVerifier } from './ndjson-verifier.js';
+export type { PolledPage } from './poller.js';
+export { createReporter } from './reporter.js';
+export type { Reporter, ReporterMode } from './reporter.js';
+export { DEFAULT_SCOPE, SmartBackendAuth, StaticToken, algorithmOf, privateJwkFrom } from './smart-auth.js';
+export type { SmartAuthOptions } from './smart-auth.js';
+export { STATE_FILE, hasState, readState } from './state-file.js';
+export type { ExportState } from './state-file.js';
+export { DEFAULT_WAITS, backoff, parseRetryAfter, systemClock } from './waits.js';
+export type { Clock, WaitOptions } from './waits.js';

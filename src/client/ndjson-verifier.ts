@@ -1,0 +1,100 @@
+import { VerificationError } from './errors.js';
+
+/** What every line of a file must be. */
+export interface LineExpectation {
+  /** The resourceType every line must have; undefined accepts any (organized output). */
+  resourceType?: string;
+  /** The number of resource lines the manifest promised. */
+  count?: number;
+  /** A line longer than this is an error, so a file without newlines cannot exhaust memory. */
+  maxLineBytes?: number;
+}
+
+const NEWLINE = 0x0a;
+const DEFAULT_MAX_LINE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Checks NDJSON as it streams past, holding only the current partial line: every line parses as a JSON
+ * object with the expected resourceType, and the line count matches the manifest (IG §8.2).
+ */
+export class NdjsonVerifier {
+  /** Resource lines seen. */
+  lines = 0;
+  /** Bytes seen. */
+  bytes = 0;
+  private readonly expect: LineExpectation;
+  private readonly maxLineBytes: number;
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+
+  constructor(expect: LineExpectation) {
+    this.expect = expect;
+    this.maxLineBytes = expect.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  }
+
+  /**
+   * Check the complete lines in `chunk` and keep its unfinished tail.
+   * @throws VerificationError at the first bad line.
+   */
+  scan(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    let start = 0;
+    for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+      if (this.carryBytes > 0) {
+        this.carry.push(chunk.subarray(start, nl));
+        this.checkLine(Buffer.concat(this.carry));
+        this.carry = [];
+        this.carryBytes = 0;
+      } else {
+        this.checkLine(chunk.subarray(start, nl));
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      // Copy the tail: a subarray would pin the whole chunk in memory.
+      this.carry.push(Buffer.from(chunk.subarray(start)));
+      this.carryBytes += chunk.length - start;
+      if (this.carryBytes > this.maxLineBytes) {
+        throw new VerificationError(`line ${this.lines + 1} is longer than ${this.maxLineBytes} bytes`, {
+          line: this.lines + 1,
+        });
+      }
+    }
+  }
+
+  /**
+   * Check the last line (which may lack its newline) and the count.
+   * @throws VerificationError when the last line is bad or the count differs.
+   */
+  finish(): void {
+    if (this.carryBytes > 0) this.checkLine(Buffer.concat(this.carry));
+    this.carry = [];
+    this.carryBytes = 0;
+    const { count } = this.expect;
+    if (count !== undefined && count !== this.lines) {
+      throw new VerificationError(`the manifest count is ${count} but the file holds ${this.lines} resources`);
+    }
+  }
+
+  private checkLine(buf: Buffer): void {
+    const text = buf.toString('utf8');
+    if (text.trim() === '') return;
+    const n = this.lines + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new VerificationError(`line ${n} is not valid JSON`, { line: n, cause: err });
+    }
+    const type = (value as { resourceType?: unknown } | null)?.resourceType;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof type !== 'string') {
+      throw new VerificationError(`line ${n} is not a FHIR resource (no resourceType)`, { line: n });
+    }
+    if (this.expect.resourceType !== undefined && type !== this.expect.resourceType) {
+      throw new VerificationError(`line ${n} is a ${type}, but the manifest says ${this.expect.resourceType}`, {
+        line: n,
+      });
+    }
+    this.lines = n;
+  }
+}

@@ -1,0 +1,94 @@
+import { BulkClientError, ExportFailedError, parseOutcome } from './errors.js';
+import type { EventListener } from './events.js';
+import { header } from './http.js';
+import type { HttpSession } from './http.js';
+import { parseManifest } from './manifest.js';
+import type { ManifestPage } from './manifest.js';
+import { backoff, parseRetryAfter } from './waits.js';
+
+/** A manifest page as the poller saw it. */
+export interface PolledPage {
+  url: string;
+  /** False for a partial manifest returned with 202: the page may still grow. */
+  final: boolean;
+  manifest: ManifestPage;
+}
+
+/** The job status an answer carries: X-Export-Status when the server separates it (IG §3.2), else the HTTP status. */
+function jobStatus(status: number, xExportStatus: string | undefined): number {
+  if (status === 200 && xExportStatus) {
+    const code = Number.parseInt(xExportStatus, 10);
+    if (Number.isInteger(code)) return code;
+  }
+  return status;
+}
+
+/**
+ * Poll a status URL, then each `link` next URL, yielding manifest pages as they appear (IG §4 and §6).
+ * Every page URL is treated like the status URL: 202 means poll again (after Retry-After, or an
+ * exponential backoff when there is none), 200 means the page is final. The export is complete after a
+ * final page without `next`. 429 and transient errors are retried by the HTTP session.
+ * @throws ExportFailedError when the job failed or is gone.
+ */
+export async function* pollManifest(
+  http: HttpSession,
+  startUrl: string,
+  options: { signal?: AbortSignal; onEvent?: EventListener } = {},
+): AsyncGenerator<PolledPage> {
+  const { signal } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  let url = startUrl;
+  let polls = 0;
+  for (;;) {
+    let res;
+    try {
+      res = await http.send({
+        url,
+        headers: { accept: 'application/json' },
+        authorize: true,
+        retry: 'all',
+        accept: (s) => s === 200 || s === 202,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (err instanceof BulkClientError && err.status !== undefined) {
+        throw new ExportFailedError(`export failed: ${err.message}`, {
+          status: err.status,
+          ...(err.url !== undefined ? { url: err.url } : {}),
+          ...(err.outcome ? { outcome: err.outcome } : {}),
+          ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}),
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    const status = jobStatus(res.status, header(res, 'x-export-status'));
+    const text = await res.body.text();
+    const progress = header(res, 'x-progress');
+    if (progress) emit({ kind: 'progress', url, text: progress.slice(0, 100) });
+    if (status >= 400) {
+      const outcome = parseOutcome(text);
+      throw new ExportFailedError(`export failed with status ${status}`, {
+        status,
+        url,
+        ...(outcome ? { outcome } : {}),
+      });
+    }
+    if (status === 202) {
+      if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url) };
+      const retryAfter = parseRetryAfter(res.headers['retry-after'], http.clock.now());
+      const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
+      const requestedMs = retryAfter ?? backoff(polls, pollBaseMs, pollMaxMs, jitter);
+      const ms = Math.min(requestedMs, maxWaitMs);
+      emit({ kind: 'wait', url, reason: retryAfter === undefined ? 'backoff' : 'retry-after', ms, requestedMs });
+      polls++;
+      await http.clock.sleep(ms, signal);
+      continue;
+    }
+    const manifest = parseManifest(text, url);
+    yield { url, final: true, manifest };
+    if (!manifest.next) return;
+    url = manifest.next;
+    polls = 0;
+  }
+}

@@ -1,0 +1,39 @@
+import { ForbiddenError } from '../fhir/index.js';
+import type { ExportRequest } from './types.js';
+
+/** What a client's grant lets it read; `src/auth`'s ScopeSet has this shape. */
+export interface ReadAccess {
+  /** True when the client may read and search every resource of `type`. */
+  canRead(type: string): boolean;
+  /** The types it may read by name, or `*` when it may read every type. */
+  readableTypes(): readonly string[] | '*';
+}
+
+/**
+ * Apply the client's scopes to a kick-off (Bulk IG "Privacy and Security"; SMART "Enforce
+ * Authorization"): every `_type` and `_typeFilter` type must be readable, a Group export needs Group
+ * read too, and without `_type` the export is narrowed to the readable types.
+ * @param request - the parsed kick-off
+ * @param access - the token's grant
+ * @returns the request, with `types` set to the readable types when `_type` was absent
+ * @throws ForbiddenError naming the types the scopes do not cover
+ */
+export function authorizeExport(request: ExportRequest, access: ReadAccess): ExportRequest {
+  if (request.level === 'group' && !access.canRead('Group')) {
+    throw new ForbiddenError('a Group export needs read access to Group (e.g. system/Group.rs)', {
+      expression: 'Group',
+    });
+  }
+  const named = [...(request.types ?? []), ...request.typeFilters.map((f) => f.split('?')[0] as string)];
+  const denied = [...new Set(named)].filter((t) => !access.canRead(t));
+  if (denied.length > 0) {
+    throw new ForbiddenError(`the access token's scopes do not allow reading ${denied.join(', ')}`, {
+      expression: request.types?.some((t) => denied.includes(t)) ? '_type' : '_typeFilter',
+    });
+  }
+  if (request.types !== undefined) return request;
+  const readable = access.readableTypes();
+  if (readable === '*') return request;
+  if (readable.length === 0) throw new ForbiddenError("the access token's scopes allow reading no type");
+  return { ...request, types: [...readable] };
+}
