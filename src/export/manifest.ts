@@ -5,9 +5,11 @@ import type { UnitFile, UnitResult } from './unit-spec.js';
 
 /** One manifest file entry (STU2/STU3 shape). */
 export interface ManifestEntry {
-  type: string;
+  /** Absent in organized output, which mixes types in one file. */
+  type?: string;
   url: string;
   count?: number;
+  continuesInFile?: string;
 }
 
 /** The complete-status body (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status). */
@@ -15,6 +17,7 @@ export interface Manifest {
   transactionTime: string;
   request: string;
   requiresAccessToken: boolean;
+  outputOrganizedBy?: string;
   output: ManifestEntry[];
   deleted?: ManifestEntry[];
   error: ManifestEntry[];
@@ -38,16 +41,18 @@ export function buildManifest(
   options: { requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string },
 ): Manifest {
   const request = JSON.parse(job.request) as ExportRequest;
-  const entry = (f: UnitFile): ManifestEntry => ({
-    type: f.type,
-    url: options.fileUrl(job.id, f.name),
-    count: f.count,
-  });
+  const entry = (f: UnitFile): ManifestEntry => {
+    const url = options.fileUrl(job.id, f.name);
+    const e: ManifestEntry = f.type ? { type: f.type, url, count: f.count } : { url, count: f.count };
+    if (f.continuesIn) e.continuesInFile = options.fileUrl(job.id, f.continuesIn);
+    return e;
+  };
   const files = finishedFiles(units);
   const manifest: Manifest = {
     transactionTime: formatInstant(job.transactionTime),
     request: request.requestUrl,
     requiresAccessToken: options.requiresAccessToken,
+    ...(request.organizeOutputBy ? { outputOrganizedBy: request.organizeOutputBy } : {}),
     output: files.filter((f) => f.kind === 'output').map(entry),
     error: files.filter((f) => f.kind === 'error').map(entry),
   };

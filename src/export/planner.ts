@@ -3,10 +3,15 @@ import type { NewUnit, ResourceStore } from '../store/index.js';
 import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
 
-/** Planning knobs. */
+const PATIENTS_PER_BLOCK_UNIT = 1000;
+
+/** Planning knobs and the job's scope. */
 export interface PlanOptions {
   /** Split a type into key ranges of about this many rows. */
   rowsPerUnit: number;
+  transactionTime: number;
+  /** The patients a group or patient-list export covers. */
+  patients: string[] | undefined;
 }
 
 /** The types an export covers, in a stable order. */
@@ -31,12 +36,23 @@ export async function planUnits(
   request: ExportRequest,
   options: PlanOptions,
 ): Promise<NewUnit[]> {
+  const { transactionTime, patients } = options;
   const { main, supporting } = await exportTypes(store, request);
   const units: NewUnit[] = [];
   const add = (phase: number, spec: UnitSpec, estimate: number): void => {
     units.push({ phase, spec: JSON.stringify(spec), estimate });
   };
   if (request.warnings.length > 0) add(0, { kind: 'warnings' }, 1);
+  if (request.organizeOutputBy === 'Patient') {
+    // Blocks of patients; supporting resources are left out of organized output (docs/export.md).
+    const ids = patients ?? (await store.patientIds(transactionTime));
+    for (let i = 0; i < ids.length; i += PATIENTS_PER_BLOCK_UNIT) {
+      const chunk = ids.slice(i, i + PATIENTS_PER_BLOCK_UNIT);
+      add(0, { kind: 'blocks', patients: chunk }, chunk.length);
+    }
+    if (request.since !== undefined) for (const type of main) add(0, { kind: 'deleted', type }, 1);
+    return units;
+  }
   for (const type of main) {
     const count = await store.count(type);
     const bounds = count > options.rowsPerUnit ? await store.rangeBoundaries(type, options.rowsPerUnit) : [];

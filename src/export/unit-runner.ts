@@ -1,6 +1,7 @@
 import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
 import { compileTypeFilters, operationOutcome, parseElements, projectElements } from '../fhir/index.js';
-import type { JobRecord, ResourceStore, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
+import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
+import { BlockWriter } from './block-writer.js';
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import type { ExportRequest } from './types.js';
@@ -58,6 +59,8 @@ export async function runUnit(
   switch (spec.kind) {
     case 'resources':
       return runResources(ctx, job, compiled, unit, spec);
+    case 'blocks':
+      return runBlocks(ctx, job, compiled, unit, spec.patients);
     case 'supporting':
       return runSupporting(ctx, job, compiled, unit, spec.type);
     case 'deleted':
@@ -159,6 +162,37 @@ async function runResources(
   await pump(ctx, ctx.store.scan(options), out, compiled, spec.type, collect);
   await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
   return { files: await finish(out, 'output', spec.type) };
+}
+
+async function runBlocks(
+  ctx: UnitContext,
+  job: JobRecord,
+  compiled: CompiledRequest,
+  unit: UnitRecord,
+  patients: string[],
+): Promise<UnitResult> {
+  const { request } = compiled;
+  const out = new BlockWriter(ctx.storage, job.id, `${unit.seq}.blocks`, ctx.fileMaxBytes);
+  const options: BlockOptions = { patients, asOf: job.transactionTime };
+  if (request.since !== undefined) options.since = request.since;
+  if (request.until !== undefined) options.until = request.until;
+  if (request.types) options.types = request.types;
+  try {
+    for await (const block of ctx.store.patientBlocks(options)) {
+      // The block's own Patient comes right after the header.
+      const rows = [...block.resources].sort(
+        (a, b) => Number(b.type === 'Patient' && b.id === block.patientId) - Number(a.type === 'Patient' && a.id === block.patientId),
+      );
+      const lines: string[] = [];
+      for (const row of rows) lines.push(...toLines([row], compiled.filters.get(row.type), compiled.elements));
+      if (lines.length > 0) await out.writeBlock(`Patient/${block.patientId}`, lines);
+      if (!(await ctx.progress(1))) throw new UnitStoppedError('unit stopped');
+    }
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+  return { files: await out.finish() };
 }
 
 async function runSupporting(

@@ -6,6 +6,8 @@ export type UnitSpec =
   | { kind: 'resources'; type: string; after?: ScanKey; upTo?: ScanKey }
   /** Supporting resources of one type referenced by the job's patient-compartment output. */
   | { kind: 'supporting'; type: string }
+  /** Patient blocks for organizeOutputBy=Patient. */
+  | { kind: 'blocks'; patients: string[] }
   /** Deletions of one type since `_since`. */
   | { kind: 'deleted'; type: string }
   /** The warnings of lenient handling, as an error file. */
@@ -17,10 +19,13 @@ export type FileKind = 'output' | 'deleted' | 'error';
 /** One file a unit produced. */
 export interface UnitFile {
   kind: FileKind;
+  /** Resource type of every line; empty for organized output, which mixes types. */
   type: string;
   name: string;
   count: number;
   bytes: number;
+  /** Organized output: the file that continues this file's last block. */
+  continuesIn?: string;
 }
 
 /** What a finished unit recorded. */

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
-import type { DeletedOptions, ReadResult, ScanKey, ScanOptions, StoredResource, Tombstone } from './types.js';
+import type { BlockOptions, DeletedOptions, PatientBlock, ReadResult, ScanKey, ScanOptions, StoredResource, Tombstone } from './types.js';
 
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 const ROWS_PER_QUERY = 5000;
@@ -227,6 +227,59 @@ export class SqliteReader {
       }
       if (out.length > 0) yield out;
       if (rows.length < ROWS_PER_QUERY) return;
+    }
+  }
+
+  /** Ids of the Patients current at `asOf` (current rows, plus superseded versions current then). */
+  patientIds(asOf: number): string[] {
+    return this.db
+      .prepare<{ t: number }, { id: string }>(
+        `SELECT id FROM resource WHERE type = 'Patient' AND last_updated <= @t
+         UNION SELECT id FROM resource_history WHERE type = 'Patient' AND last_updated <= @t AND ended > @t
+         ORDER BY id`,
+      )
+      .all({ t: asOf })
+      .map((r) => r.id);
+  }
+
+  /**
+   * One block per patient: the compartment's current rows as of `asOf`, plus the superseded versions
+   * that were current then (read once per call, since only writes after `asOf` leave such rows).
+   */
+  *patientBlocks(o: BlockOptions): Generator<PatientBlock> {
+    const since = o.since ?? -MAX_TIME;
+    const until = o.until ?? MAX_TIME;
+    const wanted = o.types ? new Set(o.types) : undefined;
+    const keep = (r: Row): boolean =>
+      r.last_updated <= o.asOf && r.last_updated > since && r.last_updated < until && (!wanted || wanted.has(r.type));
+    const members = this.db.prepare<[string], Row>(
+      `SELECT DISTINCT r.rid, r.type, r.id, r.version, r.last_updated, r.json
+       FROM compartment c JOIN resource r ON r.rid = c.rid
+       WHERE c.patient_id = ? ORDER BY r.type, r.last_updated, r.id`,
+    );
+    const self = this.db.prepare<[string], Row>(
+      "SELECT type, id, version, last_updated, json FROM resource WHERE type = 'Patient' AND id = ?",
+    );
+    const old = new Map<string, StoredResource[]>();
+    const inBatch = new Set(o.patients);
+    const history = this.db.prepare<{ t: number }, Row>(
+      'SELECT type, id, version, last_updated, json FROM resource_history WHERE ended > @t AND last_updated <= @t',
+    );
+    for (const row of history.iterate({ t: o.asOf })) {
+      if (!keep(row)) continue;
+      const owners =
+        row.type === 'Patient'
+          ? [row.id]
+          : patientCompartmentRefs(JSON.parse(row.json) as FhirResource).map((x) => x.patientId);
+      for (const p of new Set(owners)) if (inBatch.has(p)) old.set(p, [...(old.get(p) ?? []), toStored(row)]);
+    }
+    for (const patientId of o.patients) {
+      const resources: StoredResource[] = [];
+      const patient = self.get(patientId);
+      if (patient && keep(patient)) resources.push(toStored(patient));
+      for (const row of members.iterate(patientId)) if (row.type !== 'Patient' && keep(row)) resources.push(toStored(row));
+      resources.push(...(old.get(patientId) ?? []));
+      if (resources.length > 0) yield { patientId, resources };
     }
   }
 

@@ -10,8 +10,10 @@ import { sqliteSearch } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import { prepareResource } from './stamp.js';
 import type {
+  BlockOptions,
   DeletedOptions,
   IngestSummary,
+  PatientBlock,
   ReadResult,
   ResourceStore,
   ScanOptions,
@@ -145,6 +147,14 @@ export class SqliteStore implements ResourceStore {
 
   async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
     yield* this.reader.deletedSince(options);
+  }
+
+  async *patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock> {
+    yield* this.reader.patientBlocks(options);
+  }
+
+  async patientIds(asOf: number): Promise<string[]> {
+    return this.reader.patientIds(asOf);
   }
 
   async groupPatients(groupId: string): Promise<string[]> {

@@ -106,6 +106,23 @@ export interface ScanKey {
   id: string;
 }
 
+/** Options for reading Patient-compartment blocks (organizeOutputBy=Patient). */
+export interface BlockOptions {
+  /** Patient ids, one block each, in this order. */
+  patients: string[];
+  asOf: Millis;
+  since?: Millis;
+  until?: Millis;
+  /** Resource types to include (the Patient itself included when listed); undefined for all. */
+  types?: string[];
+}
+
+/** One patient's block: the Patient resource (if it matches) and the resources in its compartment. */
+export interface PatientBlock {
+  patientId: string;
+  resources: StoredResource[];
+}
+
 /** Options for listing deletions. */
 export interface DeletedOptions {
   type: string;
@@ -145,6 +162,10 @@ export interface ResourceStore {
   scan(options: ScanOptions): AsyncIterable<StoredResource[]>;
   /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
+  /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */
+  patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock>;
+  /** Ids of the Patients current at `asOf`, in id order. */
+  patientIds(asOf: Millis): Promise<string[]>;
   /** Flattened Patient members of a Group (nested Groups followed, cycles guarded, inactive skipped). */
   groupPatients(groupId: string): Promise<string[]>;
   /** The patient ids whose compartment holds this resource. */

@@ -5,6 +5,7 @@ import { loadServeConfig } from '../../src/cli/config.js';
 import { createRuntime } from '../../src/cli/runtime.js';
 import type { Runtime } from '../../src/cli/runtime.js';
 import type { ExportConfig } from '../../src/export/index.js';
+import type { AuthConfig } from '../../src/auth/index.js';
 import { tempDir } from './temp.js';
 
 /** A free loopback port (the tiny race with another process is acceptable in tests). */
@@ -26,19 +27,48 @@ export interface TestServer {
   dir: string;
 }
 
+/** Options of {@link startTestServer}. */
+export interface TestServerOptions {
+  dbPath?: string;
+  export?: Partial<ExportConfig>;
+  /** Authorization: off by default; `true` for the defaults, or settings (enabled unless they say not). */
+  auth?: boolean | Partial<AuthConfig>;
+  /** Serve HTTPS with these PEM files. */
+  tls?: { certPath: string; keyPath: string };
+  /** Clock of the authorization layer. */
+  now?: () => number;
+}
+
+function authOptions(auth: TestServerOptions['auth']): Partial<AuthConfig> {
+  if (auth === undefined || auth === false) return { enabled: false };
+  return auth === true ? { enabled: true } : { enabled: true, ...auth };
+}
+
 /** Start a real server on a temp database; it is closed when the test (or suite) ends. */
 export async function startTestServer(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { dbPath?: string; export?: Partial<ExportConfig> } = {},
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
+  // Registered before the temp dir's cleanup, so the server and its worker threads stop first.
+  let runtime: Runtime | undefined;
+  t.after(async () => {
+    await runtime?.close();
+  });
   const dir = tempDir(t);
   const port = await freePort();
   const base = loadServeConfig(
     {},
-    { db: options.dbPath ?? join(dir, 'store.db'), port, exportDir: join(dir, 'exports') },
+    {
+      db: options.dbPath ?? join(dir, 'store.db'),
+      port,
+      exportDir: join(dir, 'exports'),
+      ...(options.tls ? { tlsCert: options.tls.certPath, tlsKey: options.tls.keyPath } : {}),
+    },
   );
   const config = {
     ...base,
+    // Off unless asked for, so tests that are not about authorization send no tokens.
+    auth: { ...base.auth, ...authOptions(options.auth) },
     export: {
       ...base.export,
       workers: 1,
@@ -48,9 +78,12 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  const runtime = createRuntime(config, pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }));
+  runtime = createRuntime(
+    config,
+    pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }),
+    options.now ? { now: options.now } : {},
+  );
   await runtime.app.listen({ host: '127.0.0.1', port });
-  t.after(() => runtime.close());
   return { baseUrl: config.baseUrl, runtime, dir };
 }
 
