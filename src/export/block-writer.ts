@@ -3,7 +3,10 @@ import type { UnitFile } from './unit-spec.js';
 
 /** The header line that opens a block (https://hl7.org/fhir/uv/bulkdata/export.html#organizeoutputby). */
 export function blockHeader(reference: string): string {
-  return JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'header', valueReference: { reference } }] });
+  return JSON.stringify({
+    resourceType: 'Parameters',
+    parameter: [{ name: 'header', valueReference: { reference } }],
+  });
 }
 
 /**
@@ -40,7 +43,13 @@ export class BlockWriter {
   private async close(continues: boolean): Promise<void> {
     if (!this.current) return;
     const info = await this.current.commit();
-    const file: UnitFile = { kind: 'output', type: '', name: info.name, count: this.count, bytes: info.bytes };
+    const file: UnitFile = {
+      kind: 'output',
+      type: '',
+      name: info.name,
+      count: this.count,
+      bytes: info.bytes,
+    };
     if (continues) file.continuesIn = this.name(this.part + 1);
     this.files.push(file);
     this.current = undefined;

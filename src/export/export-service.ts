@@ -51,7 +51,11 @@ export class ExportService {
     const patients = await this.resolvePatients(request);
     // Taken under the write lock: every earlier write is in, every later one is after it.
     const transactionTime = await store.tick();
-    const units = await planUnits(store, request, { rowsPerUnit: config.rowsPerUnit, transactionTime, patients });
+    const units = await planUnits(store, request, {
+      rowsPerUnit: config.rowsPerUnit,
+      transactionTime,
+      patients,
+    });
     const jobId = randomUUID();
     await store.jobs.createJob(
       {

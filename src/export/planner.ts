@@ -28,6 +28,19 @@ export async function exportTypes(
 }
 
 /**
+ * How Provenance is chosen: by includeAssociatedData (the least restrictive value wins), and by
+ * default at patient and group level when Provenance is wanted (IG: Provenance targeting the
+ * compartment SHALL be included). At system level without the parameter it is a plain type.
+ */
+export function provenanceMode(request: ExportRequest): 'relevant' | 'latest' | undefined {
+  const asked = request.includeAssociatedData;
+  if (asked.includes('RelevantProvenanceResources')) return 'relevant';
+  if (asked.includes('LatestProvenanceResources')) return 'latest';
+  if (request.level === 'system') return undefined;
+  return !request.types || request.types.includes('Provenance') ? 'relevant' : undefined;
+}
+
+/**
  * Turn a request into units: key ranges of each type (phase 0), deletions (phase 0), and the
  * supporting resources the output refers to (phase 1, once every phase-0 unit has finished).
  */
@@ -37,7 +50,11 @@ export async function planUnits(
   options: PlanOptions,
 ): Promise<NewUnit[]> {
   const { transactionTime, patients } = options;
-  const { main, supporting } = await exportTypes(store, request);
+  const types = await exportTypes(store, request);
+  const provenance = provenanceMode(request);
+  // Provenance chosen by its targets is written by its own unit, never also as a plain type.
+  const main = provenance ? types.main.filter((t) => t !== 'Provenance') : types.main;
+  const { supporting } = types;
   const units: NewUnit[] = [];
   const add = (phase: number, spec: UnitSpec, estimate: number): void => {
     units.push({ phase, spec: JSON.stringify(spec), estimate });
@@ -69,5 +86,6 @@ export async function planUnits(
     for (const type of main) add(0, { kind: 'deleted', type }, 1);
   }
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
+  if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);
   return units;
 }

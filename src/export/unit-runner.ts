@@ -1,50 +1,18 @@
-import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
-import { compileTypeFilters, operationOutcome, parseElements, projectElements } from '../fhir/index.js';
-import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
+import { operationOutcome } from '../fhir/index.js';
+import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, UnitRecord } from '../store/index.js';
 import { BlockWriter } from './block-writer.js';
-import type { FileStorage } from '../storage/index.js';
-import { NdjsonSeries } from '../storage/index.js';
-import type { ExportRequest } from './types.js';
-import type { FileKind, UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
+import { runProvenance } from './provenance.js';
+import type { CompiledRequest, UnitContext } from './unit-context.js';
+import { finish, pump, series, toLines, UnitStoppedError } from './unit-context.js';
+import type { UnitResult, UnitSpec } from './unit-spec.js';
 
-/** What a unit needs from its surroundings. */
-export interface UnitContext {
-  store: ResourceStore;
-  storage: FileStorage;
-  /** Bytes after which an output file is closed and a new one begun. */
-  fileMaxBytes: number;
-  /** Called after each batch with rows read; resolves false when the unit must stop (cancel, lost lease). */
-  progress: (rows: number) => Promise<boolean>;
-}
-
-/** Thrown when a unit stops early because its job was cancelled or its lease lost. */
-export class UnitStoppedError extends Error {
-  override name = 'UnitStoppedError';
-}
+export { compileRequest, UnitStoppedError } from './unit-context.js';
+export type { CompiledRequest, UnitContext } from './unit-context.js';
 
 const SUPPORTING_REF =
   /"reference":"(?:[^"]*\/)?(Practitioner|PractitionerRole|Organization|Location|Medication|Device)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^"]*)?"/g;
 const DELETED_PER_BUNDLE = 100;
 const REF_FLUSH = 5000;
-
-/** The parts of a request compiled once per job and reused by its units. */
-export interface CompiledRequest {
-  request: ExportRequest;
-  filters: Map<string, ResourcePredicate>;
-  elements: ElementsSpec | undefined;
-  patients: string[] | 'all' | undefined;
-}
-
-/** Compile the filters of a job's request. */
-export async function compileRequest(store: ResourceStore, job: JobRecord): Promise<CompiledRequest> {
-  const request = JSON.parse(job.request) as ExportRequest;
-  const filters = compileTypeFilters(request.typeFilters, { now: job.transactionTime });
-  const elements = request.elements.length > 0 ? parseElements(request.elements) : undefined;
-  let patients: CompiledRequest['patients'];
-  if (request.level === 'group' || request.patients) patients = await store.jobs.jobPatients(job.id);
-  else if (request.level === 'patient') patients = 'all';
-  return { request, filters, elements, patients };
-}
 
 /** Run one unit to completion and describe the files it wrote. */
 export async function runUnit(
@@ -61,71 +29,14 @@ export async function runUnit(
       return runResources(ctx, job, compiled, unit, spec);
     case 'blocks':
       return runBlocks(ctx, job, compiled, unit, spec.patients);
+    case 'provenance':
+      return runProvenance(ctx, job, compiled, unit);
     case 'supporting':
       return runSupporting(ctx, job, compiled, unit, spec.type);
     case 'deleted':
       return runDeleted(ctx, job, compiled, unit, spec.type);
     case 'warnings':
       return runWarnings(ctx, job, compiled, unit);
-  }
-}
-
-function series(
-  ctx: UnitContext,
-  job: JobRecord,
-  unit: UnitRecord,
-  kind: FileKind,
-  type: string,
-): NdjsonSeries {
-  const tag = kind === 'output' ? type : `${kind}-${type}`;
-  return new NdjsonSeries({
-    storage: ctx.storage,
-    jobId: job.id,
-    maxBytes: ctx.fileMaxBytes,
-    nameFor: (n) => `${unit.seq}.${tag}.${n}.ndjson`,
-  });
-}
-
-async function finish(out: NdjsonSeries, kind: FileKind, type: string): Promise<UnitFile[]> {
-  return (await out.close()).map((f) => ({ kind, type, name: f.name, count: f.count, bytes: f.bytes }));
-}
-
-/** Turn stored rows into output lines, parsing only when a filter or projection needs it. */
-function toLines(
-  batch: StoredResource[],
-  filter: ResourcePredicate | undefined,
-  elements: ElementsSpec | undefined,
-): string[] {
-  if (!filter && !elements) return batch.map((r) => r.json);
-  const lines: string[] = [];
-  for (const row of batch) {
-    const resource = JSON.parse(row.json) as FhirResource;
-    if (filter && !filter(resource)) continue;
-    const projected = elements ? projectElements(resource, elements) : undefined;
-    lines.push(projected ? JSON.stringify(projected) : row.json);
-  }
-  return lines;
-}
-
-async function pump(
-  ctx: UnitContext,
-  scan: AsyncIterable<StoredResource[]>,
-  out: NdjsonSeries,
-  compiled: CompiledRequest,
-  type: string,
-  onLines?: (lines: string[]) => Promise<void>,
-): Promise<void> {
-  const filter = compiled.filters.get(type);
-  try {
-    for await (const batch of scan) {
-      const lines = toLines(batch, filter, compiled.elements);
-      await out.writeLines(lines);
-      if (onLines) await onLines(lines);
-      if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
-    }
-  } catch (err) {
-    await out.abort();
-    throw err;
   }
 }
 
@@ -181,10 +92,13 @@ async function runBlocks(
     for await (const block of ctx.store.patientBlocks(options)) {
       // The block's own Patient comes right after the header.
       const rows = [...block.resources].sort(
-        (a, b) => Number(b.type === 'Patient' && b.id === block.patientId) - Number(a.type === 'Patient' && a.id === block.patientId),
+        (a, b) =>
+          Number(b.type === 'Patient' && b.id === block.patientId) -
+          Number(a.type === 'Patient' && a.id === block.patientId),
       );
       const lines: string[] = [];
-      for (const row of rows) lines.push(...toLines([row], compiled.filters.get(row.type), compiled.elements));
+      for (const row of rows)
+        lines.push(...toLines([row], compiled.filters.get(row.type), compiled.elements));
       if (lines.length > 0) await out.writeBlock(`Patient/${block.patientId}`, lines);
       if (!(await ctx.progress(1))) throw new UnitStoppedError('unit stopped');
     }

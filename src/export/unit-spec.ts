@@ -8,6 +8,8 @@ export type UnitSpec =
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */
   | { kind: 'blocks'; patients: string[] }
+  /** Provenance of the exported resources (includeAssociatedData, or the IG's patient-level default). */
+  | { kind: 'provenance'; mode: 'relevant' | 'latest'; targetTypes: string[] }
   /** Deletions of one type since `_since`. */
   | { kind: 'deleted'; type: string }
   /** The warnings of lenient handling, as an error file. */

@@ -44,14 +44,17 @@ describe('authorizeExport', () => {
 
   test('refuses a _typeFilter on a type the scopes do not cover', () => {
     const scopes = ScopeSet.parse('system/Patient.rs');
-    assert.throws(
-      () => authorizeExport(request({ typeFilters: ['Condition?code=x'] }), scopes),
-      { ...forbidden, expression: '_typeFilter' },
-    );
+    assert.throws(() => authorizeExport(request({ typeFilters: ['Condition?code=x'] }), scopes), {
+      ...forbidden,
+      expression: '_typeFilter',
+    });
   });
 
   test('refuses read-only scopes without search', () => {
-    assert.throws(() => authorizeExport(request({ types: ['Patient'] }), ScopeSet.parse('system/Patient.r')), forbidden);
+    assert.throws(
+      () => authorizeExport(request({ types: ['Patient'] }), ScopeSet.parse('system/Patient.r')),
+      forbidden,
+    );
   });
 
   test('requires Group read for a Group export', () => {

@@ -36,8 +36,14 @@ async function populate(dbPath: string): Promise<number> {
 
 function startServer(args: string[]): ChildProcess {
   return spawn(process.execPath, [BIN, 'serve', ...args], {
-    env: { ...process.env, FHIRHOSE_AUTH: 'off', FHIRHOSE_LEASE_SECONDS: '2', FHIRHOSE_ROWS_PER_UNIT: '40000', FHIRHOSE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      FHIRHOSE_AUTH: 'off',
+      FHIRHOSE_LEASE_SECONDS: '2',
+      FHIRHOSE_ROWS_PER_UNIT: '40000',
+      FHIRHOSE_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', process.env.FHIRHOSE_TEST_LOG ? 'inherit' : 'ignore', 'inherit'],
   });
 }
 
@@ -64,13 +70,25 @@ async function kickoff(baseUrl: string): Promise<string> {
 
 async function poll(url: string): Promise<{ status: number; progress: string; body: string }> {
   const res = await request(url);
-  return { status: res.statusCode, progress: String(res.headers['x-progress'] ?? ''), body: await res.body.text() };
+  return {
+    status: res.statusCode,
+    progress: String(res.headers['x-progress'] ?? ''),
+    body: await res.body.text(),
+  };
 }
 
 async function finish(url: string): Promise<{ output: { url: string; type: string }[] }> {
   for (let i = 0; i < 600; i++) {
     const r = await poll(url);
-    if (r.status === 200) return JSON.parse(r.body) as { output: { url: string; type: string }[] };
+    if (r.status === 200) {
+      const manifest = JSON.parse(r.body) as {
+        output: { url: string; type: string }[];
+        error: { url: string }[];
+      };
+      const errors = await Promise.all(manifest.error.map(async (e) => (await request(e.url)).body.text()));
+      assert.deepEqual(errors, []);
+      return manifest;
+    }
     assert.ok(r.status === 202 || r.status === 429, `status ${r.status}: ${r.body}`);
     await sleep(1100);
   }
@@ -94,35 +112,39 @@ async function exportedKeys(manifest: { output: { url: string; type: string }[] 
   return keys;
 }
 
-test('a server killed with SIGKILL mid-export resumes and yields exactly the undisturbed output', { timeout: 15 * 60_000 }, async (t) => {
-  const dir = tempDir(t);
-  const db = join(dir, 'crash.db');
-  const total = await populate(db);
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const args = ['--db', db, '--port', String(port), '--export-dir', join(dir, 'exports')];
-  let server = startServer(args);
-  t.after(() => void server.kill('SIGKILL'));
-  await waitUp(baseUrl);
+test(
+  'a server killed with SIGKILL mid-export resumes and yields exactly the undisturbed output',
+  { timeout: 15 * 60_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'crash.db');
+    const total = await populate(db);
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const args = ['--db', db, '--port', String(port), '--export-dir', join(dir, 'exports')];
+    let server = startServer(args);
+    t.after(() => void server.kill('SIGKILL'));
+    await waitUp(baseUrl);
 
-  const status = await kickoff(baseUrl);
-  let killedAt = '';
-  for (let i = 0; i < 400 && !killedAt; i++) {
-    await sleep(600);
-    const r = await poll(status);
-    assert.notEqual(r.status, 200, 'export finished before the crash could be injected');
-    const percent = Number.parseInt(r.progress, 10);
-    if (r.status === 202 && percent >= 10) killedAt = r.progress;
-  }
-  server.kill('SIGKILL');
-  await new Promise((resolve) => server.once('exit', resolve));
-  assert.ok(killedAt, 'never saw the export in progress');
+    const status = await kickoff(baseUrl);
+    let killedAt = '';
+    for (let i = 0; i < 400 && !killedAt; i++) {
+      await sleep(600);
+      const r = await poll(status);
+      assert.notEqual(r.status, 200, 'export finished before the crash could be injected');
+      const percent = Number.parseInt(r.progress, 10);
+      if (r.status === 202 && percent >= 10) killedAt = r.progress;
+    }
+    server.kill('SIGKILL');
+    await new Promise((resolve) => server.once('exit', resolve));
+    assert.ok(killedAt, 'never saw the export in progress');
 
-  server = startServer(args);
-  await waitUp(baseUrl);
-  const resumed = await exportedKeys(await finish(status));
-  const undisturbed = await exportedKeys(await finish(await kickoff(baseUrl)));
-  assert.equal(resumed.size, total, `killed at ${killedAt}`);
-  assert.equal(undisturbed.size, total);
-  for (const key of undisturbed) assert.ok(resumed.has(key), `${key} missing after the crash`);
-});
+    server = startServer(args);
+    await waitUp(baseUrl);
+    const resumed = await exportedKeys(await finish(status));
+    const undisturbed = await exportedKeys(await finish(await kickoff(baseUrl)));
+    assert.equal(resumed.size, total, `killed at ${killedAt}`);
+    assert.equal(undisturbed.size, total);
+    for (const key of undisturbed) assert.ok(resumed.has(key), `${key} missing after the crash`);
+  },
+);

@@ -32,7 +32,7 @@ describe('organizeOutputBy=Patient', () => {
       outputOrganizedBy: string;
       output: { url: string; type?: string; count: number }[];
     };
-    assert.equal(m.outputOrganizedBy, "Patient", JSON.stringify(m));
+    assert.equal(m.outputOrganizedBy, 'Patient', JSON.stringify(m));
     assert.ok(m.output.length >= 1, JSON.stringify(m));
     assert.ok(m.output.length >= 1);
     const seenPatients: string[] = [];
@@ -42,7 +42,9 @@ describe('organizeOutputBy=Patient', () => {
       assert.equal(entry.type, undefined);
       const lines = await fileLines(entry.url);
       resources += lines.filter((l) => l.resourceType !== 'Parameters').length;
-      clinical += lines.filter((l) => l.resourceType === 'Patient' || l.resourceType === 'Observation').length;
+      clinical += lines.filter(
+        (l) => l.resourceType === 'Patient' || l.resourceType === 'Observation',
+      ).length;
       let current = '';
       lines.forEach((line, i) => {
         if (line.resourceType === 'Parameters') {

@@ -1,0 +1,105 @@
+import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
+import { compileTypeFilters, parseElements, projectElements } from '../fhir/index.js';
+import type { JobRecord, ResourceStore, StoredResource, UnitRecord } from '../store/index.js';
+import type { FileStorage } from '../storage/index.js';
+import { NdjsonSeries } from '../storage/index.js';
+import type { ExportRequest } from './types.js';
+import type { FileKind, UnitFile } from './unit-spec.js';
+
+// What every kind of unit shares: its context, the compiled request, and the NDJSON output helpers.
+
+/** What a unit needs from its surroundings. */
+export interface UnitContext {
+  store: ResourceStore;
+  storage: FileStorage;
+  /** Bytes after which an output file is closed and a new one begun. */
+  fileMaxBytes: number;
+  /** Called after each batch with rows read; resolves false when the unit must stop (cancel, lost lease). */
+  progress: (rows: number) => Promise<boolean>;
+}
+
+/** Thrown when a unit stops early because its job was cancelled or its lease lost. */
+export class UnitStoppedError extends Error {
+  override name = 'UnitStoppedError';
+}
+
+/** The parts of a request compiled once per job and reused by its units. */
+export interface CompiledRequest {
+  request: ExportRequest;
+  filters: Map<string, ResourcePredicate>;
+  elements: ElementsSpec | undefined;
+  patients: string[] | 'all' | undefined;
+}
+
+/** Compile the filters of a job's request. */
+export async function compileRequest(store: ResourceStore, job: JobRecord): Promise<CompiledRequest> {
+  const request = JSON.parse(job.request) as ExportRequest;
+  const filters = compileTypeFilters(request.typeFilters, { now: job.transactionTime });
+  const elements = request.elements.length > 0 ? parseElements(request.elements) : undefined;
+  let patients: CompiledRequest['patients'];
+  if (request.level === 'group' || request.patients) patients = await store.jobs.jobPatients(job.id);
+  else if (request.level === 'patient') patients = 'all';
+  return { request, filters, elements, patients };
+}
+
+/** An NDJSON file series for one kind of output of a unit. */
+export function series(
+  ctx: UnitContext,
+  job: JobRecord,
+  unit: UnitRecord,
+  kind: FileKind,
+  type: string,
+): NdjsonSeries {
+  const tag = kind === 'output' ? type : `${kind}-${type}`;
+  return new NdjsonSeries({
+    storage: ctx.storage,
+    jobId: job.id,
+    maxBytes: ctx.fileMaxBytes,
+    nameFor: (n) => `${unit.seq}.${tag}.${n}.ndjson`,
+  });
+}
+
+/** Commit a series and describe its files. */
+export async function finish(out: NdjsonSeries, kind: FileKind, type: string): Promise<UnitFile[]> {
+  return (await out.close()).map((f) => ({ kind, type, name: f.name, count: f.count, bytes: f.bytes }));
+}
+
+/** Turn stored rows into output lines, parsing only when a filter or projection needs it. */
+export function toLines(
+  batch: StoredResource[],
+  filter: ResourcePredicate | undefined,
+  elements: ElementsSpec | undefined,
+): string[] {
+  if (!filter && !elements) return batch.map((r) => r.json);
+  const lines: string[] = [];
+  for (const row of batch) {
+    const resource = JSON.parse(row.json) as FhirResource;
+    if (filter && !filter(resource)) continue;
+    const projected = elements ? projectElements(resource, elements) : undefined;
+    lines.push(projected ? JSON.stringify(projected) : row.json);
+  }
+  return lines;
+}
+
+/** Copy scanned batches to a series, filtered and projected, with progress and stop checks. */
+export async function pump(
+  ctx: UnitContext,
+  scan: AsyncIterable<StoredResource[]>,
+  out: NdjsonSeries,
+  compiled: CompiledRequest,
+  type: string,
+  onLines?: (lines: string[]) => Promise<void>,
+): Promise<void> {
+  const filter = compiled.filters.get(type);
+  try {
+    for await (const batch of scan) {
+      const lines = toLines(batch, filter, compiled.elements);
+      await out.writeLines(lines);
+      if (onLines) await onLines(lines);
+      if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
+    }
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+}
