@@ -1,7 +1,16 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createAuth } from '../auth/index.js';
+import type { Auth } from '../auth/index.js';
 import { ExportService, WorkerPool } from '../export/index.js';
-import { buildServer, exportPlugins, exportCapability } from '../server/index.js';
+import {
+  authCapability,
+  authPlugins,
+  buildServer,
+  exportPlugins,
+  exportCapability,
+} from '../server/index.js';
 import { openSqliteStore } from '../store/index.js';
 import type { SqliteStore } from '../store/index.js';
 import { LocalDirStorage } from '../storage/index.js';
@@ -13,14 +22,25 @@ export interface Runtime {
   store: SqliteStore;
   service: ExportService;
   pool: WorkerPool;
+  /** Authorization parts, when auth is on. */
+  auth?: Auth;
   close(): Promise<void>;
+}
+
+/** Test seams of {@link createRuntime}. */
+export interface RuntimeDeps {
+  /** Clock of the authorization layer (token and assertion times, JWKS caching). */
+  now?: () => number;
 }
 
 const REAP_INTERVAL_MS = 60_000;
 
 /** Assemble store, storage, worker threads, export service and HTTP server from a config. */
-export function createRuntime(config: ServeConfig, log: Logger): Runtime {
+export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDeps = {}): Runtime {
   const store = openSqliteStore(config.dbPath);
+  const auth = config.auth.enabled
+    ? createAuth(config.auth, { store: store.auth, baseUrl: config.baseUrl, ...deps })
+    : undefined;
   const storage = new LocalDirStorage(config.exportDir);
   const pool = new WorkerPool({
     dbPath: config.dbPath,
@@ -35,14 +55,19 @@ export function createRuntime(config: ServeConfig, log: Logger): Runtime {
     log,
     wake: () => pool.wake(),
     fileUrl: (jobId, name) => `${config.baseUrl}/$export-files/${jobId}/${name}`,
-    requiresAccessToken: false,
+    pageUrl: (jobId, index) => `${config.baseUrl}/$export-status/${jobId}/page/${index}`,
+    requiresAccessToken: auth !== undefined,
   });
   const app = buildServer({
     store,
     baseUrl: config.baseUrl,
     logger: log,
-    plugins: exportPlugins(service, storage),
-    capability: exportCapability(),
+    plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service, storage)],
+    capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
+    ...(auth ? { auth: auth.verifier } : {}),
+    ...(config.tls
+      ? { https: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } }
+      : {}),
   });
   pool.start();
   const reaper = setInterval(() => {
@@ -54,6 +79,7 @@ export function createRuntime(config: ServeConfig, log: Logger): Runtime {
     store,
     service,
     pool,
+    ...(auth ? { auth } : {}),
     async close() {
       clearInterval(reaper);
       await app.close();

@@ -18,6 +18,8 @@ export interface ExportConfig {
   retryAfterSeconds: number;
   /** Running jobs one client may have at once; one more gets 429. */
   maxActiveJobsPerClient: number;
+  /** Units per manifest page when the client allows partial manifests. */
+  manifestPageUnits: number;
   /** A unit that fails this many times is reported in `error` and the job goes on. */
   maxAttempts: number;
 }
@@ -34,4 +36,5 @@ export const DEFAULT_EXPORT_CONFIG: Readonly<ExportConfig> = Object.freeze({
   retryAfterSeconds: 2,
   maxActiveJobsPerClient: 5,
   maxAttempts: 3,
+  manifestPageUnits: 50,
 });

@@ -1,17 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
-import type { JobRecord, ResourceStore } from '../store/index.js';
+import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
+import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import type { Manifest } from './manifest.js';
-import { buildManifest, finishedFiles, jobPercent } from './manifest.js';
+import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady } from './manifest.js';
+import type { ManifestPage } from './manifest.js';
 import { planUnits } from './planner.js';
 import type { ExportRequest } from './types.js';
 
 /** What a status poll finds. */
 export type ExportStatus =
-  | { state: 'in-progress'; percent: number; retryAfterSeconds: number; request: ExportRequest }
+  | {
+      state: 'in-progress';
+      percent: number;
+      retryAfterSeconds: number;
+      request: ExportRequest;
+      /** allowPartialManifests: the first page, once its files are final. */
+      partial?: Manifest;
+    }
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest };
 
@@ -23,6 +31,8 @@ export interface ExportServiceDeps {
   log: Logger;
   /** Tell workers a job was accepted. */
   wake: () => void;
+  /** Absolute URL of manifest page `index` (partial manifests). */
+  pageUrl: (jobId: string, index: number) => string;
   /** Absolute URL of a file, built from the public base URL. */
   fileUrl: (jobId: string, name: string) => string;
   requiresAccessToken: boolean;
@@ -124,22 +134,54 @@ export class ExportService {
     const { config } = this.deps;
     if (job.status === 'running') {
       this.checkPace(jobId);
-      const percent = jobPercent(await this.deps.store.jobs.listUnits(jobId));
-      return {
-        state: 'in-progress',
-        percent: Math.min(percent, 99),
-        retryAfterSeconds: config.retryAfterSeconds,
-        request,
-      };
+      const units = await this.deps.store.jobs.listUnits(jobId);
+      const percent = Math.min(jobPercent(units), 99);
+      const status: ExportStatus = { state: 'in-progress', percent, retryAfterSeconds: config.retryAfterSeconds, request };
+      const first = { index: 0, size: config.manifestPageUnits };
+      if (request.allowPartialManifests && pageReady(units, first)) status.partial = this.page(job, units, 0);
+      return status;
     }
     this.lastPoll.delete(jobId);
     if (job.status === 'failed') return { state: 'failed', message: job.error ?? 'export failed', request };
     const units = await this.deps.store.jobs.listUnits(jobId);
+    if (request.allowPartialManifests) {
+      return { state: 'completed', manifest: this.page(job, units, 0), expiresAt: job.expiresAt ?? this.now(), request };
+    }
     const manifest = buildManifest(job, units, {
       requiresAccessToken: this.deps.requiresAccessToken,
       fileUrl: this.deps.fileUrl,
     });
     return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
+  }
+
+  private page(job: JobRecord, units: UnitRecord[], index: number): Manifest {
+    const page: ManifestPage = { index, size: this.deps.config.manifestPageUnits };
+    if (hasNextPage(units, page)) page.nextUrl = this.deps.pageUrl(job.id, index + 1);
+    return buildManifest(job, units, {
+      requiresAccessToken: this.deps.requiresAccessToken,
+      fileUrl: this.deps.fileUrl,
+      page,
+    });
+  }
+
+  /**
+   * A later manifest page (allowPartialManifests). It is final, and answered as such, once all of
+   * its units have finished; until then the caller polls it like the status URL.
+   */
+  async manifestPage(
+    jobId: string,
+    clientId: string | null,
+    index: number,
+  ): Promise<{ ready: false; retryAfterSeconds: number } | { ready: true; manifest: Manifest; expiresAt: number | null }> {
+    const job = await this.ownJob(jobId, clientId);
+    const request = JSON.parse(job.request) as ExportRequest;
+    const units = await this.deps.store.jobs.listUnits(jobId);
+    const size = this.deps.config.manifestPageUnits;
+    if (!request.allowPartialManifests || index < 1 || index * size >= units.length) {
+      throw new NotFoundError(`manifest page ${index} of export ${jobId} not found`);
+    }
+    if (!pageReady(units, { index, size })) return { ready: false, retryAfterSeconds: this.deps.config.retryAfterSeconds };
+    return { ready: true, manifest: this.page(job, units, index), expiresAt: job.expiresAt };
   }
 
   private checkPace(jobId: string): void {
@@ -172,8 +214,8 @@ export class ExportService {
 
   /** Check that a file belongs to a finished job of this client and return its size. */
   async file(jobId: string, name: string, clientId: string | null): Promise<{ bytes: number }> {
-    const job = await this.ownJob(jobId, clientId);
-    if (job.status !== 'completed') throw new ConflictError(`export job ${jobId} has not completed`);
+    await this.ownJob(jobId, clientId);
+    // Files of finished units are final, so partial manifests may list them before the job completes.
     const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);
     const info = listed ? await this.deps.storage.stat(jobId, name) : undefined;
     if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);

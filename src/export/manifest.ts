@@ -21,13 +21,41 @@ export interface Manifest {
   output: ManifestEntry[];
   deleted?: ManifestEntry[];
   error: ManifestEntry[];
+  /** Partial manifests (allowPartialManifests): the next page. */
+  link?: { relation: 'next'; url: string }[];
+}
+
+/** Which units a manifest page covers and whether more pages follow. */
+export interface ManifestPage {
+  index: number;
+  /** Unit count per page. */
+  size: number;
+  /** URL of the next page, when one exists. */
+  nextUrl?: string;
+}
+
+const finished = (u: UnitRecord): boolean => u.status === 'done' || u.status === 'failed';
+
+/** The units of one manifest page (allowPartialManifests), in seq order. */
+export function pageUnits(units: UnitRecord[], page: { index: number; size: number }): UnitRecord[] {
+  return units.slice(page.index * page.size, (page.index + 1) * page.size);
+}
+
+/** True when every unit of the page has finished, so its manifest can no longer change. */
+export function pageReady(units: UnitRecord[], page: { index: number; size: number }): boolean {
+  return pageUnits(units, page).every(finished);
+}
+
+/** True when a page after this one exists. */
+export function hasNextPage(units: UnitRecord[], page: { index: number; size: number }): boolean {
+  return units.length > (page.index + 1) * page.size;
 }
 
 /** The files of the finished units, in unit order. */
 export function finishedFiles(units: UnitRecord[]): UnitFile[] {
   const files: UnitFile[] = [];
   for (const u of units) {
-    if ((u.status === 'done' || u.status === 'failed') && u.result) {
+    if (finished(u) && u.result) {
       files.push(...(JSON.parse(u.result) as UnitResult).files);
     }
   }
@@ -38,7 +66,12 @@ export function finishedFiles(units: UnitRecord[]): UnitFile[] {
 export function buildManifest(
   job: JobRecord,
   units: UnitRecord[],
-  options: { requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string },
+  options: {
+    requiresAccessToken: boolean;
+    fileUrl: (jobId: string, name: string) => string;
+    /** Build only this page (partial manifests), with a `link` to the next one. */
+    page?: ManifestPage;
+  },
 ): Manifest {
   const request = JSON.parse(job.request) as ExportRequest;
   const entry = (f: UnitFile): ManifestEntry => {
@@ -47,7 +80,7 @@ export function buildManifest(
     if (f.continuesIn) e.continuesInFile = options.fileUrl(job.id, f.continuesIn);
     return e;
   };
-  const files = finishedFiles(units);
+  const files = finishedFiles(options.page ? pageUnits(units, options.page) : units);
   const manifest: Manifest = {
     transactionTime: formatInstant(job.transactionTime),
     request: request.requestUrl,
@@ -57,6 +90,7 @@ export function buildManifest(
     error: files.filter((f) => f.kind === 'error').map(entry),
   };
   if (request.since !== undefined) manifest.deleted = files.filter((f) => f.kind === 'deleted').map(entry);
+  if (options.page?.nextUrl) manifest.link = [{ relation: 'next', url: options.page.nextUrl }];
   return manifest;
 }
 
@@ -66,10 +100,7 @@ export function jobPercent(units: UnitRecord[]): number {
   let done = 0;
   for (const u of units) {
     total += Math.max(u.estimate, 1);
-    done +=
-      u.status === 'done' || u.status === 'failed'
-        ? Math.max(u.estimate, 1)
-        : Math.min(u.progress, u.estimate);
+    done += finished(u) ? Math.max(u.estimate, 1) : Math.min(u.progress, u.estimate);
   }
   return total === 0 ? 100 : Math.floor((done * 100) / total);
 }

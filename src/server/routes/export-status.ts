@@ -4,6 +4,7 @@ import type { RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
 import { clientIdOf } from './export-client.js';
 
+const MANIFEST_JSON = 'application/json; charset=utf-8';
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   202: '202 Accepted',
@@ -29,6 +30,7 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
         reply
           .header('x-progress', `${status.percent}% complete`)
           .header('retry-after', String(status.retryAfterSeconds));
+        if (status.partial) return reply.type(MANIFEST_JSON).send(JSON.stringify(status.partial));
         return reply.send();
       }
       if (status.state === 'failed') {
@@ -37,7 +39,17 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
       }
       answer(200);
       reply.header('expires', new Date(status.expiresAt).toUTCString()).header('cache-control', 'no-store');
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(status.manifest));
+      return reply.type(MANIFEST_JSON).send(JSON.stringify(status.manifest));
+    });
+
+    // Later pages of a partial manifest: polled like the status URL until final (200).
+    app.get('/$export-status/:jobId/page/:page', async (request, reply) => {
+      const { jobId, page } = request.params as { jobId: string; page: string };
+      const index = /^\d{1,6}$/.test(page) ? Number(page) : -1;
+      const result = await service.manifestPage(jobId, clientIdOf(request), index);
+      if (!result.ready) return reply.code(202).header('retry-after', String(result.retryAfterSeconds)).send();
+      if (result.expiresAt !== null) reply.header('expires', new Date(result.expiresAt).toUTCString());
+      return reply.type(MANIFEST_JSON).header('cache-control', 'no-store').send(JSON.stringify(result.manifest));
     });
 
     app.delete('/$export-status/:jobId', async (request, reply) => {
