@@ -24,13 +24,16 @@ export interface CapabilityOptions {
   operations?: readonly CapabilityOperation[];
   /** Type-level operations by resource type (e.g. `Patient` and `Group` `export`). */
   resourceOperations?: Readonly<Record<string, readonly CapabilityOperation[]>>;
+  /** More searchParam entries per type (e.g. those usable only in `_typeFilter`); REST ones win on a name clash. */
+  extraSearchParams?: (type: string) => readonly SearchParamEntry[];
   /** rest.security as FHIR JSON (e.g. SMART OAuth URIs); included as given. */
   security?: Readonly<Record<string, unknown>>;
 }
 
-interface SearchParamEntry {
+/** One CapabilityStatement.rest.resource.searchParam. */
+export interface SearchParamEntry {
   name: string;
-  type: 'token' | 'date' | 'reference' | 'string';
+  type: string;
   definition?: string;
   documentation?: string;
 }
@@ -67,6 +70,11 @@ export function searchParamsOf(type: string): SearchParamEntry[] {
   return [...COMMON_PARAMS, ...refs, ...(type === 'Group' ? GROUP_PARAMS : [])];
 }
 
+function withExtra(rest: SearchParamEntry[], extra: readonly SearchParamEntry[]): SearchParamEntry[] {
+  const names = new Set(rest.map((p) => p.name));
+  return [...rest, ...extra.filter((p) => !names.has(p.name))];
+}
+
 /**
  * Build the server's R4 CapabilityStatement (http://hl7.org/fhir/R4/capabilitystatement.html).
  * @param options base URL plus the optional parts later features contribute.
@@ -82,7 +90,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Record<str
       versioning: 'versioned',
       readHistory: true,
       updateCreate: true,
-      searchParam: searchParamsOf(type),
+      searchParam: withExtra(searchParamsOf(type), options.extraSearchParams?.(type) ?? []),
     };
     const ops = options.resourceOperations?.[type];
     if (ops && ops.length > 0) entry.operation = ops;

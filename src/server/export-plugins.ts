@@ -1,5 +1,5 @@
 import type { ExportService } from '../export/index.js';
-import { NotFoundError } from '../fhir/index.js';
+import { NotFoundError, typeFilterSearchParams } from '../fhir/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { CapabilityOptions } from './capability.js';
 import type { RoutePlugin } from './context.js';
@@ -33,6 +33,11 @@ export function exportCapability(): Omit<CapabilityOptions, 'baseUrl'> {
   return {
     instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'],
     operations: [{ name: 'export', definition: operationCanonical('export') }],
+    extraSearchParams: (type) =>
+      typeFilterSearchParams(type).map((p) => ({
+        ...p,
+        documentation: 'usable in the $export _typeFilter parameter only (not in REST search)',
+      })),
     resourceOperations: {
       Patient: [{ name: 'export', definition: operationCanonical('patient-export') }],
       Group: [{ name: 'export', definition: operationCanonical('group-export') }],
