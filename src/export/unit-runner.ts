@@ -184,6 +184,6 @@ export async function writeUnitFailure(
 ): Promise<UnitResult> {
   await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
   const out = series(ctx, job, unit, 'error', 'OperationOutcome');
-  await out.writeLines([JSON.stringify(operationOutcome('error', 'exception', message))]);
+  await out.writeLines([JSON.stringify(operationOutcome('error', 'processing', message))]);
   return { files: await finish(out, 'error', 'OperationOutcome') };
 }

@@ -40,10 +40,23 @@ class LocalFileWriter implements FileWriter {
   async write(chunk: string): Promise<void> {
     if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
     this.written += Buffer.byteLength(chunk);
-    if (!this.stream.write(chunk)) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
-      if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
-    }
+    if (!this.stream.write(chunk)) await this.drained();
+  }
+
+  /** Wait for 'drain', or fail on 'error'; both listeners are removed either way. */
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        this.stream.off('drain', onDrain);
+        this.stream.off('error', onError);
+        if (err) reject(new StorageError('file write failed', { cause: err }));
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onError = (err: Error): void => done(err);
+      this.stream.on('drain', onDrain);
+      this.stream.on('error', onError);
+    });
   }
 
   async commit(): Promise<FileInfo> {

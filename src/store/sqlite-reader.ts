@@ -114,6 +114,8 @@ export class SqliteReader {
        ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
     );
     const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    // A batch is yielded only after its iterator is closed: better-sqlite3 refuses any other
+    // statement on the connection (a lease heartbeat, say) while an iterator is open.
     const params = {
       type: o.type,
       asOf: o.asOf,
@@ -125,8 +127,9 @@ export class SqliteReader {
       hiId: o.upTo?.id ?? '',
     };
     for (;;) {
-      let batch: StoredResource[] = [];
+      const batch: StoredResource[] = [];
       let bytes = 0;
+      let more = false;
       let rows = 0;
       for (const row of stmt.iterate(params)) {
         rows += 1;
@@ -135,13 +138,12 @@ export class SqliteReader {
         params.lu = row.last_updated;
         params.id = row.id;
         if (bytes >= budget) {
-          yield batch;
-          batch = [];
-          bytes = 0;
+          more = true;
+          break;
         }
       }
       if (batch.length > 0) yield batch;
-      if (rows < ROWS_PER_QUERY) return;
+      if (!more && rows < ROWS_PER_QUERY) return;
     }
   }
 

@@ -50,9 +50,9 @@ export async function startTestServer(
   options: TestServerOptions = {},
 ): Promise<TestServer> {
   // Registered before the temp dir's cleanup, so the server and its worker threads stop first.
-  let runtime: Runtime | undefined;
+  const started: { runtime?: Runtime } = {};
   t.after(async () => {
-    await runtime?.close();
+    await started.runtime?.close();
   });
   const dir = tempDir(t);
   const port = await freePort();
@@ -78,11 +78,12 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  runtime = createRuntime(
+  const runtime = createRuntime(
     config,
     pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }),
     options.now ? { now: options.now } : {},
   );
+  started.runtime = runtime;
   await runtime.app.listen({ host: '127.0.0.1', port });
   return { baseUrl: config.baseUrl, runtime, dir };
 }

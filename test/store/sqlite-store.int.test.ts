@@ -119,6 +119,19 @@ describe('SqliteStore snapshots', () => {
     assert.ok(batches > 100);
   });
 
+  test('the connection accepts writes between scan batches (a lease heartbeat mid-scan)', async (t) => {
+    const store = open(t);
+    await store.ingest(Array.from({ length: 3000 }, (_, i) => makePatient(`p${i}`)));
+    const asOf = await store.tick();
+    let seen = 0;
+    for await (const batch of store.scan({ type: 'Patient', asOf, batchBytes: 2000 })) {
+      seen += batch.length;
+      await store.tick();
+      await store.jobs.countJobs(null, 'running');
+    }
+    assert.equal(seen, 3000);
+  });
+
   test('deletedSince lists deletions in the window and skips resources recreated before asOf', async (t) => {
     const store = open(t);
     await store.ingest([makePatient('a'), makePatient('b'), makePatient('c')]);

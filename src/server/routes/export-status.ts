@@ -35,7 +35,8 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
       }
       if (status.state === 'failed') {
         answer(500);
-        return reply.type(FHIR_JSON).send(operationOutcome('error', 'exception', status.message));
+        // 'processing', not a transient code such as 'exception': a failed job will not succeed on retry.
+        return reply.type(FHIR_JSON).send(operationOutcome('error', 'processing', status.message));
       }
       answer(200);
       reply.header('expires', new Date(status.expiresAt).toUTCString()).header('cache-control', 'no-store');
