@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { StateFileError } from './errors.js';
 import type { EventListener, FileRecord, FileResult } from './events.js';
@@ -53,7 +53,10 @@ export class BulkDataClient {
     });
     let auth = options.tokenProvider;
     if (!auth && options.smart) {
-      auth = new SmartBackendAuth({ ...options.smart, fhirBaseUrl: this.baseUrl, onEvent: this.onEvent }, plain);
+      auth = new SmartBackendAuth(
+        { ...options.smart, fhirBaseUrl: this.baseUrl, onEvent: this.onEvent },
+        plain,
+      );
     }
     this.http = plain.withAuth(auth);
   }
@@ -95,13 +98,19 @@ export class BulkDataClient {
 
   /**
    * Kick off an export and download it into `outDir`, keeping a state file there for `resume`.
-   * @throws StateFileError when `outDir` already holds an export; BulkClientError and its subclasses.
+   * @throws StateFileError when `outDir` is not empty; BulkClientError and its subclasses.
    */
   async export(request: ExportRequest, options: RunOptions): Promise<ExportSummary> {
     if (hasState(options.outDir)) {
-      throw new StateFileError(`${options.outDir} already holds an export: resume it or choose another folder`);
+      throw new StateFileError(
+        `${options.outDir} already holds an export: resume it or choose another folder`,
+      );
     }
     await mkdir(options.outDir, { recursive: true });
+    // Files already there would be taken for finished downloads, so a new export needs an empty folder.
+    if ((await readdir(options.outDir)).length > 0) {
+      throw new StateFileError(`${options.outDir} is not empty: choose an empty or new folder`);
+    }
     const statusUrl = await this.kickoff(request, options.signal);
     this.onEvent({ kind: 'kickoff', statusUrl });
     const state: ExportState = {
@@ -127,7 +136,9 @@ export class BulkDataClient {
   async resume(options: RunOptions): Promise<ExportSummary> {
     const state = await readState(options.outDir);
     if (state.baseUrl !== this.baseUrl) {
-      throw new StateFileError(`the export in ${options.outDir} is from ${state.baseUrl}, not ${this.baseUrl}`);
+      throw new StateFileError(
+        `the export in ${options.outDir} is from ${state.baseUrl}, not ${this.baseUrl}`,
+      );
     }
     this.onEvent({
       kind: 'resume',

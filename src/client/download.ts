@@ -18,6 +18,8 @@ export interface DownloadOptions {
   outDir: string;
   /** Send the access token: the manifest's `requiresAccessToken` (IG §8.1, F3). */
   authorize: boolean;
+  /** Offer gzip on full downloads (default true; IG §8.3 says a client SHOULD). */
+  gzip?: boolean;
   signal?: AbortSignal;
   onEvent?: EventListener;
 }
@@ -59,7 +61,10 @@ function decoder(res: HttpResponse): TransformStream[] {
   const encoding = (header(res, 'content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') return [createGunzip()];
   if (encoding === 'identity' || encoding === '') return [];
-  throw new BulkClientError(`unsupported Content-Encoding '${encoding}'`, { status: res.status, url: res.url });
+  throw new BulkClientError(`unsupported Content-Encoding '${encoding}'`, {
+    status: res.status,
+    url: res.url,
+  });
 }
 
 /** Bytes in `bytes a-b/n`, or the total in `bytes * /n`. */
@@ -78,7 +83,12 @@ type Attempt = { done: true; verifier: NdjsonVerifier } | { done: false };
  * One request for the rest of the file: resumes after the bytes already on disk with `Range` (identity
  * encoding, so offsets are those of the decoded file), or fetches it whole with gzip offered.
  */
-async function attempt(http: HttpSession, file: FileRecord, part: string, options: DownloadOptions): Promise<Attempt> {
+async function attempt(
+  http: HttpSession,
+  file: FileRecord,
+  part: string,
+  options: DownloadOptions,
+): Promise<Attempt> {
   const verifier = new NdjsonVerifier(expectationOf(file));
   const offset = (await sizeOf(part)) ?? 0;
   if (offset > 0) {
@@ -93,7 +103,7 @@ async function attempt(http: HttpSession, file: FileRecord, part: string, option
   options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset });
   const headers: Record<string, string> = {
     accept: 'application/fhir+ndjson',
-    'accept-encoding': offset > 0 ? 'identity' : 'gzip',
+    'accept-encoding': offset > 0 || options.gzip === false ? 'identity' : 'gzip',
   };
   if (offset > 0) headers.range = `bytes=${offset}-`;
   const res = await http.send({
@@ -174,7 +184,11 @@ function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): File
  * verification is deleted so that a later run fetches it again.
  * @returns the result; it does not throw except when the signal aborts.
  */
-export async function downloadFile(http: HttpSession, file: FileRecord, options: DownloadOptions): Promise<FileResult> {
+export async function downloadFile(
+  http: HttpSession,
+  file: FileRecord,
+  options: DownloadOptions,
+): Promise<FileResult> {
   const target = join(options.outDir, file.path);
   const part = target + PART_SUFFIX;
   await mkdir(dirname(target), { recursive: true });
@@ -182,12 +196,19 @@ export async function downloadFile(http: HttpSession, file: FileRecord, options:
     try {
       const result = await attempt(http, file, part, options);
       if (!result.done) {
-        if (n >= http.waits.retries) return failed(file, new BulkClientError(`${file.url}: Range answers do not match`));
+        if (n >= http.waits.retries)
+          return failed(file, new BulkClientError(`${file.url}: Range answers do not match`));
         continue;
       }
       result.verifier.finish();
       await rename(part, target);
-      return { ...file, status: 'done', lines: result.verifier.lines, bytes: result.verifier.bytes, skipped: false };
+      return {
+        ...file,
+        status: 'done',
+        lines: result.verifier.lines,
+        bytes: result.verifier.bytes,
+        skipped: false,
+      };
     } catch (err) {
       if (isAbort(err, options.signal)) throw err;
       if (err instanceof VerificationError) {
@@ -198,7 +219,14 @@ export async function downloadFile(http: HttpSession, file: FileRecord, options:
       if (err instanceof BulkClientError && err.status !== undefined) return failed(file, err);
       if (n >= http.waits.retries) return failed(file, err);
       const ms = backoff(n, http.waits.retryBaseMs, http.waits.maxWaitMs, http.waits.jitter);
-      options.onEvent?.({ kind: 'retry', url: file.url, attempt: n + 1, ms, error: String((err as Error).message) });
+      options.onEvent?.({
+        kind: 'retry',
+        url: file.url,
+        attempt: n + 1,
+        ms,
+        requestedMs: ms,
+        error: String((err as Error).message),
+      });
       await http.clock.sleep(ms, options.signal);
     }
   }

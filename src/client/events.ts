@@ -33,7 +33,15 @@ export type ClientEvent =
   | { kind: 'resume'; statusUrl: string; files: number; manifestComplete: boolean }
   | { kind: 'progress'; url: string; text: string }
   | { kind: 'wait'; url: string; reason: 'retry-after' | 'backoff'; ms: number; requestedMs: number }
-  | { kind: 'retry'; url: string; attempt: number; ms: number; status?: number; error?: string }
+  | {
+      kind: 'retry';
+      url: string;
+      attempt: number;
+      ms: number;
+      requestedMs: number;
+      status?: number;
+      error?: string;
+    }
   | { kind: 'token'; tokenUrl: string; expiresIn: number }
   | { kind: 'manifest'; url: string; final: boolean; files: number; newFiles: number }
   | { kind: 'file-start'; file: FileRecord; resumeFrom: number }

@@ -16,6 +16,8 @@ export interface RunOptions {
   parallel?: number;
   /** Send DELETE for the job once every file is downloaded and verified (IG §7). */
   cleanup?: boolean;
+  /** Offer gzip for downloads (default true). */
+  gzip?: boolean;
   signal?: AbortSignal;
 }
 
@@ -120,7 +122,13 @@ export async function runExportJob(
     let result: FileResult;
     if (onDisk && recorded) result = { ...file, status: 'done', ...recorded, skipped: true };
     else if (onDisk) result = await verifyExisting(file, outDir);
-    else result = await downloadFile(http, file, { outDir, authorize: state.requiresAccessToken, signal, onEvent });
+    else
+      result = await downloadFile(http, file, {
+        outDir,
+        authorize: state.requiresAccessToken,
+        signal,
+        onEvent,
+      });
     results.set(file.path, result);
     if (result.status === 'done') {
       state.verified[file.path] = { lines: result.lines, bytes: result.bytes };
@@ -137,7 +145,13 @@ export async function runExportJob(
       for await (const page of pollManifest(http, state.pollUrl, { signal, onEvent })) {
         const added = absorbPage(state, page, known);
         const total = page.manifest.output.length + page.manifest.deleted.length + page.manifest.error.length;
-        onEvent?.({ kind: 'manifest', url: page.url, final: page.final, files: total, newFiles: added.length });
+        onEvent?.({
+          kind: 'manifest',
+          url: page.url,
+          final: page.final,
+          files: total,
+          newFiles: added.length,
+        });
         // Names must be durable before their .part files appear, so a resumed run maps URLs the same way.
         await writer.flush();
         for (const file of added) pool.run(() => fetchFile(file));

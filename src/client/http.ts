@@ -197,6 +197,7 @@ export class HttpSession {
       url: options.url,
       attempt: attempt + 1,
       ms,
+      requestedMs: computed,
       ...(status !== undefined ? { status } : {}),
       ...(error !== undefined ? { error } : {}),
     });
@@ -205,7 +206,9 @@ export class HttpSession {
 }
 
 function retryable(status: number, outcome: OperationOutcomeBody | undefined): boolean {
-  return RETRY_STATUSES.has(status) || (status >= 500 && (outcome === undefined || isTransientOutcome(outcome)));
+  return (
+    RETRY_STATUSES.has(status) || (status >= 500 && (outcome === undefined || isTransientOutcome(outcome)))
+  );
 }
 
 function describe(options: SendOptions, status: number, outcome: OperationOutcomeBody | undefined): string {

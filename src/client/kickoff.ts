@@ -54,7 +54,10 @@ function patientReference(value: string): string {
 }
 
 /** The kick-off parameters as `Parameters.parameter` entries (value types from the OperationDefinitions). */
-export function parametersBody(params: ExportParameters): { resourceType: 'Parameters'; parameter: object[] } {
+export function parametersBody(params: ExportParameters): {
+  resourceType: 'Parameters';
+  parameter: object[];
+} {
   const parameter: object[] = [];
   const strings = (name: string, values: string[] | undefined): void => {
     for (const v of values ?? []) parameter.push({ name, valueString: v });
@@ -67,8 +70,10 @@ export function parametersBody(params: ExportParameters): { resourceType: 'Param
   strings('_typeFilter', params.typeFilter);
   for (const p of params.patient ?? [])
     parameter.push({ name: 'patient', valueReference: { reference: patientReference(p) } });
-  for (const c of params.includeAssociatedData ?? []) parameter.push({ name: 'includeAssociatedData', valueCode: c });
-  if (params.organizeOutputBy) parameter.push({ name: 'organizeOutputBy', valueString: params.organizeOutputBy });
+  for (const c of params.includeAssociatedData ?? [])
+    parameter.push({ name: 'includeAssociatedData', valueCode: c });
+  if (params.organizeOutputBy)
+    parameter.push({ name: 'organizeOutputBy', valueString: params.organizeOutputBy });
   if (params.allowPartialManifests !== undefined)
     parameter.push({ name: 'allowPartialManifests', valueBoolean: params.allowPartialManifests });
   return { resourceType: 'Parameters', parameter };

@@ -23,7 +23,8 @@ export interface ManifestPage {
 
 function files(value: unknown, baseUrl: string, section: FileKind): ManifestFile[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ExportFailedError(`manifest ${section} is not an array`, { url: baseUrl });
+  if (!Array.isArray(value))
+    throw new ExportFailedError(`manifest ${section} is not an array`, { url: baseUrl });
   return value.map((raw: unknown) => {
     const e = raw as { url?: unknown; type?: unknown; count?: unknown };
     if (typeof e?.url !== 'string') {

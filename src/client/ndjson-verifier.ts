@@ -1,4 +1,5 @@
 import { VerificationError } from './errors.js';
+import { checkJson } from './json-check.js';
 
 /** What every line of a file must be. */
 export interface LineExpectation {
@@ -42,11 +43,12 @@ export class NdjsonVerifier {
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       if (this.carryBytes > 0) {
         this.carry.push(chunk.subarray(start, nl));
-        this.checkLine(Buffer.concat(this.carry));
+        const line = Buffer.concat(this.carry);
+        this.checkLine(line, 0, line.length);
         this.carry = [];
         this.carryBytes = 0;
       } else {
-        this.checkLine(chunk.subarray(start, nl));
+        this.checkLine(chunk, start, nl);
       }
       start = nl + 1;
     }
@@ -67,33 +69,38 @@ export class NdjsonVerifier {
    * @throws VerificationError when the last line is bad or the count differs.
    */
   finish(): void {
-    if (this.carryBytes > 0) this.checkLine(Buffer.concat(this.carry));
+    if (this.carryBytes > 0) {
+      const line = Buffer.concat(this.carry);
+      this.checkLine(line, 0, line.length);
+    }
     this.carry = [];
     this.carryBytes = 0;
     const { count } = this.expect;
     if (count !== undefined && count !== this.lines) {
-      throw new VerificationError(`the manifest count is ${count} but the file holds ${this.lines} resources`);
+      throw new VerificationError(
+        `the manifest count is ${count} but the file holds ${this.lines} resources`,
+      );
     }
   }
 
-  private checkLine(buf: Buffer): void {
-    const text = buf.toString('utf8');
-    if (text.trim() === '') return;
+  private checkLine(buf: Buffer, start: number, end: number): void {
     const n = this.lines + 1;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new VerificationError(`line ${n} is not valid JSON`, { line: n, cause: err });
+    const result = checkJson(buf, start, end);
+    if (!result.ok) {
+      throw new VerificationError(`line ${n} is not valid JSON (at byte ${result.at})`, { line: n });
     }
-    const type = (value as { resourceType?: unknown } | null)?.resourceType;
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof type !== 'string') {
+    if (result.blank) return;
+    const type = result.resourceType;
+    if (!result.isObject || type === undefined) {
       throw new VerificationError(`line ${n} is not a FHIR resource (no resourceType)`, { line: n });
     }
     if (this.expect.resourceType !== undefined && type !== this.expect.resourceType) {
-      throw new VerificationError(`line ${n} is a ${type}, but the manifest says ${this.expect.resourceType}`, {
-        line: n,
-      });
+      throw new VerificationError(
+        `line ${n} is a ${type}, but the manifest says ${this.expect.resourceType}`,
+        {
+          line: n,
+        },
+      );
     }
     this.lines = n;
   }

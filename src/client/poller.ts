@@ -80,7 +80,13 @@ export async function* pollManifest(
       const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
       const requestedMs = retryAfter ?? backoff(polls, pollBaseMs, pollMaxMs, jitter);
       const ms = Math.min(requestedMs, maxWaitMs);
-      emit({ kind: 'wait', url, reason: retryAfter === undefined ? 'backoff' : 'retry-after', ms, requestedMs });
+      emit({
+        kind: 'wait',
+        url,
+        reason: retryAfter === undefined ? 'backoff' : 'retry-after',
+        ms,
+        requestedMs,
+      });
       polls++;
       await http.clock.sleep(ms, signal);
       continue;

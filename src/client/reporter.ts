@@ -46,7 +46,17 @@ function jsonLine(e: ClientEvent): Record<string, unknown> | undefined {
   const { kind, ...rest } = e;
   if ('file' in rest) {
     const f = rest.file as FileResult;
-    return { event: kind, path: f.path, url: f.url, kind: f.kind, type: f.type, lines: f.lines, bytes: f.bytes, skipped: f.skipped, error: f.error };
+    return {
+      event: kind,
+      path: f.path,
+      url: f.url,
+      kind: f.kind,
+      type: f.type,
+      lines: f.lines,
+      bytes: f.bytes,
+      skipped: f.skipped,
+      error: f.error,
+    };
   }
   return { event: kind, ...rest };
 }
@@ -56,9 +66,13 @@ function summaryText(s: ExportSummary): string {
   const types = Object.entries(s.byType)
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
-  const head = s.ok ? 'export complete' : `export INCOMPLETE: ${failed.length} of ${s.files.length} files failed`;
-  return `${head}: ${s.files.length} files, ${s.resources} resources, ${mb(s.bytes)}` +
-    `${types ? ` (${types})` : ''}; transactionTime ${s.transactionTime ?? 'unknown'}`;
+  const head = s.ok
+    ? 'export complete'
+    : `export INCOMPLETE: ${failed.length} of ${s.files.length} files failed`;
+  return (
+    `${head}: ${s.files.length} files, ${s.resources} resources, ${mb(s.bytes)}` +
+    `${types ? ` (${types})` : ''}; transactionTime ${s.transactionTime ?? 'unknown'}`
+  );
 }
 
 /** A reporter writing to `stream` (stderr for progress, so stdout stays clean for `--json` consumers). */
@@ -72,7 +86,13 @@ export function createReporter(mode: ReporterMode, stream: NodeJS.WritableStream
         const line = jsonLine(e);
         if (line) write(line);
       },
-      summary: (s) => write({ event: 'summary', ...s, files: s.files.length, failed: s.files.filter((f) => f.status === 'failed') }),
+      summary: (s) =>
+        write({
+          event: 'summary',
+          ...s,
+          files: s.files.length,
+          failed: s.files.filter((f) => f.status === 'failed'),
+        }),
       stop: () => undefined,
     };
   }
@@ -96,7 +116,11 @@ export function createReporter(mode: ReporterMode, stream: NodeJS.WritableStream
 
 function ttyReporter(stream: NodeJS.WritableStream): Reporter {
   const bar = new cliProgress.SingleBar(
-    { stream, format: '{phase} |{bar}| {value}/{total} files | {resources} resources | {size}', hideCursor: true },
+    {
+      stream,
+      format: '{phase} |{bar}| {value}/{total} files | {resources} resources | {size}',
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let total = 0;

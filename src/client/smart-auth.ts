@@ -122,16 +122,20 @@ export class SmartBackendAuth implements TokenProvider {
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
-      if (err instanceof BulkClientError) throw new TokenRequestError(err.message, { url: tokenUrl, cause: err });
+      if (err instanceof BulkClientError)
+        throw new TokenRequestError(err.message, { url: tokenUrl, cause: err });
       throw err;
     }
     const body = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.status !== 200 || typeof body.access_token !== 'string') {
       const reason = [body.error, body.error_description].filter((x) => typeof x === 'string').join(': ');
-      throw new TokenRequestError(`token request to ${tokenUrl} answered ${res.status}${reason ? `: ${reason}` : ''}`, {
-        status: res.status,
-        url: tokenUrl,
-      });
+      throw new TokenRequestError(
+        `token request to ${tokenUrl} answered ${res.status}${reason ? `: ${reason}` : ''}`,
+        {
+          status: res.status,
+          url: tokenUrl,
+        },
+      );
     }
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300;
     const margin = Math.min(30_000, (expiresIn * 1000) / 5);

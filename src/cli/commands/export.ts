@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  BulkDataClient,
-  createReporter,
-  privateJwkFrom,
-  readState,
-} from '../../client/index.js';
+import { BulkDataClient, createReporter, privateJwkFrom, readState } from '../../client/index.js';
 import type {
   BulkClientOptions,
   ExportParameters,
@@ -47,6 +42,7 @@ interface ExportFlags extends ClientFlags {
   lenient?: boolean;
   post?: boolean;
   cleanup?: boolean;
+  gzip: boolean;
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -60,7 +56,10 @@ const seconds = (name: string) => (v: string) => {
   return n;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const collectList = (v: string, prev: string[]): string[] => [...prev, ...v.split(',').filter((x) => x !== '')];
+const collectList = (v: string, prev: string[]): string[] => [
+  ...prev,
+  ...v.split(',').filter((x) => x !== ''),
+];
 
 /** Add the options of ClientFlags to a command. */
 export function addClientOptions(cmd: Command): Command {
@@ -70,8 +69,18 @@ export function addClientOptions(cmd: Command): Command {
     .option('--token-url <url>', 'token endpoint (default: from .well-known/smart-configuration)')
     .option('--scope <scope>', 'scope to request', 'system/*.read')
     .option('--parallel <n>', 'downloads at once', positiveInt('--parallel'), 4)
-    .option('--max-wait <seconds>', "cap on one wait, even a server's Retry-After", seconds('--max-wait'), 300)
-    .option('--poll-interval <seconds>', 'first poll backoff without Retry-After (doubles)', seconds('--poll-interval'), 1)
+    .option(
+      '--max-wait <seconds>',
+      "cap on one wait, even a server's Retry-After",
+      seconds('--max-wait'),
+      300,
+    )
+    .option(
+      '--poll-interval <seconds>',
+      'first poll backoff without Retry-After (doubles)',
+      seconds('--poll-interval'),
+      1,
+    )
     .option('--retries <n>', 'retries of a failed request', positiveInt('--retries'), 6)
     .option('--json', 'JSON log lines on stdout');
 }
@@ -150,7 +159,15 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
 export function reportFailure(err: unknown, flags: { json?: boolean }, hint?: string): void {
   const e = err as { code?: string; message?: string; status?: number };
   if (flags.json) {
-    console.log(JSON.stringify({ time: new Date().toISOString(), event: 'error', code: e.code, status: e.status, message: e.message }));
+    console.log(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        event: 'error',
+        code: e.code,
+        status: e.status,
+        message: e.message,
+      }),
+    );
   } else {
     console.error(`error: ${e.message ?? String(err)}`);
     if (hint) console.error(hint);
@@ -171,7 +188,13 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
       await client.cancel(dir, signal);
       return;
     }
-    const run = { outDir: dir, parallel: flags.parallel, cleanup: flags.cleanup === true, signal };
+    const run = {
+      outDir: dir,
+      parallel: flags.parallel,
+      cleanup: flags.cleanup === true,
+      gzip: flags.gzip,
+      signal,
+    };
     const summary: ExportSummary = flags.resume
       ? await client.resume(run)
       : await client.export(exportRequest(flags), run);
@@ -211,7 +234,8 @@ export function registerExport(program: Command): void {
     .option('--allow-partial-manifests', 'allowPartialManifests=true')
     .option('--lenient', 'Prefer: handling=lenient')
     .option('--post', 'kick off with POST and a Parameters body')
-    .option('--cleanup', 'DELETE the job after a verified download');
+    .option('--cleanup', 'DELETE the job after a verified download')
+    .option('--no-gzip', 'do not ask for gzip (faster on a fast local network)');
   addClientOptions(cmd);
   cmd.action(async (base: string | undefined, flags: ExportFlags) => {
     try {

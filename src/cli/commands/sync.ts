@@ -121,13 +121,15 @@ export async function syncMirror(options: SyncOptions): Promise<SyncReport> {
       cleanup: true,
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const resumable = hasState(workDir) && (await readState(workDir)).request.params.since === request.params.since;
+    const resumable =
+      hasState(workDir) && (await readState(workDir)).request.params.since === request.params.since;
     if (!resumable) await rm(workDir, { recursive: true, force: true });
     summary = resumable ? await client.resume(run) : await client.export(request, run);
   } finally {
     await client.close();
   }
-  if (!summary.ok) throw new Error(`the export did not complete; run sync again to resume it (files in ${workDir})`);
+  if (!summary.ok)
+    throw new Error(`the export did not complete; run sync again to resume it (files in ${workDir})`);
   if (!summary.transactionTime) throw new Error('the server sent no transactionTime, so no next _since');
   const report: SyncReport = {
     transactionTime: summary.transactionTime,
@@ -140,12 +142,18 @@ export async function syncMirror(options: SyncOptions): Promise<SyncReport> {
   if (previous) report.since = previous.transactionTime;
   const store = openSqliteStore(options.dbPath);
   try {
-    for (const f of summary.files) if (f.kind === 'output') await applyOutput(store, join(workDir, f.path), report);
-    for (const f of summary.files) if (f.kind === 'deleted') await applyDeleted(store, join(workDir, f.path), report);
+    for (const f of summary.files)
+      if (f.kind === 'output') await applyOutput(store, join(workDir, f.path), report);
+    for (const f of summary.files)
+      if (f.kind === 'deleted') await applyDeleted(store, join(workDir, f.path), report);
   } finally {
     await store.close();
   }
-  const next: SyncState = { baseUrl, transactionTime: summary.transactionTime, syncedAt: new Date().toISOString() };
+  const next: SyncState = {
+    baseUrl,
+    transactionTime: summary.transactionTime,
+    syncedAt: new Date().toISOString(),
+  };
   await writeFile(`${statePath}.tmp`, JSON.stringify(next, null, 1));
   await rename(`${statePath}.tmp`, statePath);
   if (!options.keepFiles) await rm(workDir, { recursive: true, force: true });
@@ -167,7 +175,12 @@ export function registerSync(program: Command): void {
     .argument('<fhir-base-url>', 'the FHIR server base URL')
     .requiredOption('--db <path>', 'SQLite database of the mirror (serve it with fhirhose serve --db)')
     .option('--work-dir <dir>', 'folder for the export files (default <db>.sync-work)')
-    .option('--type <types>', '_type: only these resource types, comma-separated', (v: string, p: string[]) => [...p, ...v.split(',')], [])
+    .option(
+      '--type <types>',
+      '_type: only these resource types, comma-separated',
+      (v: string, p: string[]) => [...p, ...v.split(',')],
+      [],
+    )
     .option('--keep-files', 'keep the export files after applying them');
   addClientOptions(cmd);
   cmd.action(async (base: string, flags: SyncFlags) => {
@@ -186,7 +199,8 @@ export function registerSync(program: Command): void {
       });
       reporter.summary(report.summary);
       const { summary: _summary, ...counts } = report;
-      if (flags.json) console.log(JSON.stringify({ time: new Date().toISOString(), event: 'sync', ...counts }));
+      if (flags.json)
+        console.log(JSON.stringify({ time: new Date().toISOString(), event: 'sync', ...counts }));
       else
         console.log(
           `synced ${flags.db} ${report.since ? `since ${report.since}` : '(full)'} to ${report.transactionTime}: ` +
