@@ -34,7 +34,8 @@ export const DEFAULT_EXPORT_CONFIG: Readonly<ExportConfig> = Object.freeze({
   rowsPerUnit: 250_000,
   fileTtlMs: 24 * 3600 * 1000,
   retryAfterSeconds: 2,
-  maxActiveJobsPerClient: 5,
+  // IG kick-off: a client that already has a running export SHOULD get 429.
+  maxActiveJobsPerClient: 1,
   maxAttempts: 3,
   manifestPageUnits: 50,
 });

@@ -119,3 +119,18 @@ describe('incremental exports with _since', () => {
     assert.deepEqual(await deletedKeys(m), ['Observation/o1']);
   });
 });
+
+describe('concurrent exports', () => {
+  test('a second kick-off while the client has one running gets 429 with Retry-After', async (t) => {
+    const srv = await startTestServer(t, { export: { maxActiveJobsPerClient: 1, workers: 0 } });
+    await srv.runtime.store.ingest([makePatient('a')]);
+    const first = await kickoff(`${srv.baseUrl}/$export`);
+    const second = await fetch(`${srv.baseUrl}/$export`, { headers: { prefer: 'respond-async' } });
+    assert.equal(second.status, 429);
+    assert.match(second.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.equal(((await second.json()) as { resourceType: string }).resourceType, 'OperationOutcome');
+    assert.equal((await fetch(first, { method: 'DELETE' })).status, 202);
+    const third = await fetch(`${srv.baseUrl}/$export`, { headers: { prefer: 'respond-async' } });
+    assert.equal(third.status, 202);
+  });
+});
