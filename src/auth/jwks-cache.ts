@@ -121,7 +121,10 @@ export class JwksCache {
   /** How long a response may be reused (RFC 9111 §5.2.2): none for no-store/no-cache, else max-age. */
   private maxAge(header: string | undefined): number {
     if (header === undefined) return this.opts.defaultMaxAgeMs;
-    const directives = header.toLowerCase().split(',').map((d) => d.trim());
+    const directives = header
+      .toLowerCase()
+      .split(',')
+      .map((d) => d.trim());
     if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return 0;
     const maxAge = directives.find((d) => d.startsWith('max-age='));
     if (maxAge === undefined) return this.opts.defaultMaxAgeMs;

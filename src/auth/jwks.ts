@@ -53,7 +53,9 @@ export function parsePublicJwks(value: unknown): Jwks {
       throw new InvalidRequestError('every JWK needs "kty" and a non-empty "kid"');
     }
     if (PRIVATE_MEMBERS.some((m) => m in key)) {
-      throw new InvalidRequestError(`JWK ${key.kid} holds private key material; register the public key only`);
+      throw new InvalidRequestError(
+        `JWK ${key.kid} holds private key material; register the public key only`,
+      );
     }
     const id = `${key.kty}:${key.kid}`;
     if (seen.has(id)) throw new InvalidRequestError(`two ${key.kty} keys share kid ${key.kid}`);

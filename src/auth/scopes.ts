@@ -21,9 +21,7 @@ export interface SystemScope {
 
 /** What one scope string is. */
 export type ScopeParse =
-  | { kind: 'system'; scope: SystemScope }
-  | { kind: 'other' }
-  | { kind: 'invalid'; reason: string };
+  { kind: 'system'; scope: SystemScope } | { kind: 'other' } | { kind: 'invalid'; reason: string };
 
 const SYSTEM_RE = /^system\/([^.?]+)\.([^?]+)(\?.*)?$/;
 

@@ -84,7 +84,8 @@ export class ServerKeys {
     }
     if (!found) return undefined;
     const retiredAt = found.record.retiredAt;
-    const validUntil = retiredAt === null ? Infinity : retiredAt + this.options.maxTokenLifetimeMs + RELOAD_MS;
+    const validUntil =
+      retiredAt === null ? Infinity : retiredAt + this.options.maxTokenLifetimeMs + RELOAD_MS;
     return this.now() < validUntil ? found.publicKey : undefined;
   }
 

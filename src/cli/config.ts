@@ -6,6 +6,8 @@ import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Everything `fhirhose serve` needs, validated once at startup. */
 export interface ServeConfig {
   dbPath: string;
@@ -33,6 +35,14 @@ export interface ServeFlags extends AuthFlags {
 }
 
 export { ConfigError };
+
+function logLevel(raw: string | undefined): string {
+  const level = raw ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    throw new ConfigError(`FHIRHOSE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  }
+  return level;
+}
 
 function int(name: string, raw: string | number | undefined, fallback: number, min = 0): number {
   if (raw === undefined || raw === '') return fallback;
@@ -92,7 +102,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     host,
     port,
     baseUrl,
-    logLevel: env.FHIRHOSE_LOG_LEVEL ?? 'info',
+    logLevel: logLevel(env.FHIRHOSE_LOG_LEVEL),
     export: Object.freeze(exportConfig),
     auth: loadAuthConfig(env, flags),
     ...(tls ? { tls } : {}),

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerClients } from './commands/clients.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerKeys } from './commands/keys.js';
 import { registerLoad } from './commands/load.js';
 import { registerServe } from './commands/serve.js';
 import { registerSync } from './commands/sync.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerExport(program);
   registerSync(program);
+  registerClients(program);
+  registerKeys(program);
   return program;
 }
 

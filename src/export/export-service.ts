@@ -213,13 +213,13 @@ export class ExportService {
   }
 
   /** Check that a file belongs to a finished job of this client and return its size. */
-  async file(jobId: string, name: string, clientId: string | null): Promise<{ bytes: number }> {
-    await this.ownJob(jobId, clientId);
+  async file(jobId: string, name: string, clientId: string | null): Promise<{ bytes: number; expiresAt: number | null }> {
+    const job = await this.ownJob(jobId, clientId);
     // Files of finished units are final, so partial manifests may list them before the job completes.
     const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);
     const info = listed ? await this.deps.storage.stat(jobId, name) : undefined;
     if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
-    return { bytes: info.bytes };
+    return { bytes: info.bytes, expiresAt: job.expiresAt };
   }
 
   /** Remove expired jobs and cancelled ones (after their leases can no longer be held). */

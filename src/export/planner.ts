@@ -18,13 +18,21 @@ export interface PlanOptions {
 export async function exportTypes(
   store: ResourceStore,
   request: ExportRequest,
-): Promise<{ main: string[]; supporting: string[] }> {
+): Promise<{ main: string[]; supporting: string[]; deleted: string[] }> {
   const present = await store.types();
-  const wanted = request.types ?? present;
-  if (request.level === 'system') return { main: wanted.filter((t) => present.includes(t)), supporting: [] };
-  const main = wanted.filter((t) => PATIENT_COMPARTMENT_TYPES.has(t) && present.includes(t));
-  const supporting = wanted.filter((t) => SUPPORTING_TYPES.has(t) && !PATIENT_COMPARTMENT_TYPES.has(t));
-  return { main, supporting };
+  // A type whose every resource was deleted still owes its deletions to a _since export.
+  const tombstoned = request.since === undefined ? [] : await store.deletedTypes();
+  const known = [...new Set([...present, ...tombstoned])].sort();
+  let wanted = request.types ?? known;
+  if (request.level !== 'system') {
+    // Group is in the R4 Patient compartment (Group.member); exporting every cohort a patient
+    // belongs to would disclose more than the request names, so it needs an explicit _type.
+    const inCompartment = (t: string): boolean => PATIENT_COMPARTMENT_TYPES.has(t) && (t !== 'Group' || !!request.types);
+    const supporting = wanted.filter((t) => SUPPORTING_TYPES.has(t) && !PATIENT_COMPARTMENT_TYPES.has(t));
+    wanted = wanted.filter(inCompartment);
+    return { main: wanted.filter((t) => present.includes(t)), supporting, deleted: wanted.filter((t) => known.includes(t)) };
+  }
+  return { main: wanted.filter((t) => present.includes(t)), supporting: [], deleted: wanted.filter((t) => known.includes(t)) };
 }
 
 /**
@@ -65,9 +73,9 @@ export async function planUnits(
     const ids = patients ?? (await store.patientIds(transactionTime));
     for (let i = 0; i < ids.length; i += PATIENTS_PER_BLOCK_UNIT) {
       const chunk = ids.slice(i, i + PATIENTS_PER_BLOCK_UNIT);
-      add(0, { kind: 'blocks', patients: chunk }, chunk.length);
+      add(0, { kind: 'blocks', patients: chunk, types: types.main }, chunk.length);
     }
-    if (request.since !== undefined) for (const type of main) add(0, { kind: 'deleted', type }, 1);
+    if (request.since !== undefined) for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
     return units;
   }
   for (const type of main) {
@@ -83,7 +91,7 @@ export async function planUnits(
     add(0, after, bounds.length > 1 ? count - (bounds.length - 1) * options.rowsPerUnit : count);
   }
   if (request.since !== undefined) {
-    for (const type of main) add(0, { kind: 'deleted', type }, 1);
+    for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
   }
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
   if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);

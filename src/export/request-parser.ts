@@ -85,6 +85,16 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Expo
   const typeFilters = params.get('_typeFilter') ?? [];
   // Throws on any filter it cannot apply, lenient or not: an ignored filter would over-disclose.
   if (typeFilters.length > 0) compileTypeFilters(typeFilters, { now });
+  const organizeOutputBy = parseOrganizeOutputBy(single(params, 'organizeOutputBy'), ctx);
+  let includeAssociatedData = parseIncludeAssociatedData(params.get('includeAssociatedData') ?? [], ctx);
+  if (organizeOutputBy && includeAssociatedData.length > 0) {
+    // Organized blocks follow the Patient compartment only; Provenance by target is not planned there.
+    reject(
+      ctx,
+      notSupported('includeAssociatedData', 'includeAssociatedData cannot be combined with organizeOutputBy'),
+    );
+    includeAssociatedData = [];
+  }
   return withoutUndefined({
     level: input.level,
     groupId: input.groupId,
@@ -96,8 +106,8 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Expo
     typeFilters,
     elements,
     patients: parsePatients(patientRefs, ctx),
-    includeAssociatedData: parseIncludeAssociatedData(params.get('includeAssociatedData') ?? [], ctx),
-    organizeOutputBy: parseOrganizeOutputBy(single(params, 'organizeOutputBy'), ctx),
+    includeAssociatedData,
+    organizeOutputBy,
     allowPartialManifests: parseBoolean(single(params, 'allowPartialManifests'), 'allowPartialManifests'),
     lenient: prefs.lenient,
     separateExportStatus: prefs.separateExportStatus,

@@ -28,7 +28,7 @@ export async function runUnit(
     case 'resources':
       return runResources(ctx, job, compiled, unit, spec);
     case 'blocks':
-      return runBlocks(ctx, job, compiled, unit, spec.patients);
+      return runBlocks(ctx, job, compiled, unit, spec);
     case 'provenance':
       return runProvenance(ctx, job, compiled, unit);
     case 'supporting':
@@ -80,14 +80,15 @@ async function runBlocks(
   job: JobRecord,
   compiled: CompiledRequest,
   unit: UnitRecord,
-  patients: string[],
+  spec: UnitSpec & { kind: 'blocks' },
 ): Promise<UnitResult> {
   const { request } = compiled;
+  const { patients } = spec;
   const out = new BlockWriter(ctx.storage, job.id, `${unit.seq}.blocks`, ctx.fileMaxBytes);
   const options: BlockOptions = { patients, asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
   if (request.until !== undefined) options.until = request.until;
-  if (request.types) options.types = request.types;
+  options.types = spec.types;
   try {
     for await (const block of ctx.store.patientBlocks(options)) {
       // The block's own Patient comes right after the header.

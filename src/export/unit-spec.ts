@@ -7,7 +7,7 @@ export type UnitSpec =
   /** Supporting resources of one type referenced by the job's patient-compartment output. */
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */
-  | { kind: 'blocks'; patients: string[] }
+  | { kind: 'blocks'; patients: string[]; types: string[] }
   /** Provenance of the exported resources (includeAssociatedData, or the IG's patient-level default). */
   | { kind: 'provenance'; mode: 'relevant' | 'latest'; targetTypes: string[] }
   /** Deletions of one type since `_since`. */

@@ -58,10 +58,10 @@ async function runLeased(
       return store.jobs.heartbeat(unit, owner, lastBeat + config.leaseMs, rows);
     },
   };
+  const job = entry?.job ?? (await store.jobs.getJob(unit.jobId));
+  if (!job) return;
   try {
     if (!entry) {
-      const job = await store.jobs.getJob(unit.jobId);
-      if (!job) return;
       entry = { job, compiled: await compileRequest(store, job) };
       cache.set(unit.jobId, entry);
     }
@@ -80,7 +80,7 @@ async function runLeased(
       if (deps.signal.aborted) await store.jobs.releaseUnit(unit, owner);
       return;
     }
-    await failUnit(deps, owner, unit, entry?.job, err, ctx);
+    await failUnit(deps, owner, unit, job, err, ctx);
   }
 }
 
@@ -88,13 +88,13 @@ async function failUnit(
   deps: WorkLoopDeps,
   owner: string,
   unit: UnitRecord,
-  job: JobRecord | undefined,
+  job: JobRecord,
   err: unknown,
   ctx: UnitContext,
 ): Promise<void> {
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ jobId: unit.jobId, unit: unit.seq });
-  if (unit.attempts < deps.config.maxAttempts || !job) {
+  if (unit.attempts < deps.config.maxAttempts) {
     log.warn({ err, attempt: unit.attempts }, 'unit failed; will retry');
     await deps.store.jobs.releaseUnit(unit, owner);
     return;

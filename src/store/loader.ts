@@ -1,14 +1,13 @@
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { gunzipSync, createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
-import { isResource, isResourceType, isValidId } from '../fhir/index.js';
+import { isResource } from '../fhir/index.js';
 import { bundleOperations } from './bundle.js';
-import type { ResourceStore } from './types.js';
+import { preparedEvents } from './ingest-source.js';
+import { fileLines, isNdjsonFile, parseLine, rejectReason } from './ndjson-lines.js';
+import { unpackRows } from './packed-batch.js';
+import type { IngestSummary, ResourceStore } from './types.js';
 
 /** A line or entry that was not loaded, and why. */
 export interface LoadProblem {
@@ -31,8 +30,10 @@ export interface LoadReport {
 
 /** Options for `loadPaths`. */
 export interface LoadOptions {
-  /** Resources per transaction. */
+  /** At most this many resources per transaction (default 50,000)... */
   batchSize?: number;
+  /** ...and at most this many characters of JSON (default 32 MiB). */
+  batchBytes?: number;
   onProblem?: (problem: LoadProblem) => void;
   /** Called after each committed batch with the running totals. */
   onProgress?: (report: LoadReport) => void;
@@ -55,13 +56,6 @@ export async function listLoadable(paths: string[]): Promise<string[]> {
   return out;
 }
 
-function validate(value: unknown): string | undefined {
-  if (!isResource(value)) return 'not a FHIR resource (no resourceType)';
-  if (!isResourceType(value.resourceType)) return `unknown resourceType '${value.resourceType}'`;
-  if (!isValidId(value.id)) return `${value.resourceType} has no valid id`;
-  return undefined;
-}
-
 /** Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones loaded. */
 export async function loadPaths(
   store: ResourceStore,
@@ -79,79 +73,105 @@ export async function loadPaths(
     rejected: 0,
     seconds: 0,
   };
-  const problem = (p: LoadProblem): void => {
-    report.rejected += 1;
-    options.onProblem?.(p);
+  const run: LoadRun = {
+    store,
+    report,
+    batchRows: options.batchSize ?? DEFAULT_BATCH_ROWS,
+    batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
+    problem: (p) => {
+      report.rejected += 1;
+      options.onProblem?.(p);
+    },
+    progress: () => {
+      report.seconds = (performance.now() - started) / 1000;
+      options.onProgress?.(report);
+    },
   };
-  for (const file of files) {
-    const isNdjson = /\.(ndjson|jsonl)(\.gz)?$/.test(file);
-    if (isNdjson) await loadNdjson(store, file, report, problem, options);
-    else await loadJsonFile(store, file, report, problem);
-    report.seconds = (performance.now() - started) / 1000;
-    options.onProgress?.(report);
-  }
+  if (store.ingestPrepared) await loadInWorker(run, files);
+  else await loadInline(run, files);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
 
-async function loadNdjson(
-  store: ResourceStore,
-  file: string,
-  report: LoadReport,
-  problem: (p: LoadProblem) => void,
-  options: LoadOptions,
-): Promise<void> {
-  const batchSize = options.batchSize ?? 2000;
-  // pipeline() destroys the last stream on any error, which ends the line loop with that error.
-  const input: Readable = file.endsWith('.gz')
-    ? pipeline(createReadStream(file), createGunzip(), () => undefined)
-    : createReadStream(file);
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let batch: FhirResource[] = [];
-  let texts: string[] = [];
-  let lineNo = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const s = await store.ingest(batch, texts);
-    report.created += s.created;
-    report.updated += s.updated;
-    report.unchanged += s.unchanged;
-    batch = [];
-    texts = [];
-    options.onProgress?.(report);
-  };
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      if (line.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        problem({ file, line: lineNo, reason: `invalid JSON: ${(err as Error).message}` });
-        continue;
-      }
-      const reason = validate(value);
-      if (reason) {
-        problem({ file, line: lineNo, reason });
-        continue;
-      }
-      batch.push(value as FhirResource);
-      texts.push(line.trim());
-      if (batch.length >= batchSize) await flush();
+const DEFAULT_BATCH_ROWS = 50_000;
+const DEFAULT_BATCH_BYTES = 32 * 1024 * 1024;
+
+interface LoadRun {
+  store: ResourceStore;
+  report: LoadReport;
+  batchRows: number;
+  batchBytes: number;
+  problem: (p: LoadProblem) => void;
+  progress: () => void;
+}
+
+/**
+ * The fast path: a worker thread parses and prepares NDJSON while this thread only writes, so a load
+ * keeps two cores busy. JSON documents are read here, in their place in the file order.
+ */
+async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
+  const ingest = run.store.ingestPrepared!.bind(run.store);
+  const events = preparedEvents({ files, batchRows: run.batchRows, batchBytes: run.batchBytes, inFlight: 2 });
+  for await (const event of events) {
+    if (event.kind === 'json') {
+      await loadJsonFile(run, event.file);
+      run.progress();
+    } else if (event.kind === 'end') {
+      run.progress();
+    } else {
+      for (const p of event.problems) run.problem(p);
+      if (event.count > 0) addSummary(run.report, await ingest(unpackRows(event)));
+      run.progress();
     }
-    await flush();
-  } catch (err) {
-    problem({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
   }
 }
 
-async function loadJsonFile(
-  store: ResourceStore,
-  file: string,
-  report: LoadReport,
-  problem: (p: LoadProblem) => void,
-) {
+/** For stores that cannot take prepared rows: parse here and hand over resources and their text. */
+async function loadInline(run: LoadRun, files: string[]): Promise<void> {
+  for (const file of files) {
+    if (isNdjsonFile(file)) await loadNdjsonInline(run, file);
+    else await loadJsonFile(run, file);
+    run.progress();
+  }
+}
+
+async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
+  let batch: FhirResource[] = [];
+  let texts: string[] = [];
+  let bytes = 0;
+  let lineNo = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length > 0) addSummary(run.report, await run.store.ingest(batch, texts));
+    batch = [];
+    texts = [];
+    bytes = 0;
+    run.progress();
+  };
+  try {
+    for await (const lines of fileLines(file)) {
+      for (const raw of lines) {
+        lineNo += 1;
+        const line = raw.trim();
+        if (line === '') continue;
+        const parsed = parseLine(line);
+        if ('reason' in parsed) {
+          run.problem({ file, line: lineNo, reason: parsed.reason });
+          continue;
+        }
+        batch.push(parsed.resource);
+        texts.push(line);
+        bytes += line.length;
+        if (batch.length >= run.batchRows || bytes >= run.batchBytes) await flush();
+      }
+    }
+  } catch (err) {
+    run.problem({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
+  }
+  await flush();
+}
+
+async function loadJsonFile(run: LoadRun, file: string): Promise<void> {
+  const { store, report, problem } = run;
   let value: unknown;
   try {
     const raw = await readFile(file);
@@ -174,19 +194,19 @@ async function loadJsonFile(
         if (await store.delete(op.type, op.id)) report.deleted += 1;
         continue;
       }
-      const reason = validate(op.resource);
+      const reason = rejectReason(op.resource);
       if (reason) problem({ file, line: 0, reason });
       else puts.push(op.resource);
     }
     if (puts.length > 0) addSummary(report, await store.ingest(puts));
     return;
   }
-  const reason = validate(value);
+  const reason = rejectReason(value);
   if (reason) problem({ file, line: 0, reason });
   else addSummary(report, await store.ingest([value as FhirResource]));
 }
 
-function addSummary(report: LoadReport, s: { created: number; updated: number; unchanged: number }): void {
+function addSummary(report: LoadReport, s: IngestSummary): void {
   report.created += s.created;
   report.updated += s.updated;
   report.unchanged += s.unchanged;

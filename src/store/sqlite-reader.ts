@@ -60,11 +60,11 @@ export class SqliteReader {
     return row ? toStored(row) : undefined;
   }
 
-  types(): string[] {
+  types(table: 'resource' | 'tombstone' = 'resource'): string[] {
     // Skip-scan over the (type, ...) index: one seek per distinct type.
     const out: string[] = [];
     const next = this.db.prepare<[string], { type: string }>(
-      'SELECT type FROM resource WHERE type > ? ORDER BY type LIMIT 1',
+      `SELECT type FROM ${table} WHERE type > ? ORDER BY type LIMIT 1`,
     );
     let row = next.get('');
     while (row) {

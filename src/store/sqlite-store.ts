@@ -8,7 +8,8 @@ import { SqliteJobStore } from './sqlite-jobs.js';
 import { SqliteAuthStore } from './sqlite-auth.js';
 import { sqliteSearch } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
-import { prepareResource } from './stamp.js';
+import { prepareRow } from './prepared-row.js';
+import type { PreparedRow } from './prepared-row.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -84,21 +85,13 @@ export class SqliteStore implements ResourceStore {
   }
 
   async create(resource: FhirResource): Promise<WriteResult> {
-    const withId = { ...resource, id: randomUUID() };
-    const prepared = prepareResource(withId);
-    return this.inWrite((at) => {
-      const r = this.w.write(withId, prepared, at);
-      return { type: prepared.type, id: prepared.id, ...r };
-    });
+    const row = prepareRow({ ...resource, id: randomUUID() });
+    return this.inWrite((at) => ({ type: row.type, id: row.id, ...this.w.write(row, at) }));
   }
 
   async update(resource: FhirResource, options: { ifMatch?: number } = {}): Promise<WriteResult> {
-    const withId = requireId(resource);
-    const prepared = prepareResource(withId);
-    return this.inWrite((at) => {
-      const r = this.w.write(withId, prepared, at, options.ifMatch);
-      return { type: prepared.type, id: prepared.id, ...r };
-    });
+    const row = prepareRow(requireId(resource));
+    return this.inWrite((at) => ({ type: row.type, id: row.id, ...this.w.write(row, at, options.ifMatch) }));
   }
 
   async delete(type: string, id: string): Promise<Tombstone | undefined> {
@@ -106,15 +99,12 @@ export class SqliteStore implements ResourceStore {
   }
 
   async ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary> {
-    const prepared = resources.map((r, i) => {
-      const withId = requireId(r);
-      return { resource: withId, prepared: prepareResource(withId, texts?.[i]) };
-    });
-    return this.inWrite((at) => {
-      const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
-      for (const p of prepared) summary[this.w.write(p.resource, p.prepared, at).outcome] += 1;
-      return summary;
-    });
+    const rows = resources.map((r, i) => prepareRow(requireId(r), texts?.[i]));
+    return this.inWrite((at) => this.w.writeMany(rows, at));
+  }
+
+  async ingestPrepared(rows: readonly PreparedRow[]): Promise<IngestSummary> {
+    return this.inWrite((at) => this.w.writeMany(rows, at));
   }
 
   async read(type: string, id: string): Promise<ReadResult> {
@@ -135,6 +125,10 @@ export class SqliteStore implements ResourceStore {
 
   async types(): Promise<string[]> {
     return this.reader.types();
+  }
+
+  async deletedTypes(): Promise<string[]> {
+    return this.reader.types('tombstone');
   }
 
   async count(type: string): Promise<number> {

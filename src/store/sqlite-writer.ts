@@ -1,9 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { FhirResource } from '../fhir/index.js';
-import { PreconditionFailedError, groupMemberRefs, patientCompartmentRefs } from '../fhir/index.js';
-import type { PreparedResource } from './stamp.js';
+import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
+import type { GroupIndex, PreparedRow } from './prepared-row.js';
 import { stampJson } from './stamp.js';
-import type { Tombstone, WriteOutcome } from './types.js';
+import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
 
 interface CurrentRow {
   rid: number;
@@ -18,6 +17,8 @@ export class SqliteWriter {
   private readonly current: Database.Statement<[string, string], CurrentRow>;
   private readonly lastTombstone: Database.Statement<[string, string], { version: number }>;
   private readonly insertRow: Database.Statement;
+  private readonly insertNew: Database.Statement;
+  private readonly anyTombstone: Database.Statement<[string], { one: number }>;
   private readonly updateRow: Database.Statement;
   private readonly deleteRow: Database.Statement;
   private readonly insertHistory: Database.Statement;
@@ -42,6 +43,11 @@ export class SqliteWriter {
     this.insertRow = db.prepare(
       'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.insertNew = db.prepare(
+      'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, 1, ?, ?, ?) ' +
+        'ON CONFLICT (type, id) DO NOTHING',
+    );
+    this.anyTombstone = db.prepare('SELECT 1 AS one FROM tombstone WHERE type = ? LIMIT 1');
     this.updateRow = db.prepare(
       'UPDATE resource SET version = ?, last_updated = ?, hash = ?, json = ? WHERE rid = ?',
     );
@@ -81,37 +87,68 @@ export class SqliteWriter {
 
   /** Write one prepared resource at instant `at`. */
   write(
-    resource: FhirResource,
-    prepared: PreparedResource,
+    row: PreparedRow,
     at: number,
     ifMatch?: number,
   ): { outcome: WriteOutcome; versionId: number; lastUpdated: number; json: string } {
-    const { type, id } = prepared;
-    const row = this.current.get(type, id);
-    if (ifMatch !== undefined && row?.version !== ifMatch) {
+    const { type, id } = row;
+    const current = this.current.get(type, id);
+    if (ifMatch !== undefined && current?.version !== ifMatch) {
       throw new PreconditionFailedError(
-        `${type}/${id} is at version ${row?.version ?? 'none'}, not ${ifMatch}`,
-        {
-          expression: 'If-Match',
-        },
+        `${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`,
+        { expression: 'If-Match' },
       );
     }
-    if (row && row.hash === prepared.hash) {
-      return { outcome: 'unchanged', versionId: row.version, lastUpdated: row.last_updated, json: row.json };
+    if (current && current.hash === row.hash) {
+      return {
+        outcome: 'unchanged',
+        versionId: current.version,
+        lastUpdated: current.last_updated,
+        json: current.json,
+      };
     }
-    if (row) {
-      const version = row.version + 1;
-      const json = stampJson(prepared.template, version, at);
-      this.insertHistory.run(type, id, row.version, row.last_updated, at, row.json);
-      this.updateRow.run(version, at, prepared.hash, json, row.rid);
-      this.index(resource, id, row.rid, true);
+    if (current) {
+      const version = current.version + 1;
+      const json = stampJson(row, version, formatInstant(at));
+      this.insertHistory.run(type, id, current.version, current.last_updated, at, current.json);
+      this.updateRow.run(version, at, row.hash, json, current.rid);
+      this.index(row, current.rid, true);
       return { outcome: 'updated', versionId: version, lastUpdated: at, json };
     }
     const version = (this.lastTombstone.get(type, id)?.version ?? 0) + 1;
-    const json = stampJson(prepared.template, version, at);
-    const rid = Number(this.insertRow.run(type, id, version, at, prepared.hash, json).lastInsertRowid);
-    this.index(resource, id, rid, false);
+    const json = stampJson(row, version, formatInstant(at));
+    const rid = Number(this.insertRow.run(type, id, version, at, row.hash, json).lastInsertRowid);
+    this.index(row, rid, false);
     return { outcome: 'created', versionId: version, lastUpdated: at, json };
+  }
+
+  /**
+   * Write many resources at one instant. A type that was never deleted cannot have a tombstone to
+   * continue from, so its rows are inserted at version 1 straight away; only those whose id already
+   * exists take the read-compare-update path of `write`.
+   */
+  writeMany(rows: readonly PreparedRow[], at: number): IngestSummary {
+    const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
+    const version1 = `"versionId":"1","lastUpdated":"${formatInstant(at)}"`;
+    const fresh = new Map<string, boolean>();
+    for (const row of rows) {
+      let typeIsFresh = fresh.get(row.type);
+      if (typeIsFresh === undefined) {
+        typeIsFresh = this.anyTombstone.get(row.type) === undefined;
+        fresh.set(row.type, typeIsFresh);
+      }
+      if (typeIsFresh) {
+        const json = row.head + version1 + row.tail;
+        const result = this.insertNew.run(row.type, row.id, at, row.hash, json);
+        if (result.changes === 1) {
+          this.index(row, Number(result.lastInsertRowid), false);
+          summary.created += 1;
+          continue;
+        }
+      }
+      summary[this.write(row, at).outcome] += 1;
+    }
+    return summary;
   }
 
   /** Delete the current version at instant `at`, leaving a tombstone. */
@@ -130,30 +167,21 @@ export class SqliteWriter {
     return { type, id, versionId: version, deletedAt: at };
   }
 
-  private index(resource: FhirResource, id: string, rid: number, replace: boolean): void {
+  private index(row: PreparedRow, rid: number, replace: boolean): void {
     if (replace) this.deleteCompartment.run(rid);
-    for (const { param, patientId } of patientCompartmentRefs(resource)) {
-      this.insertCompartment.run(patientId, rid, param);
-    }
-    if (resource.resourceType === 'Group') this.indexGroup(resource, id);
+    const refs = row.compartment;
+    for (let i = 0; i < refs.length; i += 2) this.insertCompartment.run(refs[i], rid, refs[i + 1]);
+    if (row.group) this.indexGroup(row.id, row.group);
   }
 
-  private indexGroup(group: FhirResource, id: string): void {
+  private indexGroup(id: string, group: GroupIndex): void {
     this.deleteMembers.run(id);
     this.deleteGroupSearch.run(id);
-    for (const { ref, inactive } of groupMemberRefs(group).members) {
+    for (const member of group.members) {
       // urn:uuid members carry no type: take the stored type, else Patient (it may load later).
-      const memberType = ref.type ?? this.typeOfId.get(ref.id)?.type ?? 'Patient';
-      this.insertMember.run(id, memberType, ref.id, inactive ? 1 : 0);
+      const memberType = member.type ?? this.typeOfId.get(member.id)?.type ?? 'Patient';
+      this.insertMember.run(id, memberType, member.id, member.inactive ? 1 : 0);
     }
-    if (typeof group.name === 'string') this.insertGroupSearch.run(id, 'name', group.name);
-    const identifiers = Array.isArray(group.identifier) ? (group.identifier as unknown[]) : [];
-    for (const ident of identifiers) {
-      if (typeof ident !== 'object' || ident === null) continue;
-      const { system, value } = ident as { system?: unknown; value?: unknown };
-      if (typeof value !== 'string') continue;
-      this.insertGroupSearch.run(id, 'identifier', `${typeof system === 'string' ? system : ''}|${value}`);
-      this.insertGroupSearch.run(id, 'identifier-value', value);
-    }
+    for (const [kind, value] of group.search) this.insertGroupSearch.run(id, kind, value);
   }
 }

@@ -1,6 +1,7 @@
 import type { FhirResource } from '../fhir/index.js';
 import type { JobStore } from './job-types.js';
 import type { AuthStore } from './auth-types.js';
+import type { PreparedRow } from './prepared-row.js';
 
 /** Milliseconds since the epoch: the store's clock unit. Every instant the store hands out is one of these. */
 export type Millis = number;
@@ -146,6 +147,11 @@ export interface ResourceStore {
    * `texts[i]`, when given, is the JSON text `resources[i]` was parsed from (saves a serialization).
    */
   ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary>;
+  /**
+   * `ingest` for rows prepared elsewhere (the loader prepares them on a worker thread). Optional: a
+   * store without it is loaded through `ingest`, on one thread.
+   */
+  ingestPrepared?(rows: readonly PreparedRow[]): Promise<IngestSummary>;
   /** Read the current version. */
   read(type: string, id: string): Promise<ReadResult>;
   /** Read one version, current or historical. */
@@ -156,6 +162,8 @@ export interface ResourceStore {
   tick(): Promise<Millis>;
   /** The resource types that have at least one current resource. */
   types(): Promise<string[]>;
+  /** The resource types that have at least one tombstone. */
+  deletedTypes(): Promise<string[]>;
   /** Count current resources of a type (as of now). */
   count(type: string): Promise<number>;
   /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */

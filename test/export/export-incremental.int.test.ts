@@ -27,15 +27,17 @@ describe('incremental exports with _since', () => {
     await store.ingest([
       ...Array.from({ length: 20 }, (_, i) => makePatient(`p${i}`)),
       ...Array.from({ length: 40 }, (_, i) => makeObservation(`o${i}`, `p${i % 20}`)),
+      { resourceType: 'Device', id: 'only-device' },
     ]);
     const first = await runExport(`${srv.baseUrl}/$export`);
-    assert.equal(keys(await readLines(first.output)).length, 60);
+    assert.equal(keys(await readLines(first.output)).length, 61);
 
     await store.update(makePatient('p3', { gender: 'female' }));
     await store.update(makeObservation('o7', 'p7', { status: 'amended' }));
     await store.update(makePatient('p20'));
     await store.delete('Observation', 'o9');
     await store.delete('Patient', 'p5');
+    await store.delete('Device', 'only-device'); // the last of its type
     await store.update(makePatient('p4')); // unchanged content: no new version, not a change
 
     const second = await runExport(
@@ -44,7 +46,7 @@ describe('incremental exports with _since', () => {
     const out = await readLines(second.output);
     assert.deepEqual(keys(out), ['Observation/o7', 'Patient/p20', 'Patient/p3']);
     assert.equal((out.find((r) => r.id === 'o7') as { status: string }).status, 'amended');
-    assert.deepEqual(await deletedKeys(second), ['Observation/o9', 'Patient/p5']);
+    assert.deepEqual(await deletedKeys(second), ['Device/only-device', 'Observation/o9', 'Patient/p5']);
 
     const third = await runExport(
       `${srv.baseUrl}/$export?_since=${encodeURIComponent(second.transactionTime)}`,

@@ -59,8 +59,8 @@ describe('organizeOutputBy=Patient', () => {
     }
     assert.deepEqual(seenPatients.sort(), ['Patient/p1', 'Patient/p2']);
     assert.equal(clinical, 2 + 6);
-    // The Group is in each member's compartment (R4 Group.member), so each block carries it.
-    assert.equal(resources, 2 + 6 + 2);
+    // Group is in the R4 compartment, but other cohorts are exported only when _type names Group.
+    assert.equal(resources, 2 + 6);
     assert.equal(
       m.output.reduce((n, o) => n + o.count, 0),
       resources,

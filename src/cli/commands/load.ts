@@ -12,9 +12,11 @@ export function registerLoad(program: Command): void {
     .description('load NDJSON (plain or .gz) and FHIR Bundle files or folders into the store')
     .argument('<paths...>', 'files or folders')
     .option('--db <path>', 'SQLite database file', DEFAULT_DB)
-    .option('--batch <n>', 'resources per transaction', (v) => Number.parseInt(v, 10), 2000)
+    .option('--batch <n>', 'at most this many resources per transaction (default 50000)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .option('--quiet', 'no progress lines')
-    .action(async (paths: string[], opts: { db: string; batch: number; quiet?: boolean }) => {
+    .action(async (paths: string[], opts: { db: string; batch?: number; quiet?: boolean }) => {
       const store = openSqliteStore(opts.db);
       let lastPrint = 0;
       try {

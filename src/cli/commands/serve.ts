@@ -8,6 +8,7 @@ import { openSqliteStore } from '../../store/index.js';
 import { loadServeConfig } from '../config.js';
 import type { ServeFlags } from '../config.js';
 import { createRuntime } from '../runtime.js';
+import { checkDemoHost, printAuthStatus } from './serve-auth.js';
 
 const DEMO_DB = '.fhirhose/demo.db';
 const DEMO_PATIENTS = 120;
@@ -53,10 +54,20 @@ export function registerServe(program: Command): void {
       '--demo',
       `serve generated demo data (${DEMO_PATIENTS} patients) from ${DEMO_DB}, created on first run`,
     )
+    .option('--auth', 'require SMART Backend Services tokens (the default; with --demo, adds a demo client)')
+    .option('--no-auth', 'serve without authorization (env FHIRHOSE_AUTH=off): anyone can read everything')
+    .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS, TLS 1.2+ (env FHIRHOSE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env FHIRHOSE_TLS_KEY)')
+    .option('--auth-issuer <url>', 'trust access tokens of this external issuer (env FHIRHOSE_AUTH_ISSUER)')
+    .option('--auth-issuer-jwks-url <url>', "the issuer's JWKS URL (env FHIRHOSE_AUTH_ISSUER_JWKS_URL)")
+    .option('--auth-issuer-token-url <url>', "the issuer's token URL (env FHIRHOSE_AUTH_ISSUER_TOKEN_URL)")
     .action(async (opts: ServeOptions) => {
       const flags: ServeFlags = { ...opts };
       if (opts.demo && !opts.db) flags.db = DEMO_DB;
+      // The demo runs open on loopback unless --auth asks for tokens.
+      if (opts.demo) flags.auth = opts.auth ?? false;
       const config = loadServeConfig(process.env, flags);
+      if (opts.demo) checkDemoHost(config);
       const log = pino({ level: config.logLevel });
       if (opts.demo && !existsSync(config.dbPath)) {
         const { mkdirSync } = await import('node:fs');
@@ -66,8 +77,8 @@ export function registerServe(program: Command): void {
       const runtime = createRuntime(config, log);
       await runtime.app.listen({ host: config.host, port: config.port });
       console.log(`fhirhose listening on ${config.baseUrl} (database ${config.dbPath})`);
-      if (opts.demo) {
-        console.log('Demo mode: authorization is off; the server listens on loopback only.');
+      await printAuthStatus(config, runtime.auth, opts.demo === true);
+      if (opts.demo && !runtime.auth) {
         console.log('Try an export:');
         console.log(
           `  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`,

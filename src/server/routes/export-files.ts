@@ -50,7 +50,8 @@ export function exportFileRoutes(service: ExportService, storage: FileStorage): 
   return async (app) => {
     app.get('/$export-files/:jobId/:name', async (request, reply) => {
       const { jobId, name } = request.params as { jobId: string; name: string };
-      const { bytes } = await service.file(jobId, name, clientIdOf(request));
+      const { bytes, expiresAt } = await service.file(jobId, name, clientIdOf(request));
+      if (expiresAt !== null) reply.header('expires', new Date(expiresAt).toUTCString());
       const range = parseRange(request.headers.range, bytes);
       reply.header('accept-ranges', 'bytes').header('vary', 'Accept-Encoding').type(NDJSON);
       if (range === null) {

@@ -1,0 +1,217 @@
+import type { PgDb } from './postgres-db.js';
+import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from './job-types.js';
+
+interface JobRow {
+  id: string;
+  client_id: string | null;
+  status: JobStatus;
+  request: string;
+  transaction_time: number;
+  created_at: number;
+  completed_at: number | null;
+  expires_at: number | null;
+  error: string | null;
+}
+
+interface UnitRow {
+  job_id: string;
+  seq: number;
+  phase: number;
+  spec: string;
+  estimate: number;
+  progress: number;
+  status: UnitRecord['status'];
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires: number | null;
+  result: string | null;
+}
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  clientId: r.client_id,
+  status: r.status,
+  request: r.request,
+  transactionTime: r.transaction_time,
+  createdAt: r.created_at,
+  completedAt: r.completed_at,
+  expiresAt: r.expires_at,
+  error: r.error,
+});
+
+const toUnit = (r: UnitRow): UnitRecord => ({
+  jobId: r.job_id,
+  seq: r.seq,
+  phase: r.phase,
+  spec: r.spec,
+  estimate: r.estimate,
+  progress: r.progress,
+  status: r.status,
+  attempts: r.attempts,
+  leaseOwner: r.lease_owner,
+  leaseExpires: r.lease_expires,
+  result: r.result,
+});
+
+/**
+ * Export jobs and units in PostgreSQL. Any number of processes lease units concurrently: a lease takes
+ * the first runnable unit that no other transaction holds (`FOR UPDATE SKIP LOCKED`).
+ */
+export class PgJobStore implements JobStore {
+  constructor(private readonly db: PgDb) {}
+
+  async createJob(job: NewJob, units: NewUnit[]): Promise<void> {
+    const done = units.length === 0;
+    await this.db.tx(async (c) => {
+      await c.query(
+        `INSERT INTO export_job (id, client_id, status, request, transaction_time, created_at, completed_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          job.id,
+          job.clientId,
+          done ? 'completed' : 'running',
+          job.request,
+          job.transactionTime,
+          job.createdAt,
+          done ? job.createdAt : null,
+          done ? job.createdAt + job.ttlMs : null,
+        ],
+      );
+      await c.query(
+        `INSERT INTO export_unit (job_id, seq, phase, spec, estimate, status)
+         SELECT $1, u.seq - 1, u.phase, u.spec, u.estimate, 'pending'
+         FROM unnest($2::int[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u (phase, spec, estimate, seq)`,
+        [job.id, units.map((u) => u.phase), units.map((u) => u.spec), units.map((u) => u.estimate)],
+      );
+      await c.query(
+        `INSERT INTO export_job_patient (job_id, patient_id) SELECT $1, p FROM unnest($2::text[]) AS p
+         ON CONFLICT DO NOTHING`,
+        [job.id, job.patients ?? []],
+      );
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM export_job WHERE id = $1', [id]);
+    return rows[0] ? toJob(rows[0]) : undefined;
+  }
+
+  async listUnits(jobId: string): Promise<UnitRecord[]> {
+    const { rows } = await this.db.query<UnitRow>('SELECT * FROM export_unit WHERE job_id = $1 ORDER BY seq', [jobId]);
+    return rows.map(toUnit);
+  }
+
+  async countJobs(clientId: string | null, status: JobStatus): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      'SELECT count(*) AS n FROM export_job WHERE client_id IS NOT DISTINCT FROM $1 AND status = $2',
+      [clientId, status],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined> {
+    const { rows } = await this.db.query<UnitRow>(
+      `UPDATE export_unit u SET status = 'leased', lease_owner = $1, lease_expires = $3, attempts = u.attempts + 1,
+         progress = 0
+       FROM (
+         SELECT u.job_id, u.seq FROM export_unit u JOIN export_job j ON j.id = u.job_id
+         WHERE j.status = 'running'
+           AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < $2))
+           AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
+                           AND p.status NOT IN ('done', 'failed'))
+         ORDER BY j.created_at, u.job_id, u.seq LIMIT 1
+         FOR UPDATE OF u SKIP LOCKED
+       ) next
+       WHERE u.job_id = next.job_id AND u.seq = next.seq
+       RETURNING u.*`,
+      [owner, now, now + leaseMs],
+    );
+    return rows[0] ? toUnit(rows[0]) : undefined;
+  }
+
+  async heartbeat(unit: { jobId: string; seq: number }, owner: string, until: number, progress: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE export_unit SET lease_expires = $1, progress = $2
+       WHERE job_id = $3 AND seq = $4 AND status = 'leased' AND lease_owner = $5
+         AND EXISTS (SELECT 1 FROM export_job j WHERE j.id = export_unit.job_id AND j.status = 'running')`,
+      [until, progress, unit.jobId, unit.seq, owner],
+    );
+    return rowCount === 1;
+  }
+
+  async finishUnit(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    outcome: { status: 'done' | 'failed'; result: string; now: number; ttlMs: number },
+  ): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      // Lock the job first: two units finishing at once must not both see the other still open.
+      await c.query('SELECT 1 FROM export_job WHERE id = $1 FOR UPDATE', [unit.jobId]);
+      const finished = await c.query(
+        `UPDATE export_unit SET status = $1, result = $2, progress = estimate, lease_owner = NULL, lease_expires = NULL
+         WHERE job_id = $3 AND seq = $4 AND status = 'leased' AND lease_owner = $5`,
+        [outcome.status, outcome.result, unit.jobId, unit.seq, owner],
+      );
+      if (finished.rowCount !== 1) return false;
+      await c.query(
+        `UPDATE export_job SET status = 'completed', completed_at = $1, expires_at = $2
+         WHERE id = $3 AND status = 'running'
+           AND NOT EXISTS (SELECT 1 FROM export_unit WHERE job_id = $3 AND status NOT IN ('done', 'failed'))`,
+        [outcome.now, outcome.now + outcome.ttlMs, unit.jobId],
+      );
+      return true;
+    });
+  }
+
+  async releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void> {
+    await this.db.query(
+      `UPDATE export_unit SET status = 'pending', lease_owner = NULL, lease_expires = NULL
+       WHERE job_id = $1 AND seq = $2 AND status = 'leased' AND lease_owner = $3`,
+      [unit.jobId, unit.seq, owner],
+    );
+  }
+
+  async setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void> {
+    await this.db.query(
+      'UPDATE export_job SET status = $1, completed_at = coalesce(completed_at, $2), error = $3 WHERE id = $4',
+      [status, now, error ?? null, id],
+    );
+  }
+
+  async deleteJob(id: string): Promise<void> {
+    await this.db.query('DELETE FROM export_job WHERE id = $1', [id]);
+  }
+
+  async jobsToReap(now: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      "SELECT id FROM export_job WHERE status = 'cancelled' OR (expires_at IS NOT NULL AND expires_at < $1)",
+      [now],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async jobPatients(jobId: string): Promise<string[]> {
+    const { rows } = await this.db.query<{ patient_id: string }>(
+      'SELECT patient_id FROM export_job_patient WHERE job_id = $1',
+      [jobId],
+    );
+    return rows.map((r) => r.patient_id);
+  }
+
+  async addRefs(jobId: string, refs: { type: string; id: string }[]): Promise<void> {
+    if (refs.length === 0) return;
+    await this.db.query(
+      `INSERT INTO export_ref (job_id, type, id) SELECT $1, * FROM unnest($2::text[], $3::text[])
+       ON CONFLICT DO NOTHING`,
+      [jobId, refs.map((r) => r.type), refs.map((r) => r.id)],
+    );
+  }
+
+  async refIds(jobId: string, type: string, afterId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      'SELECT id FROM export_ref WHERE job_id = $1 AND type = $2 AND id > $3 ORDER BY id LIMIT $4',
+      [jobId, type, afterId, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+}

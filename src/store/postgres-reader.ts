@@ -1,0 +1,190 @@
+import type { PgDb } from './postgres-db.js';
+import type { ColumnKind, CopyValue } from './postgres-copy.js';
+import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
+import { inCompartment } from './compartment-check.js';
+import type { ReadResult, ScanKey, ScanOptions, StoredResource } from './types.js';
+
+const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+const SCAN_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text'];
+
+interface Row {
+  type: string;
+  id: string;
+  version: number;
+  last_updated: number;
+  json: string;
+}
+
+const toStored = (r: Row): StoredResource => ({
+  type: r.type,
+  id: r.id,
+  versionId: r.version,
+  lastUpdated: r.last_updated,
+  json: r.json,
+});
+
+/** Point reads, snapshot scans, range planning and Group flattening of the PostgreSQL store. */
+export class PgReader {
+  constructor(private readonly db: PgDb) {}
+
+  async read(type: string, id: string): Promise<ReadResult> {
+    const found = await this.db.query<Row>(
+      'SELECT type, id, version, last_updated, json FROM resource WHERE type = $1 AND id = $2',
+      [type, id],
+    );
+    const row = found.rows[0];
+    if (row) return { status: 'found', resource: toStored(row) };
+    const tomb = await this.db.query<{ version: number; deleted_at: number }>(
+      'SELECT version, deleted_at FROM tombstone WHERE type = $1 AND id = $2 ORDER BY version DESC LIMIT 1',
+      [type, id],
+    );
+    const t = tomb.rows[0];
+    if (t) return { status: 'deleted', type, id, versionId: t.version, deletedAt: t.deleted_at };
+    return { status: 'missing' };
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
+    const found = await this.db.query<Row>(
+      `SELECT type, id, version, last_updated, json FROM resource WHERE type = $1 AND id = $2 AND version = $3
+       UNION ALL
+       SELECT type, id, version, last_updated, json FROM resource_history WHERE type = $1 AND id = $2 AND version = $3
+       LIMIT 1`,
+      [type, id, versionId],
+    );
+    const row = found.rows[0];
+    return row ? toStored(row) : undefined;
+  }
+
+  async types(table: 'resource' | 'tombstone' = 'resource'): Promise<string[]> {
+    // Skip scan over the (type, ...) index: one seek per distinct type.
+    const found = await this.db.query<{ type: string }>(
+      `WITH RECURSIVE t (type) AS (
+         SELECT min(type) FROM ${table}
+         UNION ALL
+         SELECT (SELECT min(r.type) FROM ${table} r WHERE r.type > t.type) FROM t WHERE t.type IS NOT NULL
+       ) SELECT type FROM t WHERE type IS NOT NULL`,
+    );
+    return found.rows.map((r) => r.type);
+  }
+
+  async count(type: string): Promise<number> {
+    const found = await this.db.query<{ n: number }>('SELECT count(*) AS n FROM resource WHERE type = $1', [type]);
+    return found.rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Current versions at `asOf`, then superseded versions that were current at `asOf`; each in
+   * (lastUpdated, id) order. Rows stream by binary COPY at the consumer's pace.
+   */
+  async *scan(o: ScanOptions): AsyncGenerator<StoredResource[]> {
+    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const bounds = [`r.type = ${s(o.type)}`, `r.last_updated <= ${n(o.asOf)}`];
+    if (o.since !== undefined) bounds.push(`r.last_updated > ${n(o.since)}`);
+    if (o.until !== undefined) bounds.push(`r.last_updated < ${n(o.until)}`);
+    if (o.after) bounds.push(`(r.last_updated, r.id) > (${n(o.after.lastUpdated)}, ${s(o.after.id)})`);
+    if (o.upTo) bounds.push(`(r.last_updated, r.id) <= (${n(o.upTo.lastUpdated)}, ${s(o.upTo.id)})`);
+    if (o.ids) bounds.push(`r.id = ANY(${sqlTextArray(o.ids)})`);
+    const current = [...bounds, ...compartmentFilter(o.type, o.patients)].join(' AND ');
+    yield* this.batches(
+      `SELECT r.id, r.version, r.last_updated, r.json FROM resource r WHERE ${current} ORDER BY r.last_updated, r.id`,
+      o.type,
+      budget,
+    );
+    const patients = o.patients;
+    yield* this.batches(
+      `SELECT r.id, r.version, r.last_updated, r.json FROM resource_history r
+       WHERE ${bounds.join(' AND ')} AND r.ended > ${n(o.asOf)} ORDER BY r.last_updated, r.id`,
+      o.type,
+      budget,
+      patients ? (r) => inCompartment(r, patients) : undefined,
+    );
+  }
+
+  private async *batches(
+    query: string,
+    type: string,
+    budget: number,
+    keep?: (r: StoredResource) => boolean,
+  ): AsyncGenerator<StoredResource[]> {
+    let batch: StoredResource[] = [];
+    let bytes = 0;
+    for await (const rows of this.db.copyOut(query, SCAN_COLUMNS)) {
+      for (const v of rows) {
+        const r = scanRow(type, v);
+        if (keep && !keep(r)) continue;
+        batch.push(r);
+        bytes += r.json.length;
+        if (bytes >= budget) {
+          yield batch;
+          batch = [];
+          bytes = 0;
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /** Every `rowsPerRange`-th key of a type's current rows, in one pass over the scan index. */
+  async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
+    const found = await this.db.query<{ last_updated: number; id: string }>(
+      `SELECT last_updated, id FROM (
+         SELECT last_updated, id, row_number() OVER (ORDER BY last_updated, id) AS k FROM resource WHERE type = $1
+       ) x WHERE k % $2 = 0 ORDER BY k`,
+      [type, rowsPerRange],
+    );
+    return found.rows.map((r) => ({ lastUpdated: r.last_updated, id: r.id }));
+  }
+
+  /** Ids of the Patients current at `asOf` (current rows, plus superseded versions current then). */
+  async patientIds(asOf: number): Promise<string[]> {
+    const found = await this.db.query<{ id: string }>(
+      `SELECT id FROM resource WHERE type = 'Patient' AND last_updated <= $1
+       UNION SELECT id FROM resource_history WHERE type = 'Patient' AND last_updated <= $1 AND ended > $1
+       ORDER BY id`,
+      [asOf],
+    );
+    return found.rows.map((r) => r.id);
+  }
+
+  async groupPatients(groupId: string): Promise<string[]> {
+    // UNION (not UNION ALL) drops rows already seen, which ends the recursion on a cycle.
+    const found = await this.db.query<{ member_id: string }>(
+      `WITH RECURSIVE g (id) AS (
+         SELECT $1::text COLLATE "C"
+         UNION
+         SELECT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+         WHERE m.member_type = 'Group' AND NOT m.inactive
+       )
+       SELECT DISTINCT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+       WHERE m.member_type = 'Patient' AND NOT m.inactive ORDER BY m.member_id`,
+      [groupId],
+    );
+    return found.rows.map((r) => r.member_id);
+  }
+
+  async compartmentsOf(type: string, id: string): Promise<string[]> {
+    const found = await this.db.query<{ patient_id: string }>(
+      `SELECT DISTINCT c.patient_id FROM compartment c JOIN resource r ON r.rid = c.rid
+       WHERE r.type = $1 AND r.id = $2 ORDER BY c.patient_id`,
+      [type, id],
+    );
+    return found.rows.map((r) => r.patient_id);
+  }
+}
+
+function scanRow(type: string, v: CopyValue[]): StoredResource {
+  return {
+    type,
+    id: v[0] as string,
+    versionId: v[1] as number,
+    lastUpdated: v[2] as number,
+    json: v[3] as string,
+  };
+}
+
+function compartmentFilter(type: string, patients: ScanOptions['patients']): string[] {
+  if (patients === undefined) return [];
+  if (type === 'Patient') return patients === 'all' ? [] : [`r.id = ANY(${sqlTextArray(patients)})`];
+  const who = patients === 'all' ? '' : ` AND c.patient_id = ANY(${sqlTextArray(patients)})`;
+  return [`EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid${who})`];
+}

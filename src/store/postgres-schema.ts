@@ -1,0 +1,154 @@
+import type { PgDb } from './postgres-db.js';
+
+// The tables of sqlite-schema.ts, in PostgreSQL. Each entry migrates from version = index to
+// index + 1. Append only; never edit a shipped one. Text columns that are compared or ordered use the
+// "C" collation, so keyset order is byte order on every database, as in SQLite.
+const MIGRATIONS: string[] = [
+  `
+  -- The write clock: every write transaction takes the next instant here, holding the row lock to commit.
+  CREATE TABLE clock (one boolean PRIMARY KEY DEFAULT true CHECK (one), last bigint NOT NULL);
+  INSERT INTO clock (last) VALUES (0);
+  CREATE SEQUENCE resource_rid_seq;
+  CREATE TABLE resource (
+    rid bigint PRIMARY KEY DEFAULT nextval('resource_rid_seq'),
+    type text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    last_updated bigint NOT NULL,
+    hash text NOT NULL,
+    json text NOT NULL,
+    UNIQUE (type, id)
+  );
+  ALTER SEQUENCE resource_rid_seq OWNED BY resource.rid;
+  CREATE INDEX resource_scan ON resource (type, last_updated, id);
+  -- Superseded versions; the version current at T has last_updated <= T < ended.
+  CREATE TABLE resource_history (
+    type text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    last_updated bigint NOT NULL,
+    ended bigint NOT NULL,
+    json text NOT NULL,
+    PRIMARY KEY (type, id, version)
+  );
+  CREATE INDEX history_ended ON resource_history (type, ended);
+  CREATE TABLE tombstone (
+    type text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    deleted_at bigint NOT NULL,
+    PRIMARY KEY (type, id, version)
+  );
+  CREATE INDEX tombstone_time ON tombstone (type, deleted_at);
+  -- Patient compartment of current versions, keyed by the resource's row id.
+  CREATE TABLE compartment (
+    patient_id text COLLATE "C" NOT NULL,
+    rid bigint NOT NULL,
+    param text NOT NULL,
+    PRIMARY KEY (patient_id, rid, param)
+  );
+  CREATE INDEX compartment_rid ON compartment (rid);
+  CREATE TABLE group_member (
+    group_id text COLLATE "C" NOT NULL,
+    member_type text COLLATE "C" NOT NULL,
+    member_id text COLLATE "C" NOT NULL,
+    inactive boolean NOT NULL,
+    PRIMARY KEY (group_id, member_type, member_id)
+  );
+  CREATE INDEX group_member_member ON group_member (member_type, member_id);
+  CREATE TABLE group_search (
+    group_id text COLLATE "C" NOT NULL,
+    kind text NOT NULL,
+    value text NOT NULL
+  );
+  CREATE INDEX group_search_kind ON group_search (kind, value);
+  CREATE INDEX group_search_group ON group_search (group_id);
+  `,
+  `
+  CREATE TABLE export_job (
+    id text PRIMARY KEY,
+    client_id text,
+    status text NOT NULL,
+    request text NOT NULL,
+    transaction_time bigint NOT NULL,
+    created_at bigint NOT NULL,
+    completed_at bigint,
+    expires_at bigint,
+    error text
+  );
+  CREATE INDEX export_job_status ON export_job (status, created_at);
+  CREATE TABLE export_unit (
+    job_id text NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    phase integer NOT NULL,
+    spec text NOT NULL,
+    estimate bigint NOT NULL,
+    progress bigint NOT NULL DEFAULT 0,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    lease_owner text,
+    lease_expires bigint,
+    result text,
+    PRIMARY KEY (job_id, seq)
+  );
+  CREATE INDEX export_unit_status ON export_unit (status, lease_expires);
+  CREATE TABLE export_job_patient (
+    job_id text NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    patient_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (job_id, patient_id)
+  );
+  CREATE TABLE export_ref (
+    job_id text NOT NULL REFERENCES export_job (id) ON DELETE CASCADE,
+    type text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (job_id, type, id)
+  );
+  `,
+  `
+  CREATE TABLE auth_client (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    jwks_url text,
+    jwks text,
+    scope text NOT NULL,
+    created_at bigint NOT NULL,
+    CHECK ((jwks_url IS NULL) <> (jwks IS NULL))
+  );
+  CREATE TABLE auth_signing_key (
+    kid text PRIMARY KEY,
+    alg text NOT NULL,
+    private_jwk text NOT NULL,
+    public_jwk text NOT NULL,
+    created_at bigint NOT NULL,
+    retired_at bigint
+  );
+  CREATE TABLE auth_jti (
+    client_id text NOT NULL,
+    jti text NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  );
+  CREATE INDEX auth_jti_expiry ON auth_jti (expires_at);
+  `,
+];
+
+// Any fixed number; with the schema's name it keys the advisory lock that serializes migrations, so
+// processes starting together on one database migrate it once.
+const MIGRATION_LOCK = 0x66686972;
+
+/** Bring the schema first on the search_path up to the current version, in one transaction. */
+export async function migratePostgres(db: PgDb): Promise<void> {
+  await db.tx(async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
+    const found = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    let version = found.rows[0]?.version ?? 0;
+    if (found.rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
+    // One transaction for all steps keeps the lock across them; DDL is transactional in PostgreSQL.
+    while (version < MIGRATIONS.length) {
+      await client.query(MIGRATIONS[version] as string);
+      version += 1;
+      await client.query('UPDATE schema_version SET version = $1', [version]);
+    }
+  });
+}

@@ -1,0 +1,111 @@
+import { InvalidRequestError } from '../fhir/index.js';
+import type { PgDb } from './postgres-db.js';
+import type { DateComparison, SearchPage, SearchQuery } from './types.js';
+
+/** Collects bind parameters and hands out their `$n` placeholders. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function dateClause(c: DateComparison, p: Params): string {
+  const col = 'r.last_updated';
+  switch (c.prefix) {
+    case 'eq':
+      return `(${col} >= ${p.add(c.start)} AND ${col} < ${p.add(c.end)})`;
+    case 'ne':
+      return `(${col} < ${p.add(c.start)} OR ${col} >= ${p.add(c.end)})`;
+    case 'gt':
+    case 'sa':
+      return `${col} >= ${p.add(c.end)}`;
+    case 'ge':
+      return `${col} >= ${p.add(c.start)}`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${p.add(c.start)}`;
+    case 'le':
+      return `${col} < ${p.add(c.end)}`;
+  }
+}
+
+// `patient` matches the compartment param of that name, or `subject` for types whose patient param is subject.
+const PARAM_ALIASES: Record<string, string[]> = { patient: ['patient', 'subject'], subject: ['subject'] };
+
+function clauses(q: SearchQuery, p: Params): string[] {
+  const out: string[] = [`r.type = ${p.add(q.type)}`];
+  if (q.ids) out.push(`r.id = ANY(${p.add(q.ids)}::text[])`);
+  for (const c of q.lastUpdated ?? []) out.push(dateClause(c, p));
+  for (const ref of q.references ?? []) {
+    const params = PARAM_ALIASES[ref.param] ?? [ref.param];
+    const targets = ref.targets.map((t) => (t.startsWith('Patient/') ? t.slice(8) : t));
+    out.push(
+      `EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid
+         AND c.param = ANY(${p.add(params)}::text[]) AND c.patient_id = ANY(${p.add(targets)}::text[]))`,
+    );
+  }
+  if (q.name) {
+    const values = q.name.exact
+      ? q.name.values
+      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    const test = q.name.exact ? 's.value = ANY' : "lower(s.value) LIKE ANY";
+    out.push(
+      `EXISTS (SELECT 1 FROM group_search s WHERE s.group_id = r.id AND s.kind = 'name'
+         AND ${test}(${p.add(values)}::text[]))`,
+    );
+  }
+  if (q.identifier) {
+    const full = q.identifier.filter((v) => v.includes('|'));
+    const bare = q.identifier.filter((v) => !v.includes('|'));
+    out.push(
+      `EXISTS (SELECT 1 FROM group_search s WHERE s.group_id = r.id AND (
+         (s.kind = 'identifier' AND s.value = ANY(${p.add(full)}::text[]))
+         OR (s.kind = 'identifier-value' AND s.value = ANY(${p.add(bare)}::text[]))))`,
+    );
+  }
+  return out;
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const value = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidRequestError('invalid paging cursor', { expression: '_cursor' });
+  return value;
+}
+
+/** Run a REST search against current versions, paging by row id (keyset, never OFFSET). */
+export async function pgSearch(db: PgDb, q: SearchQuery): Promise<SearchPage> {
+  if ((q.name || q.identifier) && q.type !== 'Group') {
+    throw new InvalidRequestError(`name and identifier search is supported on Group only`, {
+      expression: 'name',
+    });
+  }
+  const p = new Params();
+  const where = clauses(q, p).join(' AND ');
+  const total = await db.query<{ n: number }>(`SELECT count(*) AS n FROM resource r WHERE ${where}`, p.values);
+  const after = p.add(decodeCursor(q.cursor));
+  const limit = p.add(q.count + 1);
+  const found = await db.query<{
+    rid: number;
+    type: string;
+    id: string;
+    version: number;
+    last_updated: number;
+    json: string;
+  }>(
+    `SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.json FROM resource r
+     WHERE ${where} AND r.rid > ${after} ORDER BY r.rid LIMIT ${limit}`,
+    p.values,
+  );
+  const page = found.rows.slice(0, q.count);
+  const result: SearchPage = {
+    resources: page.map((r) => ({ type: r.type, id: r.id, versionId: r.version, lastUpdated: r.last_updated, json: r.json })),
+    total: total.rows[0]?.n ?? 0,
+  };
+  const last = page[page.length - 1];
+  if (found.rows.length > q.count && last) result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
+  return result;
+}

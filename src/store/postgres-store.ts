@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import type { FhirResource } from '../fhir/index.js';
+import { InvalidRequestError, isValidId } from '../fhir/index.js';
+import { PgDb } from './postgres-db.js';
+import { migratePostgres } from './postgres-schema.js';
+import { PgWriter, tickClock } from './postgres-writer.js';
+import { PgReader } from './postgres-reader.js';
+import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
+import { pgSearch } from './postgres-search.js';
+import { PgJobStore } from './postgres-jobs.js';
+import { PgAuthStore } from './postgres-auth.js';
+import { prepareRow } from './prepared-row.js';
+import type { PreparedRow } from './prepared-row.js';
+import type {
+  BlockOptions,
+  DeletedOptions,
+  IngestSummary,
+  PatientBlock,
+  ReadResult,
+  ResourceStore,
+  ScanKey,
+  ScanOptions,
+  SearchPage,
+  SearchQuery,
+  StoredResource,
+  Tombstone,
+  WriteResult,
+} from './types.js';
+
+/** Options for opening the PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /** Connections in this store's pool (default 8). A scan holds one while it streams. */
+  poolSize?: number;
+  /** Wall clock, injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * The store on PostgreSQL, shared by any number of processes (DESIGN.md §1). Tables live in the first
+ * schema of the connection's search_path (`?options=-c%20search_path%3Dname` in the URL).
+ */
+export class PostgresStore implements ResourceStore {
+  readonly jobs: PgJobStore;
+  readonly auth: PgAuthStore;
+  private readonly reader: PgReader;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly db: PgDb,
+    options: PostgresStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.reader = new PgReader(db);
+    this.jobs = new PgJobStore(db);
+    this.auth = new PgAuthStore(db);
+  }
+
+  /** Connect and migrate. */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const db = new PgDb(url, options.poolSize ?? 8);
+    try {
+      await migratePostgres(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return new PostgresStore(db, options);
+  }
+
+  /**
+   * Run `fn` in a transaction that first takes the next instant from the clock row. The row stays
+   * locked to commit, so writes commit in instant order and a tick waits for the writes before it.
+   */
+  private inWrite<T>(fn: (w: PgWriter, at: number) => Promise<T>): Promise<T> {
+    return this.db.tx(async (client: PoolClient) => fn(new PgWriter(this.db, client), await tickClock(client, this.now())));
+  }
+
+  async create(resource: FhirResource): Promise<WriteResult> {
+    const row = prepareRow({ ...resource, id: randomUUID() });
+    return this.inWrite(async (w, at) => ({ type: row.type, id: row.id, ...(await w.write(row, at)) }));
+  }
+
+  async update(resource: FhirResource, options: { ifMatch?: number } = {}): Promise<WriteResult> {
+    const row = prepareRow(requireId(resource));
+    return this.inWrite(async (w, at) => ({ type: row.type, id: row.id, ...(await w.write(row, at, options.ifMatch)) }));
+  }
+
+  async delete(type: string, id: string): Promise<Tombstone | undefined> {
+    return this.inWrite((w, at) => w.remove(type, id, at));
+  }
+
+  async ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary> {
+    const rows = resources.map((r, i) => prepareRow(requireId(r), texts?.[i]));
+    return this.ingestPrepared(rows);
+  }
+
+  async ingestPrepared(rows: readonly PreparedRow[]): Promise<IngestSummary> {
+    if (rows.length === 0) return { created: 0, updated: 0, unchanged: 0 };
+    return this.inWrite((w, at) => w.writeMany(rows, at));
+  }
+
+  async read(type: string, id: string): Promise<ReadResult> {
+    return this.reader.read(type, id);
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
+    return this.reader.readVersion(type, id, versionId);
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    return pgSearch(this.db, query);
+  }
+
+  async tick(): Promise<number> {
+    return this.db.tx((client) => tickClock(client, this.now()));
+  }
+
+  async types(): Promise<string[]> {
+    return this.reader.types();
+  }
+
+  async deletedTypes(): Promise<string[]> {
+    return this.reader.types('tombstone');
+  }
+
+  async count(type: string): Promise<number> {
+    return this.reader.count(type);
+  }
+
+  scan(options: ScanOptions): AsyncIterable<StoredResource[]> {
+    return this.reader.scan(options);
+  }
+
+  deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
+    return pgDeletedSince(this.db, options);
+  }
+
+  patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock> {
+    return pgPatientBlocks(this.db, options);
+  }
+
+  async patientIds(asOf: number): Promise<string[]> {
+    return this.reader.patientIds(asOf);
+  }
+
+  async groupPatients(groupId: string): Promise<string[]> {
+    return this.reader.groupPatients(groupId);
+  }
+
+  async compartmentsOf(type: string, id: string): Promise<string[]> {
+    return this.reader.compartmentsOf(type, id);
+  }
+
+  async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
+    return this.reader.rangeBoundaries(type, rowsPerRange);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function requireId(resource: FhirResource): FhirResource & { id: string } {
+  if (!isValidId(resource.id)) {
+    throw new InvalidRequestError(`${resource.resourceType} has no valid id`, { expression: 'id' });
+  }
+  return resource as FhirResource & { id: string };
+}
+
+/**
+ * Open (migrating if needed) the PostgreSQL store at a `postgres://` URL.
+ * @throws StoreError when the database cannot be reached or migrated
+ */
+export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  return PostgresStore.open(url, options);
+}

@@ -1,0 +1,271 @@
+import type { PoolClient } from 'pg';
+import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
+import type { PgDb } from './postgres-db.js';
+import type { ColumnKind, CopyValue } from './postgres-copy.js';
+import type { GroupIndex, PreparedRow } from './prepared-row.js';
+import { stampJson } from './stamp.js';
+import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
+
+const RESOURCE_COLUMNS: ColumnKind[] = ['int8', 'text', 'text', 'int4', 'int8', 'text', 'text'];
+const COMPARTMENT_COLUMNS: ColumnKind[] = ['text', 'int8', 'text'];
+
+interface Current {
+  rid: number;
+  version: number;
+  last_updated: number;
+  hash: string;
+  json: string;
+}
+
+/** A resource row to (re)index after it was written. */
+interface Indexed {
+  row: PreparedRow;
+  rid: number;
+}
+
+/** Allocate the next instant: strictly after the last one handed out, and not before `now`. The row lock is held to commit. */
+export async function tickClock(client: PoolClient, now: number): Promise<number> {
+  const result = await client.query<{ last: number }>(
+    'UPDATE clock SET last = greatest(last + 1, $1::bigint) RETURNING last',
+    [now],
+  );
+  return result.rows[0]!.last;
+}
+
+/** The write paths of the PostgreSQL store; every call runs inside a transaction that ticked the clock. */
+export class PgWriter {
+  constructor(
+    private readonly db: PgDb,
+    private readonly c: PoolClient,
+  ) {}
+
+  /** Write one prepared resource at instant `at`. */
+  async write(
+    row: PreparedRow,
+    at: number,
+    ifMatch?: number,
+  ): Promise<{ outcome: WriteOutcome; versionId: number; lastUpdated: number; json: string }> {
+    const { type, id } = row;
+    const found = await this.c.query<Partial<Current> & { tomb: number | null }>(
+      `SELECT r.rid, r.version, r.last_updated, r.hash, r.json,
+              (SELECT max(t.version) FROM tombstone t WHERE t.type = $1 AND t.id = $2) AS tomb
+       FROM (SELECT 1) one LEFT JOIN resource r ON r.type = $1 AND r.id = $2`,
+      [type, id],
+    );
+    const { tomb, ...rest } = found.rows[0]!;
+    const current = rest.rid === null ? undefined : (rest as Current);
+    if (ifMatch !== undefined && current?.version !== ifMatch) {
+      throw new PreconditionFailedError(`${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`, {
+        expression: 'If-Match',
+      });
+    }
+    if (current && current.hash === row.hash) {
+      return { outcome: 'unchanged', versionId: current.version, lastUpdated: current.last_updated, json: current.json };
+    }
+    if (current) {
+      const version = current.version + 1;
+      const json = stampJson(row, version, formatInstant(at));
+      await this.updateRows([{ rid: current.rid, version, hash: row.hash, json }], at);
+      await this.index([{ row, rid: current.rid }], true);
+      return { outcome: 'updated', versionId: version, lastUpdated: at, json };
+    }
+    const version = (tomb ?? 0) + 1;
+    const json = stampJson(row, version, formatInstant(at));
+    const inserted = await this.c.query<{ rid: number }>(
+      'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES ($1, $2, $3, $4, $5, $6) RETURNING rid',
+      [type, id, version, at, row.hash, json],
+    );
+    await this.index([{ row, rid: inserted.rows[0]!.rid }], false);
+    return { outcome: 'created', versionId: version, lastUpdated: at, json };
+  }
+
+  /**
+   * Write many resources at one instant. One lookup finds which exist; new ones are copied in with
+   * `COPY`, changed ones updated in one statement. A resource listed twice is written in a second
+   * round, after the first, as consecutive writes would be.
+   */
+  async writeMany(rows: readonly PreparedRow[], at: number): Promise<IngestSummary> {
+    const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
+    for (const round of rounds(rows)) await this.writeRound(round, at, summary);
+    return summary;
+  }
+
+  private async writeRound(rows: readonly PreparedRow[], at: number, summary: IngestSummary): Promise<void> {
+    const types = rows.map((r) => r.type);
+    const ids = rows.map((r) => r.id);
+    const existing = await this.c.query<{ i: number; rid: number; version: number; hash: string }>(
+      `SELECT k.i::int AS i, r.rid, r.version, r.hash
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (type, id, i)
+       JOIN resource r ON r.type = k.type AND r.id = k.id`,
+      [types, ids],
+    );
+    const byIndex = new Map(existing.rows.map((e) => [e.i - 1, e]));
+    const tombs = byIndex.size === rows.length ? new Map<number, number>() : await this.tombVersions(rows, byIndex);
+    const instant = formatInstant(at);
+    const fresh: Indexed[] = [];
+    const changed: Indexed[] = [];
+    const updates: { rid: number; version: number; hash: string; json: string }[] = [];
+    const copied: CopyValue[][] = [];
+    let nextRid = byIndex.size === rows.length ? 0 : await this.allocateRids(rows.length - byIndex.size);
+    rows.forEach((row, i) => {
+      const current = byIndex.get(i);
+      if (current && current.hash === row.hash) {
+        summary.unchanged += 1;
+      } else if (current) {
+        const version = current.version + 1;
+        updates.push({ rid: current.rid, version, hash: row.hash, json: stampJson(row, version, instant) });
+        changed.push({ row, rid: current.rid });
+      } else {
+        const version = (tombs.get(i) ?? 0) + 1;
+        const rid = nextRid++;
+        copied.push([rid, row.type, row.id, version, at, row.hash, stampJson(row, version, instant)]);
+        fresh.push({ row, rid });
+      }
+    });
+    if (copied.length > 0) {
+      await this.db.copyIn(this.c, 'resource (rid, type, id, version, last_updated, hash, json)', RESOURCE_COLUMNS, copied);
+    }
+    if (updates.length > 0) await this.updateRows(updates, at);
+    if (changed.length > 0) await this.index(changed, true);
+    if (fresh.length > 0) await this.index(fresh, false);
+    summary.created += fresh.length;
+    summary.updated += changed.length;
+  }
+
+  /** The last tombstone version of each row that has no current version, for types with any tombstone. */
+  private async tombVersions(rows: readonly PreparedRow[], existing: Map<number, unknown>): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const distinct = [...new Set(rows.map((r) => r.type))];
+    const withTombs = await this.c.query<{ type: string }>(
+      'SELECT t.type FROM unnest($1::text[]) AS t (type) WHERE EXISTS (SELECT 1 FROM tombstone x WHERE x.type = t.type)',
+      [distinct],
+    );
+    if (withTombs.rows.length === 0) return out;
+    const tombTypes = new Set(withTombs.rows.map((r) => r.type));
+    const wanted = rows.map((r, i) => ({ r, i })).filter(({ r, i }) => !existing.has(i) && tombTypes.has(r.type));
+    const found = await this.c.query<{ i: number; version: number }>(
+      `SELECT k.i::int AS i, max(t.version) AS version
+       FROM unnest($1::text[], $2::text[], $3::int[]) AS k (type, id, i)
+       JOIN tombstone t ON t.type = k.type AND t.id = k.id GROUP BY k.i`,
+      [wanted.map((w) => w.r.type), wanted.map((w) => w.r.id), wanted.map((w) => w.i)],
+    );
+    for (const f of found.rows) out.set(f.i, f.version);
+    return out;
+  }
+
+  /** Reserve `n` consecutive row ids; safe because every writer holds the clock lock. Returns the first. */
+  private async allocateRids(n: number): Promise<number> {
+    const got = await this.c.query<{ last: number }>(
+      "SELECT setval('resource_rid_seq', nextval('resource_rid_seq') + $1::bigint - 1) AS last",
+      [n],
+    );
+    return got.rows[0]!.last - n + 1;
+  }
+
+  /** Move the current versions to history (ended at `at`) and replace them. */
+  private async updateRows(updates: { rid: number; version: number; hash: string; json: string }[], at: number): Promise<void> {
+    const rids = updates.map((u) => u.rid);
+    await this.c.query(
+      `INSERT INTO resource_history (type, id, version, last_updated, ended, json)
+       SELECT type, id, version, last_updated, $2, json FROM resource WHERE rid = ANY($1::bigint[])`,
+      [rids, at],
+    );
+    await this.c.query(
+      `UPDATE resource r SET version = u.version, last_updated = $1, hash = u.hash, json = u.json
+       FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[]) AS u (rid, version, hash, json)
+       WHERE r.rid = u.rid`,
+      [at, rids, updates.map((u) => u.version), updates.map((u) => u.hash), updates.map((u) => u.json)],
+    );
+  }
+
+  /** Delete the current version at instant `at`, leaving a tombstone. */
+  async remove(type: string, id: string, at: number): Promise<Tombstone | undefined> {
+    const result = await this.c.query<{ version: number }>(
+      `WITH d AS (DELETE FROM resource WHERE type = $1 AND id = $2 RETURNING rid, type, id, version, last_updated, json),
+       h AS (INSERT INTO resource_history (type, id, version, last_updated, ended, json)
+             SELECT type, id, version, last_updated, $3, json FROM d),
+       t AS (INSERT INTO tombstone (type, id, version, deleted_at) SELECT type, id, version + 1, $3 FROM d),
+       c AS (DELETE FROM compartment WHERE rid IN (SELECT rid FROM d)),
+       m AS (DELETE FROM group_member WHERE $1 = 'Group' AND group_id = $2 AND EXISTS (SELECT 1 FROM d)),
+       s AS (DELETE FROM group_search WHERE $1 = 'Group' AND group_id = $2 AND EXISTS (SELECT 1 FROM d))
+       SELECT version + 1 AS version FROM d`,
+      [type, id, at],
+    );
+    const row = result.rows[0];
+    return row ? { type, id, versionId: row.version, deletedAt: at } : undefined;
+  }
+
+  /** Write the compartment rows (and Group rows) of resources just written. */
+  private async index(written: Indexed[], replace: boolean): Promise<void> {
+    if (replace) {
+      await this.c.query('DELETE FROM compartment WHERE rid = ANY($1::bigint[])', [written.map((w) => w.rid)]);
+    }
+    const rows = compartmentRows(written);
+    if (rows.length > 0) await this.db.copyIn(this.c, 'compartment (patient_id, rid, param)', COMPARTMENT_COLUMNS, rows);
+    for (const { row } of written) if (row.group) await this.indexGroup(row.id, row.group);
+  }
+
+  private async indexGroup(id: string, group: GroupIndex): Promise<void> {
+    await this.c.query('DELETE FROM group_member WHERE group_id = $1', [id]);
+    await this.c.query('DELETE FROM group_search WHERE group_id = $1', [id]);
+    // urn:uuid members carry no type: take the stored type, else Patient (it may load later).
+    const untyped = group.members.filter((m) => m.type === undefined).map((m) => m.id);
+    const stored = new Map<string, string>();
+    if (untyped.length > 0) {
+      const found = await this.c.query<{ id: string; type: string }>(
+        "SELECT id, type FROM resource WHERE type IN ('Group', 'Patient') AND id = ANY($1::text[]) ORDER BY type",
+        [untyped],
+      );
+      for (const f of found.rows) stored.set(f.id, f.type);
+    }
+    // A member listed twice keeps its last entry, as INSERT OR REPLACE does in SQLite.
+    const members = new Map<string, { type: string; id: string; inactive: boolean }>();
+    for (const m of group.members) {
+      const type = m.type ?? stored.get(m.id) ?? 'Patient';
+      members.set(`${type}/${m.id}`, { type, id: m.id, inactive: m.inactive });
+    }
+    const list = [...members.values()];
+    await this.c.query(
+      `INSERT INTO group_member (group_id, member_type, member_id, inactive)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::boolean[])`,
+      [id, list.map((m) => m.type), list.map((m) => m.id), list.map((m) => m.inactive)],
+    );
+    await this.c.query(
+      'INSERT INTO group_search (group_id, kind, value) SELECT $1, * FROM unnest($2::text[], $3::text[])',
+      [id, group.search.map((s) => s[0]), group.search.map((s) => s[1])],
+    );
+  }
+}
+
+/** Compartment rows of written resources, each (patient, param) once per resource. */
+function compartmentRows(written: Indexed[]): CopyValue[][] {
+  const out: CopyValue[][] = [];
+  for (const { row, rid } of written) {
+    const refs = row.compartment;
+    const seen = refs.length > 2 ? new Set<string>() : undefined;
+    for (let i = 0; i < refs.length; i += 2) {
+      const patient = refs[i] as string;
+      const param = refs[i + 1] as string;
+      if (seen) {
+        const key = `${patient}\u0000${param}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      out.push([patient, rid, param]);
+    }
+  }
+  return out;
+}
+
+/** Split rows so that no round names a resource twice; the n-th write of a resource goes in round n. */
+function rounds(rows: readonly PreparedRow[]): PreparedRow[][] {
+  const seen = new Map<string, number>();
+  const out: PreparedRow[][] = [];
+  for (const row of rows) {
+    const key = `${row.type}/${row.id}`;
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    (out[n] ??= []).push(row);
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openPostgresStore, openSqliteStore } from '../../src/store/index.js';
+import type { ResourceStore } from '../../src/store/index.js';
+
+/** PostgreSQL for the store tests: `FHIRHOSE_TEST_PG_URL`, e.g. postgres://127.0.0.1:5432/test. */
+export const PG_URL = process.env.FHIRHOSE_TEST_PG_URL;
+
+/** A fresh, empty database of one backend, and how to remove it. */
+export interface TestDatabase {
+  /** What `openStore` takes: a SQLite file path or a PostgreSQL URL. */
+  db: string;
+  drop(): Promise<void>;
+}
+
+/** One store implementation under test. */
+export interface Backend {
+  name: string;
+  /** False, or why the backend's tests are skipped. */
+  skip: string | false;
+  /** A fresh empty database. */
+  create(): Promise<TestDatabase>;
+  /** Open a store on a database made by `create`. */
+  open(db: string, options?: { now?: () => number }): Promise<ResourceStore>;
+}
+
+/** A schema of its own on the test server, named at random so concurrent runs cannot collide. */
+async function createSchema(url: string): Promise<TestDatabase> {
+  const schema = `fhirhose_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const sep = url.includes('?') ? '&' : '?';
+  return {
+    db: `${url}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    async drop() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** SQLite always; PostgreSQL when FHIRHOSE_TEST_PG_URL is set. */
+export function backends(): Backend[] {
+  return [
+    {
+      name: 'SQLite',
+      skip: false,
+      async create() {
+        const dir = mkdtempSync(join(tmpdir(), 'fhirhose-test-'));
+        return { db: join(dir, 'store.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+      },
+      async open(db, options = {}) {
+        return openSqliteStore(db, options);
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      skip: PG_URL ? false : 'FHIRHOSE_TEST_PG_URL is not set (e.g. postgres://127.0.0.1:5432/test)',
+      create: () => createSchema(withUser(PG_URL!)),
+      async open(db, options = {}) {
+        return openPostgresStore(db, options);
+      },
+    },
+  ];
+}
+
+/** The URL with the OS user when it names none, as the store does (the driver would not). */
+function withUser(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username === '') parsed.username = process.env.PGUSER ?? userInfo().username;
+  return parsed.href;
+}
