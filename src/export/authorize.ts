@@ -31,9 +31,17 @@ export function authorizeExport(request: ExportRequest, access: ReadAccess): Exp
       expression: request.types?.some((t) => denied.includes(t)) ? '_type' : '_typeFilter',
     });
   }
+  if (request.includeAssociatedData.length > 0 && !access.canRead('Provenance')) {
+    throw new ForbiddenError("includeAssociatedData needs read access to Provenance, which the scopes do not allow", {
+      expression: 'includeAssociatedData',
+    });
+  }
   if (request.types !== undefined) return request;
   const readable = access.readableTypes();
   if (readable === '*') return request;
-  if (readable.length === 0) throw new ForbiddenError("the access token's scopes allow reading no type");
-  return { ...request, types: [...readable] };
+  // Narrowing stands in for an absent _type, so it must not add Group cohorts that a default
+  // patient-level export leaves out (see exportTypes in planner.ts).
+  const types = request.level === 'system' ? [...readable] : readable.filter((t) => t !== 'Group');
+  if (types.length === 0) throw new ForbiddenError("the access token's scopes allow reading no type");
+  return { ...request, types };
 }

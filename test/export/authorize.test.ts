@@ -34,6 +34,23 @@ describe('authorizeExport', () => {
     assert.deepEqual(out.types, ['Observation', 'Patient']);
   });
 
+  test('refuses includeAssociatedData when the scopes do not cover Provenance', () => {
+    const r = request({ types: ['Observation'], includeAssociatedData: ['RelevantProvenanceResources'] });
+    assert.throws(() => authorizeExport(r, ScopeSet.parse('system/Observation.rs')), {
+      ...forbidden,
+      expression: 'includeAssociatedData',
+    });
+    assert.equal(authorizeExport(r, ScopeSet.parse('system/Observation.rs system/Provenance.rs')), r);
+  });
+
+  test('narrowing a patient-level export leaves out Group cohorts', () => {
+    const out = authorizeExport(
+      request({ level: 'patient' }),
+      ScopeSet.parse('system/Patient.rs system/Group.rs system/Observation.rs'),
+    );
+    assert.deepEqual(out.types, ['Observation', 'Patient']);
+  });
+
   test('refuses a _type the scopes do not cover', () => {
     const scopes = ScopeSet.parse('system/Patient.rs');
     assert.throws(() => authorizeExport(request({ types: ['Patient', 'Condition'] }), scopes), {
@@ -64,7 +81,7 @@ describe('authorizeExport', () => {
       expression: 'Group',
     });
     const out = authorizeExport(group, ScopeSet.parse('system/Patient.rs system/Group.rs'));
-    assert.deepEqual(out.types, ['Group', 'Patient']);
+    assert.deepEqual(out.types, ['Patient']);
   });
 
   test('refuses a grant that reads nothing', () => {
