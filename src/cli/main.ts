@@ -1,32 +1,35 @@
 import { Command, CommanderError } from 'commander';
-import { registerClients } from './commands/clients.js';
-import { registerExport } from './commands/export.js';
-import { registerGenerate } from './commands/generate.js';
-import { registerKeys } from './commands/keys.js';
-import { registerLoad } from './commands/load.js';
-import { registerServe } from './commands/serve.js';
-import { registerSync } from './commands/sync.js';
 
-/** Build the `fhirhose` command tree. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+// Each command's module graph loads only when that command runs, so `fhirhose export` does not pay
+// for the server, the store and the generator (startup time and resident memory).
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  load: async () => (await import('./commands/load.js')).registerLoad,
+  generate: async () => (await import('./commands/generate.js')).registerGenerate,
+  export: async () => (await import('./commands/export.js')).registerExport,
+  sync: async () => (await import('./commands/sync.js')).registerSync,
+  clients: async () => (await import('./commands/clients.js')).registerClients,
+  keys: async () => (await import('./commands/keys.js')).registerKeys,
+  worker: async () => (await import('./commands/worker.js')).registerWorker,
+};
+
+/** Build the `fhirhose` command tree: only `commandName`'s command when it is known, else all. */
+export async function buildProgram(commandName?: string): Promise<Command> {
   const program = new Command('fhirhose')
     .description('FHIR Bulk Data Access server and client')
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError();
-  registerServe(program);
-  registerLoad(program);
-  registerGenerate(program);
-  registerExport(program);
-  registerSync(program);
-  registerClients(program);
-  registerKeys(program);
+  const only = commandName !== undefined ? COMMANDS[commandName] : undefined;
+  for (const load of only ? [only] : Object.values(COMMANDS)) (await load())(program);
   return program;
 }
 
 /** Run the CLI with process-style argv; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
   } catch (err) {

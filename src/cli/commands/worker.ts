@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { WorkerPool } from '../../export/index.js';
+import { loadServeConfig } from '../config.js';
+import type { ServeFlags } from '../config.js';
+
+/** `fhirhose worker`: a process that only runs export units, beside `fhirhose serve --workers 0`. */
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run export units for servers sharing this database (pair with `serve --workers 0`)')
+    .option('--db <path>', 'database the servers use (env FHIRHOSE_DB)')
+    .option(
+      '--export-dir <dir>',
+      'folder for export files, the same as the servers use (env FHIRHOSE_EXPORT_DIR)',
+    )
+    .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
+    .action(async (opts: { db?: string; exportDir?: string; threads?: string }) => {
+      const flags: ServeFlags = {};
+      if (opts.db) flags.db = opts.db;
+      if (opts.exportDir) flags.exportDir = opts.exportDir;
+      if (opts.threads) flags.workers = opts.threads;
+      const config = loadServeConfig(process.env, flags);
+      const log = pino({ level: config.logLevel });
+      const pool = new WorkerPool({
+        dbPath: config.dbPath,
+        storageRoot: config.exportDir,
+        config: config.export,
+        log,
+      });
+      pool.start();
+      log.info({ db: config.dbPath, threads: config.export.workers }, 'export worker started');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          void pool.stop().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      log.info('export worker stopped');
+    });
+}
