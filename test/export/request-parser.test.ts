@@ -419,6 +419,14 @@ describe('parseKickoff includeAssociatedData', () => {
 });
 
 describe('parseKickoff organizeOutputBy', () => {
+  it('refuses includeAssociatedData with organizeOutputBy, or drops it with a warning when lenient', () => {
+    const both = { organizeOutputBy: 'Patient', includeAssociatedData: 'RelevantProvenanceResources' };
+    assert.throws(() => get(both), { code: 'FHIRHOSE_ERR_NOT_SUPPORTED', expression: 'includeAssociatedData' });
+    const lenient = get(both, { prefer: LENIENT });
+    assert.deepEqual(lenient.includeAssociatedData, []);
+    assert.equal(lenient.warnings[0]?.parameter, 'includeAssociatedData');
+  });
+
   it('accepts Patient at every level', () => {
     for (const level of ['system', 'patient', 'group'] as const) {
       assert.equal(get({ organizeOutputBy: 'Patient' }, { level }).organizeOutputBy, 'Patient');
@@ -492,7 +500,6 @@ describe('parseKickoff POST body', () => {
       _elements: 'id',
       _typeFilter: 'Observation?status=final',
       includeAssociatedData: 'LatestProvenanceResources',
-      organizeOutputBy: 'Patient',
       allowPartialManifests: 'true',
     };
     const fromPost = post([
@@ -504,10 +511,11 @@ describe('parseKickoff POST body', () => {
       { name: '_elements', valueString: 'id' },
       { name: '_typeFilter', valueString: 'Observation?status=final' },
       { name: 'includeAssociatedData', valueCode: 'LatestProvenanceResources' },
-      { name: 'organizeOutputBy', valueString: 'Patient' },
       { name: 'allowPartialManifests', valueBoolean: true },
     ]);
     assert.deepEqual(fromPost, get(query));
+    const organized = post([{ name: 'organizeOutputBy', valueString: 'Patient' }]);
+    assert.deepEqual(organized, get({ organizeOutputBy: 'Patient' }));
   });
 
   it('accepts an absent body and a Parameters without parameter as no parameters', () => {
