@@ -135,13 +135,18 @@ const MIGRATIONS: string[] = [
 /** Bring a database up to the current schema version, in one transaction per step. */
 export function migrate(db: Database.Database): void {
   const all = MIGRATIONS;
-  let version = db.pragma('user_version', { simple: true }) as number;
-  while (version < all.length) {
-    const sql = all[version] as string;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-    version += 1;
+  for (;;) {
+    // The version is read under the write lock, so two processes starting together never both
+    // apply the same step.
+    const applied = db
+      .transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version >= all.length) return false;
+        db.exec(all[version] as string);
+        db.pragma(`user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!applied) return;
   }
 }
