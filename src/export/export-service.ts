@@ -136,7 +136,12 @@ export class ExportService {
       this.checkPace(jobId);
       const units = await this.deps.store.jobs.listUnits(jobId);
       const percent = Math.min(jobPercent(units), 99);
-      const status: ExportStatus = { state: 'in-progress', percent, retryAfterSeconds: config.retryAfterSeconds, request };
+      const status: ExportStatus = {
+        state: 'in-progress',
+        percent,
+        retryAfterSeconds: config.retryAfterSeconds,
+        request,
+      };
       const first = { index: 0, size: config.manifestPageUnits };
       if (request.allowPartialManifests && pageReady(units, first)) status.partial = this.page(job, units, 0);
       return status;
@@ -145,7 +150,12 @@ export class ExportService {
     if (job.status === 'failed') return { state: 'failed', message: job.error ?? 'export failed', request };
     const units = await this.deps.store.jobs.listUnits(jobId);
     if (request.allowPartialManifests) {
-      return { state: 'completed', manifest: this.page(job, units, 0), expiresAt: job.expiresAt ?? this.now(), request };
+      return {
+        state: 'completed',
+        manifest: this.page(job, units, 0),
+        expiresAt: job.expiresAt ?? this.now(),
+        request,
+      };
     }
     const manifest = buildManifest(job, units, {
       requiresAccessToken: this.deps.requiresAccessToken,
@@ -172,7 +182,10 @@ export class ExportService {
     jobId: string,
     clientId: string | null,
     index: number,
-  ): Promise<{ ready: false; retryAfterSeconds: number } | { ready: true; manifest: Manifest; expiresAt: number | null }> {
+  ): Promise<
+    | { ready: false; retryAfterSeconds: number }
+    | { ready: true; manifest: Manifest; expiresAt: number | null }
+  > {
     const job = await this.ownJob(jobId, clientId);
     const request = JSON.parse(job.request) as ExportRequest;
     const units = await this.deps.store.jobs.listUnits(jobId);
@@ -180,7 +193,8 @@ export class ExportService {
     if (!request.allowPartialManifests || index < 1 || index * size >= units.length) {
       throw new NotFoundError(`manifest page ${index} of export ${jobId} not found`);
     }
-    if (!pageReady(units, { index, size })) return { ready: false, retryAfterSeconds: this.deps.config.retryAfterSeconds };
+    if (!pageReady(units, { index, size }))
+      return { ready: false, retryAfterSeconds: this.deps.config.retryAfterSeconds };
     return { ready: true, manifest: this.page(job, units, index), expiresAt: job.expiresAt };
   }
 
@@ -213,7 +227,11 @@ export class ExportService {
   }
 
   /** Check that a file belongs to a finished job of this client and return its size. */
-  async file(jobId: string, name: string, clientId: string | null): Promise<{ bytes: number; expiresAt: number | null }> {
+  async file(
+    jobId: string,
+    name: string,
+    clientId: string | null,
+  ): Promise<{ bytes: number; expiresAt: number | null }> {
     const job = await this.ownJob(jobId, clientId);
     // Files of finished units are final, so partial manifests may list them before the job completes.
     const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);

@@ -27,12 +27,21 @@ export async function exportTypes(
   if (request.level !== 'system') {
     // Group is in the R4 Patient compartment (Group.member); exporting every cohort a patient
     // belongs to would disclose more than the request names, so it needs an explicit _type.
-    const inCompartment = (t: string): boolean => PATIENT_COMPARTMENT_TYPES.has(t) && (t !== 'Group' || !!request.types);
+    const inCompartment = (t: string): boolean =>
+      PATIENT_COMPARTMENT_TYPES.has(t) && (t !== 'Group' || !!request.types);
     const supporting = wanted.filter((t) => SUPPORTING_TYPES.has(t) && !PATIENT_COMPARTMENT_TYPES.has(t));
     wanted = wanted.filter(inCompartment);
-    return { main: wanted.filter((t) => present.includes(t)), supporting, deleted: wanted.filter((t) => known.includes(t)) };
+    return {
+      main: wanted.filter((t) => present.includes(t)),
+      supporting,
+      deleted: wanted.filter((t) => known.includes(t)),
+    };
   }
-  return { main: wanted.filter((t) => present.includes(t)), supporting: [], deleted: wanted.filter((t) => known.includes(t)) };
+  return {
+    main: wanted.filter((t) => present.includes(t)),
+    supporting: [],
+    deleted: wanted.filter((t) => known.includes(t)),
+  };
 }
 
 /**

@@ -1,7 +1,16 @@
 import type Database from 'better-sqlite3';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
-import type { BlockOptions, DeletedOptions, PatientBlock, ReadResult, ScanKey, ScanOptions, StoredResource, Tombstone } from './types.js';
+import type {
+  BlockOptions,
+  DeletedOptions,
+  PatientBlock,
+  ReadResult,
+  ScanKey,
+  ScanOptions,
+  StoredResource,
+  Tombstone,
+} from './types.js';
 
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 const ROWS_PER_QUERY = 5000;
@@ -253,7 +262,10 @@ export class SqliteReader {
     const until = o.until ?? MAX_TIME;
     const wanted = o.types ? new Set(o.types) : undefined;
     const keep = (r: Row): boolean =>
-      r.last_updated <= o.asOf && r.last_updated > since && r.last_updated < until && (!wanted || wanted.has(r.type));
+      r.last_updated <= o.asOf &&
+      r.last_updated > since &&
+      r.last_updated < until &&
+      (!wanted || wanted.has(r.type));
     const members = this.db.prepare<[string], Row>(
       `SELECT DISTINCT r.rid, r.type, r.id, r.version, r.last_updated, r.json
        FROM compartment c JOIN resource r ON r.rid = c.rid
@@ -279,7 +291,8 @@ export class SqliteReader {
       const resources: StoredResource[] = [];
       const patient = self.get(patientId);
       if (patient && keep(patient)) resources.push(toStored(patient));
-      for (const row of members.iterate(patientId)) if (row.type !== 'Patient' && keep(row)) resources.push(toStored(row));
+      for (const row of members.iterate(patientId))
+        if (row.type !== 'Patient' && keep(row)) resources.push(toStored(row));
       resources.push(...(old.get(patientId) ?? []));
       if (resources.length > 0) yield { patientId, resources };
     }

@@ -27,7 +27,9 @@ async function pollPage(url: string, bodies: string[]): Promise<Page> {
 
 test('partial manifests are immutable pages chained by link next that cover the export once', async (t) => {
   const srv = await startTestServer(t, { export: { rowsPerUnit: 40, manifestPageUnits: 2 } });
-  await srv.runtime.store.ingest(Array.from({ length: 300 }, (_, i) => makePatient(`p${String(i).padStart(3, '0')}`)));
+  await srv.runtime.store.ingest(
+    Array.from({ length: 300 }, (_, i) => makePatient(`p${String(i).padStart(3, '0')}`)),
+  );
   const status = await kickoff(`${srv.baseUrl}/$export?_type=Patient&allowPartialManifests=true`);
   const firstBodies: string[] = [];
   let page = await pollPage(status, firstBodies);
@@ -55,6 +57,8 @@ test('without allowPartialManifests the manifest is whole and has no link', asyn
   const m = (await runExport(`${srv.baseUrl}/$export?_type=Patient`)) as unknown as Page;
   assert.equal(m.link, undefined);
   assert.equal((await readLines(m.output)).length, 300);
-  const res = await fetch(`${m.output[0]!.url.replace(/\$export-files\/([^/]+)\/.*/, '$export-status/$1/page/1')}`);
+  const res = await fetch(
+    `${m.output[0]!.url.replace(/\$export-files\/([^/]+)\/.*/, '$export-status/$1/page/1')}`,
+  );
   assert.equal(res.status, 404);
 });

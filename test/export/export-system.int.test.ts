@@ -230,9 +230,14 @@ describe(
           type,
         );
       }
-      const obs = rest.resource.find((x) => x.type === 'Observation') as unknown as { searchParam: { name: string }[] };
-    assert.ok(obs.searchParam.some((p) => p.name === 'code'), 'the _typeFilter parameters are listed');
-    const od = await fetch(`${srv.baseUrl}/OperationDefinition/group-export`);
+      const obs = rest.resource.find((x) => x.type === 'Observation') as unknown as {
+        searchParam: { name: string }[];
+      };
+      assert.ok(
+        obs.searchParam.some((p) => p.name === 'code'),
+        'the _typeFilter parameters are listed',
+      );
+      const od = await fetch(`${srv.baseUrl}/OperationDefinition/group-export`);
       assert.equal(od.status, 200);
       assert.equal(((await od.json()) as { code: string }).code, 'export');
     });

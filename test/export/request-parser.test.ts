@@ -421,7 +421,10 @@ describe('parseKickoff includeAssociatedData', () => {
 describe('parseKickoff organizeOutputBy', () => {
   it('refuses includeAssociatedData with organizeOutputBy, or drops it with a warning when lenient', () => {
     const both = { organizeOutputBy: 'Patient', includeAssociatedData: 'RelevantProvenanceResources' };
-    assert.throws(() => get(both), { code: 'FHIRHOSE_ERR_NOT_SUPPORTED', expression: 'includeAssociatedData' });
+    assert.throws(() => get(both), {
+      code: 'FHIRHOSE_ERR_NOT_SUPPORTED',
+      expression: 'includeAssociatedData',
+    });
     const lenient = get(both, { prefer: LENIENT });
     assert.deepEqual(lenient.includeAssociatedData, []);
     assert.equal(lenient.warnings[0]?.parameter, 'includeAssociatedData');

@@ -48,9 +48,13 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
       const { jobId, page } = request.params as { jobId: string; page: string };
       const index = /^\d{1,6}$/.test(page) ? Number(page) : -1;
       const result = await service.manifestPage(jobId, clientIdOf(request), index);
-      if (!result.ready) return reply.code(202).header('retry-after', String(result.retryAfterSeconds)).send();
+      if (!result.ready)
+        return reply.code(202).header('retry-after', String(result.retryAfterSeconds)).send();
       if (result.expiresAt !== null) reply.header('expires', new Date(result.expiresAt).toUTCString());
-      return reply.type(MANIFEST_JSON).header('cache-control', 'no-store').send(JSON.stringify(result.manifest));
+      return reply
+        .type(MANIFEST_JSON)
+        .header('cache-control', 'no-store')
+        .send(JSON.stringify(result.manifest));
     });
 
     app.delete('/$export-status/:jobId', async (request, reply) => {
