@@ -32,9 +32,12 @@ export function authorizeExport(request: ExportRequest, access: ReadAccess): Exp
     });
   }
   if (request.includeAssociatedData.length > 0 && !access.canRead('Provenance')) {
-    throw new ForbiddenError("includeAssociatedData needs read access to Provenance, which the scopes do not allow", {
-      expression: 'includeAssociatedData',
-    });
+    throw new ForbiddenError(
+      'includeAssociatedData needs read access to Provenance, which the scopes do not allow',
+      {
+        expression: 'includeAssociatedData',
+      },
+    );
   }
   if (request.types !== undefined) return request;
   const readable = access.readableTypes();

@@ -33,7 +33,9 @@ export type IngestEvent =
  * large the input. Stopping the iteration early stops the worker.
  * @throws Error when the worker thread fails
  */
-export async function* preparedEvents(data: IngestWorkerData): AsyncGenerator<Exclude<IngestEvent, { kind: 'done' }>> {
+export async function* preparedEvents(
+  data: IngestWorkerData,
+): AsyncGenerator<Exclude<IngestEvent, { kind: 'done' }>> {
   const worker = new Worker(new URL('./ingest-worker.js', import.meta.url), { workerData: data });
   const queue: IngestEvent[] = [];
   let failure: Error | undefined;

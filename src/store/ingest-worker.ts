@@ -37,7 +37,9 @@ async function sendBatch(file: string, rows: PreparedRow[], problems: LoadProble
   const packed = packRows(rows.sort(byKey));
   while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
   credits -= 1;
-  post({ kind: 'batch', file, count: rows.length, ...packed, problems }, [packed.layout.buffer as ArrayBuffer]);
+  post({ kind: 'batch', file, count: rows.length, ...packed, problems }, [
+    packed.layout.buffer as ArrayBuffer,
+  ]);
 }
 
 async function prepareFile(file: string): Promise<void> {

@@ -70,7 +70,9 @@ export class PgAuthStore implements AuthStore {
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const { rows } = await this.db.query<KeyRow>('SELECT * FROM auth_signing_key ORDER BY created_at DESC, kid DESC');
+    const { rows } = await this.db.query<KeyRow>(
+      'SELECT * FROM auth_signing_key ORDER BY created_at DESC, kid DESC',
+    );
     return rows.map(toKey);
   }
 

@@ -37,10 +37,12 @@ export async function* pgDeletedSince(db: PgDb, o: DeletedOptions): AsyncGenerat
   let afterId = '';
   for (;;) {
     const params = [o.type, o.since, o.asOf, o.until ?? MAX_TIME, at, afterId, o.patients !== undefined];
-    const { rows } = await db.query<{ id: string; version: number; deleted_at: number; prior: string | null }>(
-      query,
-      params,
-    );
+    const { rows } = await db.query<{
+      id: string;
+      version: number;
+      deleted_at: number;
+      prior: string | null;
+    }>(query, params);
     const out: Tombstone[] = [];
     for (const row of rows) {
       at = row.deleted_at;
@@ -107,7 +109,11 @@ function blockFilter(o: BlockOptions, a: string): string {
 }
 
 /** Superseded versions current at `asOf` that pass `filter`, by the listed patients whose compartment held them. */
-async function supersededByPatient(db: PgDb, o: BlockOptions, filter: string): Promise<Map<string, StoredResource[]>> {
+async function supersededByPatient(
+  db: PgDb,
+  o: BlockOptions,
+  filter: string,
+): Promise<Map<string, StoredResource[]>> {
   const out = new Map<string, StoredResource[]>();
   const listed = new Set(o.patients);
   const query = `SELECT h.type, h.id, h.version, h.last_updated, h.json FROM resource_history h

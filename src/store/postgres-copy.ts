@@ -116,7 +116,8 @@ export async function* decodeBinaryCopy(
     waitingBytes = 0;
     if (!headerDone) {
       const valid = buf.subarray(0, SIGNATURE.length).equals(SIGNATURE);
-      if (!valid || buf.readInt32BE(SIGNATURE.length + 4) !== 0) throw new TypeError('unexpected COPY header');
+      if (!valid || buf.readInt32BE(SIGNATURE.length + 4) !== 0)
+        throw new TypeError('unexpected COPY header');
       pos = HEADER_BYTES;
       headerDone = true;
     }

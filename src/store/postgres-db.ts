@@ -10,7 +10,10 @@ import type { ColumnKind, CopyValue } from './postgres-copy.js';
 
 /** Something queries can run on: the pool, or one client inside a transaction. */
 export interface Queryable {
-  query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 // SQLSTATEs worth retrying: serialization failure, deadlock, shutdown, too many connections, and any
@@ -22,7 +25,8 @@ const RETRYABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 export function storeError(err: unknown, what: string): unknown {
   if (err instanceof FhirhoseError || !(err instanceof Error)) return err;
   const code = 'code' in err ? String(err.code) : '';
-  const isDriver = err instanceof pg.DatabaseError || RETRYABLE_NET.has(code) || /connection/i.test(err.message);
+  const isDriver =
+    err instanceof pg.DatabaseError || RETRYABLE_NET.has(code) || /connection/i.test(err.message);
   if (!isDriver) return err;
   const retryable = RETRYABLE.has(code) || code.startsWith('08') || RETRYABLE_NET.has(code);
   return new StoreError(`database ${what} failed`, { cause: err, retryable });
@@ -59,7 +63,10 @@ export class PgDb implements Queryable {
     this.pool.on('error', () => undefined);
   }
 
-  async query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }> {
+  async query<R extends QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }> {
     try {
       return await this.pool.query<R>(sql, params);
     } catch (err) {
@@ -129,7 +136,10 @@ export class PgDb implements Queryable {
       }
       yield* encoder.end();
     }
-    await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`)));
+    await pipeline(
+      Readable.from(chunks()),
+      client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`)),
+    );
   }
 
   async close(): Promise<void> {

@@ -97,7 +97,10 @@ export class PgJobStore implements JobStore {
   }
 
   async listUnits(jobId: string): Promise<UnitRecord[]> {
-    const { rows } = await this.db.query<UnitRow>('SELECT * FROM export_unit WHERE job_id = $1 ORDER BY seq', [jobId]);
+    const { rows } = await this.db.query<UnitRow>(
+      'SELECT * FROM export_unit WHERE job_id = $1 ORDER BY seq',
+      [jobId],
+    );
     return rows.map(toUnit);
   }
 
@@ -129,7 +132,12 @@ export class PgJobStore implements JobStore {
     return rows[0] ? toUnit(rows[0]) : undefined;
   }
 
-  async heartbeat(unit: { jobId: string; seq: number }, owner: string, until: number, progress: number): Promise<boolean> {
+  async heartbeat(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    until: number,
+    progress: number,
+  ): Promise<boolean> {
     const { rowCount } = await this.db.query(
       `UPDATE export_unit SET lease_expires = $1, progress = $2
        WHERE job_id = $3 AND seq = $4 AND status = 'leased' AND lease_owner = $5

@@ -68,7 +68,9 @@ export class PgReader {
   }
 
   async count(type: string): Promise<number> {
-    const found = await this.db.query<{ n: number }>('SELECT count(*) AS n FROM resource WHERE type = $1', [type]);
+    const found = await this.db.query<{ n: number }>('SELECT count(*) AS n FROM resource WHERE type = $1', [
+      type,
+    ]);
     return found.rows[0]?.n ?? 0;
   }
 

@@ -50,7 +50,7 @@ function clauses(q: SearchQuery, p: Params): string[] {
     const values = q.name.exact
       ? q.name.values
       : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
-    const test = q.name.exact ? 's.value = ANY' : "lower(s.value) LIKE ANY";
+    const test = q.name.exact ? 's.value = ANY' : 'lower(s.value) LIKE ANY';
     out.push(
       `EXISTS (SELECT 1 FROM group_search s WHERE s.group_id = r.id AND s.kind = 'name'
          AND ${test}(${p.add(values)}::text[]))`,
@@ -85,7 +85,10 @@ export async function pgSearch(db: PgDb, q: SearchQuery): Promise<SearchPage> {
   }
   const p = new Params();
   const where = clauses(q, p).join(' AND ');
-  const total = await db.query<{ n: number }>(`SELECT count(*) AS n FROM resource r WHERE ${where}`, p.values);
+  const total = await db.query<{ n: number }>(
+    `SELECT count(*) AS n FROM resource r WHERE ${where}`,
+    p.values,
+  );
   const after = p.add(decodeCursor(q.cursor));
   const limit = p.add(q.count + 1);
   const found = await db.query<{
@@ -102,10 +105,17 @@ export async function pgSearch(db: PgDb, q: SearchQuery): Promise<SearchPage> {
   );
   const page = found.rows.slice(0, q.count);
   const result: SearchPage = {
-    resources: page.map((r) => ({ type: r.type, id: r.id, versionId: r.version, lastUpdated: r.last_updated, json: r.json })),
+    resources: page.map((r) => ({
+      type: r.type,
+      id: r.id,
+      versionId: r.version,
+      lastUpdated: r.last_updated,
+      json: r.json,
+    })),
     total: total.rows[0]?.n ?? 0,
   };
   const last = page[page.length - 1];
-  if (found.rows.length > q.count && last) result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
+  if (found.rows.length > q.count && last)
+    result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
   return result;
 }

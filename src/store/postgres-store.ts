@@ -73,7 +73,9 @@ export class PostgresStore implements ResourceStore {
    * locked to commit, so writes commit in instant order and a tick waits for the writes before it.
    */
   private inWrite<T>(fn: (w: PgWriter, at: number) => Promise<T>): Promise<T> {
-    return this.db.tx(async (client: PoolClient) => fn(new PgWriter(this.db, client), await tickClock(client, this.now())));
+    return this.db.tx(async (client: PoolClient) =>
+      fn(new PgWriter(this.db, client), await tickClock(client, this.now())),
+    );
   }
 
   async create(resource: FhirResource): Promise<WriteResult> {
@@ -83,7 +85,11 @@ export class PostgresStore implements ResourceStore {
 
   async update(resource: FhirResource, options: { ifMatch?: number } = {}): Promise<WriteResult> {
     const row = prepareRow(requireId(resource));
-    return this.inWrite(async (w, at) => ({ type: row.type, id: row.id, ...(await w.write(row, at, options.ifMatch)) }));
+    return this.inWrite(async (w, at) => ({
+      type: row.type,
+      id: row.id,
+      ...(await w.write(row, at, options.ifMatch)),
+    }));
   }
 
   async delete(type: string, id: string): Promise<Tombstone | undefined> {

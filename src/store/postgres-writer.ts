@@ -55,12 +55,20 @@ export class PgWriter {
     const { tomb, ...rest } = found.rows[0]!;
     const current = rest.rid === null ? undefined : (rest as Current);
     if (ifMatch !== undefined && current?.version !== ifMatch) {
-      throw new PreconditionFailedError(`${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`, {
-        expression: 'If-Match',
-      });
+      throw new PreconditionFailedError(
+        `${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`,
+        {
+          expression: 'If-Match',
+        },
+      );
     }
     if (current && current.hash === row.hash) {
-      return { outcome: 'unchanged', versionId: current.version, lastUpdated: current.last_updated, json: current.json };
+      return {
+        outcome: 'unchanged',
+        versionId: current.version,
+        lastUpdated: current.last_updated,
+        json: current.json,
+      };
     }
     if (current) {
       const version = current.version + 1;
@@ -100,7 +108,8 @@ export class PgWriter {
       [types, ids],
     );
     const byIndex = new Map(existing.rows.map((e) => [e.i - 1, e]));
-    const tombs = byIndex.size === rows.length ? new Map<number, number>() : await this.tombVersions(rows, byIndex);
+    const tombs =
+      byIndex.size === rows.length ? new Map<number, number>() : await this.tombVersions(rows, byIndex);
     const instant = formatInstant(at);
     const fresh: Indexed[] = [];
     const changed: Indexed[] = [];
@@ -123,7 +132,12 @@ export class PgWriter {
       }
     });
     if (copied.length > 0) {
-      await this.db.copyIn(this.c, 'resource (rid, type, id, version, last_updated, hash, json)', RESOURCE_COLUMNS, copied);
+      await this.db.copyIn(
+        this.c,
+        'resource (rid, type, id, version, last_updated, hash, json)',
+        RESOURCE_COLUMNS,
+        copied,
+      );
     }
     if (updates.length > 0) await this.updateRows(updates, at);
     if (changed.length > 0) await this.index(changed, true);
@@ -133,7 +147,10 @@ export class PgWriter {
   }
 
   /** The last tombstone version of each row that has no current version, for types with any tombstone. */
-  private async tombVersions(rows: readonly PreparedRow[], existing: Map<number, unknown>): Promise<Map<number, number>> {
+  private async tombVersions(
+    rows: readonly PreparedRow[],
+    existing: Map<number, unknown>,
+  ): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     const distinct = [...new Set(rows.map((r) => r.type))];
     const withTombs = await this.c.query<{ type: string }>(
@@ -142,7 +159,9 @@ export class PgWriter {
     );
     if (withTombs.rows.length === 0) return out;
     const tombTypes = new Set(withTombs.rows.map((r) => r.type));
-    const wanted = rows.map((r, i) => ({ r, i })).filter(({ r, i }) => !existing.has(i) && tombTypes.has(r.type));
+    const wanted = rows
+      .map((r, i) => ({ r, i }))
+      .filter(({ r, i }) => !existing.has(i) && tombTypes.has(r.type));
     const found = await this.c.query<{ i: number; version: number }>(
       `SELECT k.i::int AS i, max(t.version) AS version
        FROM unnest($1::text[], $2::text[], $3::int[]) AS k (type, id, i)
@@ -163,7 +182,10 @@ export class PgWriter {
   }
 
   /** Move the current versions to history (ended at `at`) and replace them. */
-  private async updateRows(updates: { rid: number; version: number; hash: string; json: string }[], at: number): Promise<void> {
+  private async updateRows(
+    updates: { rid: number; version: number; hash: string; json: string }[],
+    at: number,
+  ): Promise<void> {
     const rids = updates.map((u) => u.rid);
     await this.c.query(
       `INSERT INTO resource_history (type, id, version, last_updated, ended, json)
@@ -198,10 +220,13 @@ export class PgWriter {
   /** Write the compartment rows (and Group rows) of resources just written. */
   private async index(written: Indexed[], replace: boolean): Promise<void> {
     if (replace) {
-      await this.c.query('DELETE FROM compartment WHERE rid = ANY($1::bigint[])', [written.map((w) => w.rid)]);
+      await this.c.query('DELETE FROM compartment WHERE rid = ANY($1::bigint[])', [
+        written.map((w) => w.rid),
+      ]);
     }
     const rows = compartmentRows(written);
-    if (rows.length > 0) await this.db.copyIn(this.c, 'compartment (patient_id, rid, param)', COMPARTMENT_COLUMNS, rows);
+    if (rows.length > 0)
+      await this.db.copyIn(this.c, 'compartment (patient_id, rid, param)', COMPARTMENT_COLUMNS, rows);
     for (const { row } of written) if (row.group) await this.indexGroup(row.id, row.group);
   }
 

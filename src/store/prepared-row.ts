@@ -32,7 +32,9 @@ export function prepareRow(resource: FhirResource & { id: string }, text?: strin
 function groupIndex(group: FhirResource): GroupIndex {
   const index: GroupIndex = { members: [], search: [] };
   for (const { ref, inactive } of groupMemberRefs(group).members) {
-    index.members.push(ref.type === undefined ? { id: ref.id, inactive } : { type: ref.type, id: ref.id, inactive });
+    index.members.push(
+      ref.type === undefined ? { id: ref.id, inactive } : { type: ref.type, id: ref.id, inactive },
+    );
   }
   if (typeof group.name === 'string') index.search.push(['name', group.name]);
   const identifiers = Array.isArray(group.identifier) ? (group.identifier as unknown[]) : [];

@@ -28,7 +28,12 @@ export interface PreparedResource {
 export function prepareResource(resource: FhirResource & { id: string }, text?: string): PreparedResource {
   const type = resource.resourceType;
   const prefix = `{"resourceType":"${type}",`;
-  if (text !== undefined && resource.meta === undefined && text.startsWith(prefix) && !text.includes(MARK_V)) {
+  if (
+    text !== undefined &&
+    resource.meta === undefined &&
+    text.startsWith(prefix) &&
+    !text.includes(MARK_V)
+  ) {
     const head = `${prefix}"meta":{`;
     const tail = `},${text.slice(prefix.length)}`;
     return { type, id: resource.id, hash: hashOf(head, tail), head, tail };
@@ -47,6 +52,10 @@ function hashOf(head: string, tail: string): string {
 }
 
 /** The stored JSON of a prepared resource at a version; `lastUpdated` is a formatted FHIR instant. */
-export function stampJson(prepared: { head: string; tail: string }, versionId: number, lastUpdated: string): string {
+export function stampJson(
+  prepared: { head: string; tail: string },
+  versionId: number,
+  lastUpdated: string,
+): string {
   return `${prepared.head}"versionId":"${versionId}","lastUpdated":"${lastUpdated}"${prepared.tail}`;
 }
