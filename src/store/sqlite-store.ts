@@ -61,7 +61,8 @@ export class SqliteStore implements ResourceStore {
       migrate(this.db);
       this.writer = new SqliteWriter(this.db);
     }
-    this.db.pragma('cache_size = -65536');
+    // 16 MiB per connection: scans are sequential, and the server holds one connection per worker thread.
+    this.db.pragma('cache_size = -16384');
     this.reader = new SqliteReader(this.db);
     this.jobs = new SqliteJobStore(this.db);
     this.auth = new SqliteAuthStore(this.db);
