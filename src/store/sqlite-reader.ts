@@ -15,6 +15,8 @@ import type {
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 const ROWS_PER_QUERY = 5000;
 const MAX_TIME = 8.64e15;
+/** Sorts after every valid FHIR id (ids are [A-Za-z0-9.-]). */
+const AFTER_ANY_ID = '\uffff';
 
 interface Row {
   type: string;
@@ -118,7 +120,7 @@ export class SqliteReader {
   ): Generator<StoredResource[]> {
     const stmt = this.db.prepare<Record<string, unknown>, Row>(
       `SELECT r.type, r.id, r.version, r.last_updated, r.json FROM ${table} r
-       WHERE r.type = @type AND r.last_updated <= @asOf AND r.last_updated > @since AND r.last_updated < @until
+       WHERE r.type = @type AND +r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until
          AND (r.last_updated, r.id) > (@lu, @id) ${extra} ${filter}
        ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
     );
@@ -135,6 +137,13 @@ export class SqliteReader {
       hiLu: o.upTo?.lastUpdated ?? MAX_TIME,
       hiId: o.upTo?.id ?? '',
     };
+    // Start the keyset at _since when it lies beyond the range start: (since, AFTER_ANY_ID) excludes
+    // exactly lastUpdated <= since. The row value alone drives the index range (the other time terms
+    // carry a unary +), so each batch seeks to its cursor instead of re-walking the type.
+    if (o.since !== undefined && o.since >= params.lu) {
+      params.lu = o.since;
+      params.id = AFTER_ANY_ID;
+    }
     for (;;) {
       const batch: StoredResource[] = [];
       let bytes = 0;
@@ -191,7 +200,7 @@ export class SqliteReader {
   ): string {
     if (patients === undefined) return '';
     if (type === 'Patient') return temp ? `AND r.id IN (SELECT id FROM temp.${temp})` : '';
-    const who = temp ? `AND c.patient_id IN (SELECT id FROM temp.${temp})` : '';
+    const who = temp ? `AND EXISTS (SELECT 1 FROM temp.${temp} t WHERE t.id = c.patient_id)` : '';
     return `AND EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid ${who})`;
   }
 
