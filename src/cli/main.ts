@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   clients: async () => (await import('./commands/clients.js')).registerClients,
   keys: async () => (await import('./commands/keys.js')).registerKeys,
   worker: async () => (await import('./commands/worker.js')).registerWorker,
+  bench: async () => (await import('./commands/bench.js')).registerBench,
 };
 
 /** Build the `fhirhose` command tree: only `commandName`'s command when it is known, else all. */

@@ -31,7 +31,7 @@ export const DEFAULT_EXPORT_CONFIG: Readonly<ExportConfig> = Object.freeze({
   heartbeatMs: 2_000,
   idlePollMs: 500,
   fileMaxBytes: 256 * 1024 * 1024,
-  rowsPerUnit: 250_000,
+  rowsPerUnit: 100_000,
   fileTtlMs: 24 * 3600 * 1000,
   retryAfterSeconds: 2,
   // IG kick-off: a client that already has a running export SHOULD get 429.

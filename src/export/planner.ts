@@ -93,11 +93,11 @@ export async function planUnits(
     // Ranges are (previous bound, bound]; the last one is open-ended so later versions of
     // snapshot rows (kept in history) still fall in exactly one range.
     let after: UnitSpec & { kind: 'resources' } = { kind: 'resources', type };
-    for (const bound of bounds.slice(0, -1)) {
+    for (const bound of bounds) {
       add(0, { ...after, upTo: bound }, options.rowsPerUnit);
       after = { kind: 'resources', type, after: bound };
     }
-    add(0, after, bounds.length > 1 ? count - (bounds.length - 1) * options.rowsPerUnit : count);
+    add(0, after, count - bounds.length * options.rowsPerUnit);
   }
   if (request.since !== undefined) {
     for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);

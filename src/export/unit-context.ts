@@ -1,6 +1,6 @@
 import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
 import { compileTypeFilters, parseElements, projectElements } from '../fhir/index.js';
-import type { JobRecord, ResourceStore, StoredResource, UnitRecord } from '../store/index.js';
+import type { JobRecord, ResourceStore, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import type { ExportRequest } from './types.js';
@@ -81,21 +81,30 @@ export function toLines(
   return lines;
 }
 
-/** Copy scanned batches to a series, filtered and projected, with progress and stop checks. */
+/** Copy a scan to a series, filtered and projected, with progress and stop checks. */
 export async function pump(
   ctx: UnitContext,
-  scan: AsyncIterable<StoredResource[]>,
+  options: ScanOptions,
   out: NdjsonSeries,
   compiled: CompiledRequest,
-  type: string,
-  onLines?: (lines: string[]) => Promise<void>,
+  onText?: (text: string) => Promise<void>,
 ): Promise<void> {
-  const filter = compiled.filters.get(type);
+  const filter = compiled.filters.get(options.type);
+  const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
   try {
-    for await (const batch of scan) {
+    if (copyBytes) {
+      for await (const chunk of ctx.store.scanNdjson!(options)) {
+        await out.writeChunk(chunk.bytes, chunk.rows);
+        // References are ASCII, and no byte of a multi-byte UTF-8 sequence is: latin1 is exact here.
+        if (onText) await onText(chunk.bytes.toString('latin1'));
+        if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
+      }
+      return;
+    }
+    for await (const batch of ctx.store.scan(options)) {
       const lines = toLines(batch, filter, compiled.elements);
       await out.writeLines(lines);
-      if (onLines) await onLines(lines);
+      if (onText) await onText(lines.join('\n'));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
     }
   } catch (err) {

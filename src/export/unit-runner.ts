@@ -60,17 +60,15 @@ async function runResources(
   const collect =
     request.level === 'system'
       ? undefined
-      : async (lines: string[]): Promise<void> => {
-          for (const line of lines) {
-            for (const m of line.matchAll(SUPPORTING_REF))
-              refs.set(`${m[1]}/${m[2]}`, { type: m[1]!, id: m[2]! });
-          }
+      : async (text: string): Promise<void> => {
+          for (const m of text.matchAll(SUPPORTING_REF))
+            refs.set(`${m[1]}/${m[2]}`, { type: m[1]!, id: m[2]! });
           if (refs.size >= REF_FLUSH) {
             await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
             refs.clear();
           }
         };
-  await pump(ctx, ctx.store.scan(options), out, compiled, spec.type, collect);
+  await pump(ctx, options, out, compiled, collect);
   await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
   return { files: await finish(out, 'output', spec.type) };
 }
@@ -124,7 +122,7 @@ async function runSupporting(
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
     // Supporting resources are context: _since does not hide the Practitioner of a new Observation.
-    await pump(ctx, ctx.store.scan({ type, asOf: job.transactionTime, ids }), out, compiled, type);
+    await pump(ctx, { type, asOf: job.transactionTime, ids }, out, compiled);
   }
   return { files: await finish(out, 'output', type) };
 }

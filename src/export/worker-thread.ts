@@ -1,7 +1,7 @@
 // Entry of an export worker thread: its own SQLite connection and file storage, one work loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { openSqliteStore } from '../store/index.js';
+import { openStore } from '../store/index.js';
 import { LocalDirStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import { workLoop } from './work-loop.js';
@@ -16,7 +16,7 @@ export interface WorkerThreadData {
 
 const data = workerData as WorkerThreadData;
 const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
-const store = openSqliteStore(data.dbPath);
+const store = await openStore(data.dbPath);
 const storage = new LocalDirStorage(data.storageRoot);
 const stop = new AbortController();
 let wake: (() => void) | undefined;

@@ -67,7 +67,9 @@ export function patientCompartmentRefs(resource: FhirResource): CompartmentRef[]
   }
   const paths = COMPILED.get(resource.resourceType);
   if (paths === undefined) return out;
-  for (const { param, segments } of paths) collect(resource, segments, 0, param, out);
+  // A Set, not a scan of `out`: a Group can list tens of thousands of members.
+  const seen = new Set<string>();
+  for (const { param, segments } of paths) collect(resource, segments, 0, { param, out, seen });
   return out;
 }
 
@@ -75,23 +77,25 @@ function collect(
   node: unknown,
   segments: readonly string[],
   at: number,
-  param: string,
-  out: CompartmentRef[],
+  into: { param: string; out: CompartmentRef[]; seen: Set<string> },
 ) {
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
-    for (const item of node) collect(item, segments, at, param, out);
+    for (const item of node) collect(item, segments, at, into);
     return;
   }
   const record = node as Record<string, unknown>;
   if (at < segments.length) {
-    collect(record[segments[at]!], segments, at + 1, param, out);
+    collect(record[segments[at]!], segments, at + 1, into);
     return;
   }
   const reference = record.reference;
   if (typeof reference !== 'string') return;
   const parsed = parseReference(reference);
   if (parsed?.type !== 'Patient') return;
-  const patientId = parsed.id;
-  if (!out.some((r) => r.param === param && r.patientId === patientId)) out.push({ param, patientId });
+  const { param, out, seen } = into;
+  const key = `${param}\u0000${parsed.id}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  out.push({ param, patientId: parsed.id });
 }

@@ -37,9 +37,9 @@ class LocalFileWriter implements FileWriter {
     return this.written;
   }
 
-  async write(chunk: string): Promise<void> {
+  async write(chunk: string | Uint8Array): Promise<void> {
     if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
-    this.written += Buffer.byteLength(chunk);
+    this.written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (!this.stream.write(chunk)) await this.drained();
   }
 

@@ -36,6 +36,15 @@ export class NdjsonSeries {
     if (writer.bytes >= this.options.maxBytes) await this.rotate();
   }
 
+  /** Append `lines` newline-terminated lines given as UTF-8 bytes. */
+  async writeChunk(bytes: Uint8Array, lines: number): Promise<void> {
+    if (lines === 0) return;
+    const writer = await this.writer();
+    await writer.write(bytes);
+    this.currentCount += lines;
+    if (writer.bytes >= this.options.maxBytes) await this.rotate();
+  }
+
   /** The number of lines in the file being written. */
   get pendingCount(): number {
     return this.currentCount;

@@ -22,8 +22,8 @@ export interface FileStorage {
 
 /** A file being written. */
 export interface FileWriter {
-  /** Write text; resolves once the chunk is accepted (backpressure respected). */
-  write(chunk: string): Promise<void>;
+  /** Write text or UTF-8 bytes; resolves once the chunk is accepted (backpressure respected). */
+  write(chunk: string | Uint8Array): Promise<void>;
   /** Bytes written so far. */
   readonly bytes: number;
   /** Flush, sync and move the file to its final name. */

@@ -1,87 +1,60 @@
-// Entry of the ingest worker thread: reads, parses, validates and prepares NDJSON lines (the CPU half of
-// a load) while the loading thread only writes to the database. See ingest-source.ts for the protocol.
+// Entry of an ingest worker thread: turns chunks of NDJSON lines into prepared batches (parsing,
+// validating, serializing, hashing, indexing: the CPU half of a load) while the loading thread only
+// writes to the database. See ingest-source.ts for the protocol.
 import { parentPort, workerData } from 'node:worker_threads';
-import { fileLines, isNdjsonFile, parseLine } from './ndjson-lines.js';
-import { packRows } from './packed-batch.js';
-import { prepareRow } from './prepared-row.js';
-import type { PreparedRow } from './prepared-row.js';
-import type { IngestEvent, IngestWorkerData, LoadProblem } from './ingest-source.js';
-
-/** Problems are sent with the next batch; this many end a batch early, so they never pile up. */
-const MAX_PROBLEMS_PER_BATCH = 1000;
+import { parseLine } from './ndjson-lines.js';
+import { BatchBuilder } from './prepared-batch.js';
+import type { ChunkResult, ChunkTask, ChunkReturn, IngestWorkerData } from './ingest-source.js';
 
 const port = parentPort;
 if (port === null) throw new TypeError('ingest-worker.js must run as a worker thread');
 const options = workerData as IngestWorkerData;
 
-let credits = options.inFlight;
-let wake: (() => void) | undefined;
-port.on('message', (message: unknown) => {
-  if (message !== 'ack') return;
-  credits += 1;
-  wake?.();
-});
+/**
+ * JSON buffers of written batches, back from the loading thread to be filled again. Every large
+ * buffer is handed on or kept here, never dropped: a buffer that came in by transfer is not counted
+ * towards this thread's heap, so garbage collection would not hurry to free it, and a load would
+ * pile them up by the hundred megabytes.
+ */
+const spare: Buffer[] = [];
 
-function post(event: IngestEvent, transfer: ArrayBuffer[] = []): void {
-  port!.postMessage(event, transfer);
-}
-
-/** Key order of the (type, id) index: rows sorted this way touch its pages in one sweep. */
-function byKey(a: PreparedRow, b: PreparedRow): number {
-  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-async function sendBatch(file: string, rows: PreparedRow[], problems: LoadProblem[]): Promise<void> {
-  // Array#sort is stable, so two versions of one resource keep their order.
-  const packed = packRows(rows.sort(byKey));
-  while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-  credits -= 1;
-  post({ kind: 'batch', file, count: rows.length, ...packed, problems }, [
-    packed.layout.buffer as ArrayBuffer,
-  ]);
-}
-
-async function prepareFile(file: string): Promise<void> {
-  let rows: PreparedRow[] = [];
-  let problems: LoadProblem[] = [];
-  let bytes = 0;
-  let lineNo = 0;
-  const flush = async (): Promise<void> => {
-    await sendBatch(file, rows, problems);
-    rows = [];
-    problems = [];
-    bytes = 0;
+function prepareChunk(task: ChunkTask): { result: ChunkResult; transfer: ArrayBuffer[] } {
+  const bytes = Buffer.from(task.chunk, 0, task.length);
+  const result: ChunkResult = { seq: task.seq, batches: [], problems: [], lines: 0, chunk: task.chunk };
+  let builder: BatchBuilder | undefined;
+  const finish = (): void => {
+    if (builder) result.batches.push(builder.build({ sortByKey: options.sortByKey }));
+    builder = undefined;
   };
-  try {
-    for await (const lines of fileLines(file)) {
-      for (const raw of lines) {
-        lineNo += 1;
-        const line = raw.trim();
-        if (line === '') continue;
-        const parsed = parseLine(line);
-        if ('reason' in parsed) problems.push({ file, line: lineNo, reason: parsed.reason });
-        else {
-          rows.push(prepareRow(parsed.resource, line));
-          bytes += line.length;
-        }
-        if (rows.length >= options.batchRows || bytes >= options.batchBytes) await flush();
-        else if (problems.length >= MAX_PROBLEMS_PER_BATCH) await flush();
-      }
+  // Line by line rather than one string for the chunk: a string that large would stay in the heap
+  // until the next full collection.
+  for (let start = 0; start < task.length;) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline === -1 ? task.length : newline;
+    const line = bytes.toString('utf8', start, end).trim();
+    start = end + 1;
+    result.lines += 1;
+    if (line === '') continue;
+    const parsed = parseLine(line);
+    if ('reason' in parsed) {
+      result.problems.push({ line: result.lines, reason: parsed.reason });
+      continue;
     }
-  } catch (err) {
-    problems.push({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
+    // The stored JSON is each line and 90-odd bytes of meta; a quarter more leaves room to spare.
+    builder ??= new BatchBuilder(spare.pop() ?? task.length + (task.length >> 2));
+    builder.add(parsed.resource, line);
+    if (builder.rows >= options.batchRows) finish();
   }
-  if (rows.length > 0 || problems.length > 0) await flush();
+  finish();
+  // The small arrays of a batch are copied; its JSON and the chunk are moved.
+  return { result, transfer: [task.chunk, ...result.batches.map((b) => b.json.buffer as ArrayBuffer)] };
 }
 
-for (const file of options.files) {
-  if (!isNdjsonFile(file)) {
-    post({ kind: 'json', file });
-    continue;
+port.on('message', (message: ChunkTask | ChunkReturn) => {
+  if ('json' in message) {
+    for (const buffer of message.json) spare.push(Buffer.from(buffer));
+    return;
   }
-  await prepareFile(file);
-  post({ kind: 'end', file });
-}
-post({ kind: 'done' });
-port.close();
+  const { result, transfer } = prepareChunk(message);
+  port.postMessage(result, transfer);
+});

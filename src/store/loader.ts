@@ -1,4 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
@@ -6,7 +7,6 @@ import { isResource } from '../fhir/index.js';
 import { bundleOperations } from './bundle.js';
 import { preparedEvents } from './ingest-source.js';
 import { fileLines, isNdjsonFile, parseLine, rejectReason } from './ndjson-lines.js';
-import { unpackRows } from './packed-batch.js';
 import type { IngestSummary, ResourceStore } from './types.js';
 
 /** A line or entry that was not loaded, and why. */
@@ -32,8 +32,10 @@ export interface LoadReport {
 export interface LoadOptions {
   /** At most this many resources per transaction (default 50,000)... */
   batchSize?: number;
-  /** ...and at most this many characters of JSON (default 32 MiB). */
+  /** ...and about this many bytes of NDJSON (default 24 MiB). */
   batchBytes?: number;
+  /** Threads that parse NDJSON while this one writes (default: one per core, at most 4). */
+  workers?: number;
   onProblem?: (problem: LoadProblem) => void;
   /** Called after each committed batch with the running totals. */
   onProgress?: (report: LoadReport) => void;
@@ -78,6 +80,7 @@ export async function loadPaths(
     report,
     batchRows: options.batchSize ?? DEFAULT_BATCH_ROWS,
     batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
+    workers: options.workers ?? Math.min(4, availableParallelism()),
     problem: (p) => {
       report.rejected += 1;
       options.onProblem?.(p);
@@ -94,13 +97,16 @@ export async function loadPaths(
 }
 
 const DEFAULT_BATCH_ROWS = 50_000;
-const DEFAULT_BATCH_BYTES = 32 * 1024 * 1024;
+// Larger batches rewrite the randomly keyed index pages less often (fewer bytes through the WAL);
+// smaller ones hold less memory: each worker holds a chunk and its batch, and so does the writer.
+const DEFAULT_BATCH_BYTES = 24 * 1024 * 1024;
 
 interface LoadRun {
   store: ResourceStore;
   report: LoadReport;
   batchRows: number;
   batchBytes: number;
+  workers: number;
   problem: (p: LoadProblem) => void;
   progress: () => void;
 }
@@ -111,18 +117,18 @@ interface LoadRun {
  */
 async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
   const ingest = run.store.ingestPrepared!.bind(run.store);
-  const events = preparedEvents({ files, batchRows: run.batchRows, batchBytes: run.batchBytes, inFlight: 2 });
+  const events = preparedEvents({
+    files,
+    batchRows: run.batchRows,
+    chunkBytes: run.batchBytes,
+    workers: run.workers,
+    sortByKey: true,
+  });
   for await (const event of events) {
-    if (event.kind === 'json') {
-      await loadJsonFile(run, event.file);
-      run.progress();
-    } else if (event.kind === 'end') {
-      run.progress();
-    } else {
-      for (const p of event.problems) run.problem(p);
-      if (event.count > 0) addSummary(run.report, await ingest(unpackRows(event)));
-      run.progress();
-    }
+    if (event.kind === 'json') await loadJsonFile(run, event.file);
+    else if (event.kind === 'problems') event.problems.forEach(run.problem);
+    else if (event.kind === 'batch') addSummary(run.report, await ingest(event.batch));
+    if (event.kind !== 'problems') run.progress();
   }
 }
 

@@ -31,6 +31,51 @@ export async function* fileLines(file: string): AsyncGenerator<string[]> {
   if (rest !== '') yield [rest];
 }
 
+/**
+ * The bytes of a plain or gzipped NDJSON file in chunks of whole lines, each at least `size` bytes
+ * (the last excepted; a longer line makes a longer chunk). A chunk is `buffer[0, length)`; buffers
+ * from `spare` are filled first, so memory handed back by the consumer is used again.
+ */
+export async function* fileChunks(
+  file: string,
+  size: number,
+  spare: Buffer[] = [],
+): AsyncGenerator<{ buffer: Buffer; length: number }> {
+  const raw = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
+  const input: Readable = file.endsWith('.gz') ? pipeline(raw, createGunzip(), () => undefined) : raw;
+  const fresh = (carry: number): Buffer => {
+    const reused = spare.pop();
+    if (reused && reused.length >= carry + READ_CHUNK_BYTES) return reused;
+    return Buffer.allocUnsafeSlow(Math.max(size, carry) + READ_CHUNK_BYTES);
+  };
+  let buffer = fresh(0);
+  let length = 0;
+  try {
+    for await (const data of input as AsyncIterable<Buffer>) {
+      if (length + data.length > buffer.length) {
+        const grown = Buffer.allocUnsafeSlow(2 * (length + data.length));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      length += data.copy(buffer, length);
+      if (length < size) continue;
+      const cut = buffer.lastIndexOf(10, length - 1) + 1;
+      if (cut === 0) continue;
+      const next = fresh(length - cut);
+      buffer.copy(next, 0, cut, length);
+      yield { buffer, length: cut };
+      buffer = next;
+      length -= cut;
+    }
+  } catch (err) {
+    // The whole lines read before a failure still count (a truncated .gz keeps what it had).
+    const cut = buffer.lastIndexOf(10, length - 1) + 1;
+    if (cut > 0) yield { buffer, length: cut };
+    throw err;
+  }
+  if (length > 0) yield { buffer, length };
+}
+
 /** Why a parsed value cannot be stored, or undefined when it can. */
 export function rejectReason(value: unknown): string | undefined {
   if (!isResource(value)) return 'not a FHIR resource (no resourceType)';

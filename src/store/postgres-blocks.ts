@@ -8,6 +8,8 @@ const ROWS_PER_QUERY = 5000;
 const MAX_TIME = 8.64e15;
 /** Patients per streaming query: enough to save round trips, few enough that its sort stays small. */
 const PATIENTS_PER_QUERY = 100;
+/** Room for the sort of one query's blocks, which holds whole rows. */
+const WORK_MEM = "work_mem = '64MB'";
 const BLOCK_COLUMNS: ColumnKind[] = ['int8', 'text', 'text', 'int4', 'int8', 'text'];
 
 const toStored = (v: CopyValue[], at: number): StoredResource => ({
@@ -88,7 +90,7 @@ export async function* pgPatientBlocks(db: PgDb, o: BlockOptions): AsyncGenerato
       }
       return blocks;
     };
-    for await (const rows of db.copyOut(query, BLOCK_COLUMNS)) {
+    for await (const rows of db.copyOut(query, BLOCK_COLUMNS, [WORK_MEM])) {
       for (const v of rows) {
         const index = (v[0] as number) - 1;
         if (index > next) for (const block of finish(index)) yield block;
@@ -118,7 +120,7 @@ async function supersededByPatient(
   const listed = new Set(o.patients);
   const query = `SELECT h.type, h.id, h.version, h.last_updated, h.json FROM resource_history h
     WHERE h.ended > ${n(o.asOf)} AND ${filter}`;
-  for await (const rows of db.copyOut(query, BLOCK_COLUMNS.slice(1))) {
+  for await (const rows of db.copyOut(query, BLOCK_COLUMNS.slice(1), [WORK_MEM])) {
     for (const v of rows) {
       const r = toStored(v, 0);
       for (const p of compartmentOwners(r)) {

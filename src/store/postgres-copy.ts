@@ -4,8 +4,8 @@
 /** How a column travels: `text` as UTF-8, `int4` and `int8` as big-endian integers. */
 export type ColumnKind = 'text' | 'int4' | 'int8';
 
-/** One field value: a string for `text`, a number for the integer kinds, or null. */
-export type CopyValue = string | number | null;
+/** One field value: a string (or its UTF-8 bytes) for `text`, a number for the integer kinds, or null. */
+export type CopyValue = string | Uint8Array | number | null;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_BYTES = SIGNATURE.length + 8;
@@ -37,7 +37,8 @@ export class BinaryCopyEncoder {
         this.buf.writeInt32BE(-1, this.at);
         this.at += 4;
       } else if (this.kinds[i] === 'text') {
-        this.text(String(value));
+        if (typeof value === 'string') this.text(value);
+        else this.bytes(value as Uint8Array);
       } else if (this.kinds[i] === 'int4') {
         this.room(8);
         this.buf.writeInt32BE(4, this.at);
@@ -75,6 +76,13 @@ export class BinaryCopyEncoder {
     this.at += 4 + n;
   }
 
+  private bytes(value: Uint8Array): void {
+    this.room(4 + value.length);
+    this.buf.writeInt32BE(value.length, this.at);
+    this.buf.set(value, this.at + 4);
+    this.at += 4 + value.length;
+  }
+
   private int8(value: number): void {
     this.room(12);
     const hi = Math.floor(value / TWO_32);
@@ -100,7 +108,7 @@ export async function* decodeBinaryCopy(
   source: AsyncIterable<Buffer>,
   kinds: readonly ColumnKind[],
 ): AsyncGenerator<CopyValue[][]> {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   let pos = 0;
   let waiting: Buffer[] = [];
   let waitingBytes = 0;
@@ -110,7 +118,7 @@ export async function* decodeBinaryCopy(
     waiting.push(chunk);
     waitingBytes += chunk.length;
     if (buf.length - pos + waitingBytes < need) continue;
-    buf = Buffer.concat([buf.subarray(pos), ...waiting]);
+    buf = pos === buf.length && waiting.length === 1 ? chunk : Buffer.concat([buf.subarray(pos), ...waiting]);
     pos = 0;
     waiting = [];
     waitingBytes = 0;

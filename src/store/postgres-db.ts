@@ -19,16 +19,16 @@ export interface Queryable {
 // SQLSTATEs worth retrying: serialization failure, deadlock, shutdown, too many connections, and any
 // connection exception (class 08).
 const RETRYABLE = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
-const RETRYABLE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
-/** Wrap a driver error as a StoreError; domain errors and programmer errors pass through. */
+/**
+ * Wrap a driver error as a StoreError; domain errors and programmer errors (TypeError, RangeError)
+ * pass through. An error the server did not send (a refused or broken connection) is retryable.
+ */
 export function storeError(err: unknown, what: string): unknown {
-  if (err instanceof FhirhoseError || !(err instanceof Error)) return err;
-  const code = 'code' in err ? String(err.code) : '';
-  const isDriver =
-    err instanceof pg.DatabaseError || RETRYABLE_NET.has(code) || /connection/i.test(err.message);
-  if (!isDriver) return err;
-  const retryable = RETRYABLE.has(code) || code.startsWith('08') || RETRYABLE_NET.has(code);
+  if (err instanceof FhirhoseError || err instanceof TypeError || err instanceof RangeError) return err;
+  if (!(err instanceof Error)) return err;
+  const fromServer = err instanceof pg.DatabaseError;
+  const retryable = !fromServer || RETRYABLE.has(err.code ?? '') || (err.code ?? '').startsWith('08');
   return new StoreError(`database ${what} failed`, { cause: err, retryable });
 }
 
@@ -40,15 +40,25 @@ const TYPES = {
     oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-/** The connection URL with the operating-system user filled in when it names none, as libpq does. */
-function withDefaultUser(url: string): string {
+/**
+ * The connection URL as the pool takes it: the operating-system user filled in when it names none, as
+ * libpq does; JIT compilation off, as it costs more than it saves on our short or streaming queries;
+ * and no parallel query, as exports already run units in parallel and its workers compete with them.
+ */
+function connectionUrl(url: string): string {
   const parsed = new URL(url);
-  if (parsed.username !== '') return url;
-  try {
-    parsed.username = encodeURIComponent(userInfo().username);
-  } catch {
-    return url; // no passwd entry: leave the user to the driver's defaults
+  if (parsed.username === '') {
+    try {
+      parsed.username = encodeURIComponent(userInfo().username);
+    } catch {
+      // no passwd entry: the driver's defaults apply
+    }
   }
+  const options = parsed.searchParams.get('options');
+  parsed.searchParams.set(
+    'options',
+    `${options ?? ''} -c jit=off -c max_parallel_workers_per_gather=0`.trim(),
+  );
   return parsed.href;
 }
 
@@ -57,7 +67,7 @@ export class PgDb implements Queryable {
   readonly pool: pg.Pool;
 
   constructor(url: string, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString: withDefaultUser(url), max: poolSize, types: TYPES });
+    this.pool = new pg.Pool({ connectionString: connectionUrl(url), max: poolSize, types: TYPES });
     // An idle client that breaks is dropped by the pool and the next query connects anew, failing
     // there if the database is really gone; without a listener the 'error' event would end the process.
     this.pool.on('error', () => undefined);
@@ -97,11 +107,16 @@ export class PgDb implements Queryable {
   }
 
   /**
-   * Stream the rows of `COPY (query) TO STDOUT (FORMAT binary)`, one array per received chunk. The
-   * client is held until the end; the copy follows the consumer's pace, so memory stays at a chunk. A
-   * consumer that stops early closes that connection, as the copy cannot be stopped otherwise.
+   * Stream the rows of `COPY (query) TO STDOUT (FORMAT binary)`, one array per received chunk, in a
+   * read-only transaction with `settings` (`SET LOCAL` values, to steer the plan). The client is held
+   * until the end; the copy follows the consumer's pace, so memory stays at a chunk. A consumer that
+   * stops early closes that connection, as the copy cannot be stopped otherwise.
    */
-  async *copyOut(query: string, kinds: readonly ColumnKind[]): AsyncGenerator<CopyValue[][]> {
+  async *copyOut(
+    query: string,
+    kinds: readonly ColumnKind[],
+    settings: string[] = [],
+  ): AsyncGenerator<CopyValue[][]> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -109,14 +124,17 @@ export class PgDb implements Queryable {
       throw storeError(err, 'connection');
     }
     let finished = false;
-    const stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+    let stream: ReturnType<typeof copyTo> | undefined;
     try {
+      await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
+      stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
       for await (const rows of decodeBinaryCopy(stream, kinds)) yield rows;
+      await client.query('COMMIT');
       finished = true;
     } catch (err) {
       throw storeError(err, 'read');
     } finally {
-      if (!finished) stream.destroy();
+      if (!finished) stream?.destroy();
       client.release(!finished);
     }
   }

@@ -122,7 +122,7 @@ export class PgJobStore implements JobStore {
            AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < $2))
            AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
                            AND p.status NOT IN ('done', 'failed'))
-         ORDER BY j.created_at, u.job_id, u.seq LIMIT 1
+         ORDER BY j.created_at, u.job_id, u.phase, u.estimate DESC, u.seq LIMIT 1
          FOR UPDATE OF u SKIP LOCKED
        ) next
        WHERE u.job_id = next.job_id AND u.seq = next.seq

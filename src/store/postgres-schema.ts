@@ -130,6 +130,11 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX auth_jti_expiry ON auth_jti (expires_at);
   `,
+  `
+  -- No query filters on the JSON text: ANALYZE need not sample it, which makes it several times faster.
+  ALTER TABLE resource ALTER COLUMN json SET STATISTICS 0;
+  ALTER TABLE resource_history ALTER COLUMN json SET STATISTICS 0;
+  `,
 ];
 
 // Any fixed number; with the schema's name it keys the advisory lock that serializes migrations, so

@@ -5,13 +5,15 @@ import { InvalidRequestError, isValidId } from '../fhir/index.js';
 import { PgDb } from './postgres-db.js';
 import { migratePostgres } from './postgres-schema.js';
 import { PgWriter, tickClock } from './postgres-writer.js';
+import { writeBulk } from './postgres-ingest.js';
 import { PgReader } from './postgres-reader.js';
 import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
 import { pgSearch } from './postgres-search.js';
 import { PgJobStore } from './postgres-jobs.js';
 import { PgAuthStore } from './postgres-auth.js';
 import { prepareRow } from './prepared-row.js';
-import type { PreparedRow } from './prepared-row.js';
+import { BatchBuilder } from './prepared-batch.js';
+import type { PreparedBatch } from './prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -27,6 +29,8 @@ import type {
   Tombstone,
   WriteResult,
 } from './types.js';
+
+const MAINTAIN_MIN_ROWS = 10_000;
 
 /** Options for opening the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -45,6 +49,10 @@ export class PostgresStore implements ResourceStore {
   readonly auth: PgAuthStore;
   private readonly reader: PgReader;
   private readonly now: () => number;
+  private expectNew = true;
+  /** Rows this store created or updated by batch, and that count when it last vacuumed. */
+  private written = 0;
+  private maintainedAt = 0;
 
   private constructor(
     private readonly db: PgDb,
@@ -97,13 +105,53 @@ export class PostgresStore implements ResourceStore {
   }
 
   async ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary> {
-    const rows = resources.map((r, i) => prepareRow(requireId(r), texts?.[i]));
-    return this.ingestPrepared(rows);
+    const builder = new BatchBuilder();
+    resources.forEach((r, i) => builder.add(requireId(r), texts?.[i]));
+    return this.ingestPrepared(builder.build({ sortByKey: true }));
   }
 
-  async ingestPrepared(rows: readonly PreparedRow[]): Promise<IngestSummary> {
-    if (rows.length === 0) return { created: 0, updated: 0, unchanged: 0 };
-    return this.inWrite((w, at) => w.writeMany(rows, at));
+  async ingestPrepared(batch: PreparedBatch): Promise<IngestSummary> {
+    if (batch.rows === 0) return { created: 0, updated: 0, unchanged: 0 };
+    const summary = await this.writeBatch(batch);
+    await this.maintainAfter(summary.created + summary.updated);
+    return summary;
+  }
+
+  /**
+   * Vacuum and analyze once the rows written since the last time reach as many as were written before
+   * (and at least MAINTAIN_MIN_ROWS): a few times over a bulk load, and for its tail on close. Autovacuum may be off
+   * or late: without statistics the planner can pick a full scan for a lookup by key, and without the
+   * visibility map counting and range planning visit every row of the table.
+   */
+  private async maintainAfter(rows: number): Promise<void> {
+    this.written += rows;
+    if (this.written - this.maintainedAt >= Math.max(MAINTAIN_MIN_ROWS, this.maintainedAt))
+      await this.maintain();
+  }
+
+  private async maintain(): Promise<void> {
+    this.maintainedAt = this.written;
+    await this.db.query(
+      'VACUUM (ANALYZE) resource, compartment, resource_history, tombstone, group_member, group_search',
+    );
+  }
+
+  private writeBatch(batch: PreparedBatch): Promise<IngestSummary> {
+    return this.db.tx(async (client) => {
+      const at = await tickClock(client, this.now());
+      const writer = new PgWriter(this.db, client);
+      const { summary, metExisting } = await writeBulk({
+        db: this.db,
+        client,
+        writer,
+        batch,
+        at,
+        expectNew: this.expectNew,
+      });
+      // A batch that met existing rows suggests a reload: the next one skips the attempt to copy all as new.
+      this.expectNew = !metExisting;
+      return summary;
+    });
   }
 
   async read(type: string, id: string): Promise<ReadResult> {
@@ -163,7 +211,11 @@ export class PostgresStore implements ResourceStore {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      if (this.written - this.maintainedAt >= MAINTAIN_MIN_ROWS) await this.maintain();
+    } finally {
+      await this.db.close();
+    }
   }
 }
 

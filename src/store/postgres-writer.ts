@@ -2,11 +2,10 @@ import type { PoolClient } from 'pg';
 import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
 import type { PgDb } from './postgres-db.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import type { GroupIndex, PreparedRow } from './prepared-row.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
 import { stampJson } from './stamp.js';
-import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
+import type { Tombstone, WriteOutcome } from './types.js';
 
-const RESOURCE_COLUMNS: ColumnKind[] = ['int8', 'text', 'text', 'int4', 'int8', 'text', 'text'];
 const COMPARTMENT_COLUMNS: ColumnKind[] = ['text', 'int8', 'text'];
 
 interface Current {
@@ -18,8 +17,8 @@ interface Current {
 }
 
 /** A resource row to (re)index after it was written. */
-interface Indexed {
-  row: PreparedRow;
+export interface Indexed {
+  row: IndexEntries & { id: string };
   rid: number;
 }
 
@@ -87,102 +86,8 @@ export class PgWriter {
     return { outcome: 'created', versionId: version, lastUpdated: at, json };
   }
 
-  /**
-   * Write many resources at one instant. One lookup finds which exist; new ones are copied in with
-   * `COPY`, changed ones updated in one statement. A resource listed twice is written in a second
-   * round, after the first, as consecutive writes would be.
-   */
-  async writeMany(rows: readonly PreparedRow[], at: number): Promise<IngestSummary> {
-    const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
-    for (const round of rounds(rows)) await this.writeRound(round, at, summary);
-    return summary;
-  }
-
-  private async writeRound(rows: readonly PreparedRow[], at: number, summary: IngestSummary): Promise<void> {
-    const types = rows.map((r) => r.type);
-    const ids = rows.map((r) => r.id);
-    const existing = await this.c.query<{ i: number; rid: number; version: number; hash: string }>(
-      `SELECT k.i::int AS i, r.rid, r.version, r.hash
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (type, id, i)
-       JOIN resource r ON r.type = k.type AND r.id = k.id`,
-      [types, ids],
-    );
-    const byIndex = new Map(existing.rows.map((e) => [e.i - 1, e]));
-    const tombs =
-      byIndex.size === rows.length ? new Map<number, number>() : await this.tombVersions(rows, byIndex);
-    const instant = formatInstant(at);
-    const fresh: Indexed[] = [];
-    const changed: Indexed[] = [];
-    const updates: { rid: number; version: number; hash: string; json: string }[] = [];
-    const copied: CopyValue[][] = [];
-    let nextRid = byIndex.size === rows.length ? 0 : await this.allocateRids(rows.length - byIndex.size);
-    rows.forEach((row, i) => {
-      const current = byIndex.get(i);
-      if (current && current.hash === row.hash) {
-        summary.unchanged += 1;
-      } else if (current) {
-        const version = current.version + 1;
-        updates.push({ rid: current.rid, version, hash: row.hash, json: stampJson(row, version, instant) });
-        changed.push({ row, rid: current.rid });
-      } else {
-        const version = (tombs.get(i) ?? 0) + 1;
-        const rid = nextRid++;
-        copied.push([rid, row.type, row.id, version, at, row.hash, stampJson(row, version, instant)]);
-        fresh.push({ row, rid });
-      }
-    });
-    if (copied.length > 0) {
-      await this.db.copyIn(
-        this.c,
-        'resource (rid, type, id, version, last_updated, hash, json)',
-        RESOURCE_COLUMNS,
-        copied,
-      );
-    }
-    if (updates.length > 0) await this.updateRows(updates, at);
-    if (changed.length > 0) await this.index(changed, true);
-    if (fresh.length > 0) await this.index(fresh, false);
-    summary.created += fresh.length;
-    summary.updated += changed.length;
-  }
-
-  /** The last tombstone version of each row that has no current version, for types with any tombstone. */
-  private async tombVersions(
-    rows: readonly PreparedRow[],
-    existing: Map<number, unknown>,
-  ): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    const distinct = [...new Set(rows.map((r) => r.type))];
-    const withTombs = await this.c.query<{ type: string }>(
-      'SELECT t.type FROM unnest($1::text[]) AS t (type) WHERE EXISTS (SELECT 1 FROM tombstone x WHERE x.type = t.type)',
-      [distinct],
-    );
-    if (withTombs.rows.length === 0) return out;
-    const tombTypes = new Set(withTombs.rows.map((r) => r.type));
-    const wanted = rows
-      .map((r, i) => ({ r, i }))
-      .filter(({ r, i }) => !existing.has(i) && tombTypes.has(r.type));
-    const found = await this.c.query<{ i: number; version: number }>(
-      `SELECT k.i::int AS i, max(t.version) AS version
-       FROM unnest($1::text[], $2::text[], $3::int[]) AS k (type, id, i)
-       JOIN tombstone t ON t.type = k.type AND t.id = k.id GROUP BY k.i`,
-      [wanted.map((w) => w.r.type), wanted.map((w) => w.r.id), wanted.map((w) => w.i)],
-    );
-    for (const f of found.rows) out.set(f.i, f.version);
-    return out;
-  }
-
-  /** Reserve `n` consecutive row ids; safe because every writer holds the clock lock. Returns the first. */
-  private async allocateRids(n: number): Promise<number> {
-    const got = await this.c.query<{ last: number }>(
-      "SELECT setval('resource_rid_seq', nextval('resource_rid_seq') + $1::bigint - 1) AS last",
-      [n],
-    );
-    return got.rows[0]!.last - n + 1;
-  }
-
   /** Move the current versions to history (ended at `at`) and replace them. */
-  private async updateRows(
+  async updateRows(
     updates: { rid: number; version: number; hash: string; json: string }[],
     at: number,
   ): Promise<void> {
@@ -218,7 +123,7 @@ export class PgWriter {
   }
 
   /** Write the compartment rows (and Group rows) of resources just written. */
-  private async index(written: Indexed[], replace: boolean): Promise<void> {
+  async index(written: Indexed[], replace: boolean): Promise<void> {
     if (replace) {
       await this.c.query('DELETE FROM compartment WHERE rid = ANY($1::bigint[])', [
         written.map((w) => w.rid),
@@ -278,19 +183,6 @@ function compartmentRows(written: Indexed[]): CopyValue[][] {
       }
       out.push([patient, rid, param]);
     }
-  }
-  return out;
-}
-
-/** Split rows so that no round names a resource twice; the n-th write of a resource goes in round n. */
-function rounds(rows: readonly PreparedRow[]): PreparedRow[][] {
-  const seen = new Map<string, number>();
-  const out: PreparedRow[][] = [];
-  for (const row of rows) {
-    const key = `${row.type}/${row.id}`;
-    const n = seen.get(key) ?? 0;
-    seen.set(key, n + 1);
-    (out[n] ??= []).push(row);
   }
   return out;
 }

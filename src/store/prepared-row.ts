@@ -15,7 +15,10 @@ export interface GroupIndex {
  * Everything a store needs to write one resource, computed without the database: the serialized text
  * and hash, and the index rows. Loaders build these off the writing thread.
  */
-export interface PreparedRow extends PreparedResource {
+export interface PreparedRow extends PreparedResource, IndexEntries {}
+
+/** The index rows of a resource. */
+export interface IndexEntries {
   /** Patient compartment memberships, flattened as `patientId, param, patientId, param, ...`. */
   compartment: string[];
   group?: GroupIndex;
@@ -23,10 +26,14 @@ export interface PreparedRow extends PreparedResource {
 
 /** Prepare a resource for writing; see `prepareResource` for `text`. Mutates `resource.meta`. */
 export function prepareRow(resource: FhirResource & { id: string }, text?: string): PreparedRow {
-  const row: PreparedRow = { ...prepareResource(resource, text), compartment: [] };
-  for (const { param, patientId } of patientCompartmentRefs(resource)) row.compartment.push(patientId, param);
-  if (resource.resourceType === 'Group') row.group = groupIndex(resource);
-  return row;
+  return { ...prepareResource(resource, text), ...indexEntries(resource) };
+}
+
+/** The compartment and Group index rows a resource needs. */
+export function indexEntries(resource: FhirResource): IndexEntries {
+  const compartment: string[] = [];
+  for (const { param, patientId } of patientCompartmentRefs(resource)) compartment.push(patientId, param);
+  return resource.resourceType === 'Group' ? { compartment, group: groupIndex(resource) } : { compartment };
 }
 
 function groupIndex(group: FhirResource): GroupIndex {

@@ -121,7 +121,7 @@ export class SqliteJobStore implements JobStore {
              AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < ?))
              AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
                              AND p.status NOT IN ('done', 'failed'))
-           ORDER BY j.created_at, u.job_id, u.seq LIMIT 1`,
+           ORDER BY j.created_at, u.job_id, u.phase, u.estimate DESC, u.seq LIMIT 1`,
         )
         .get(now);
       if (!row) return undefined;

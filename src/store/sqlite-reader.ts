@@ -5,6 +5,7 @@ import type {
   BlockOptions,
   DeletedOptions,
   PatientBlock,
+  NdjsonChunk,
   ReadResult,
   ScanKey,
   ScanOptions,
@@ -18,13 +19,15 @@ const MAX_TIME = 8.64e15;
 /** Sorts after every valid FHIR id (ids are [A-Za-z0-9.-]). */
 const AFTER_ANY_ID = '\uffff';
 
-interface Row {
+interface Row<J extends string | Buffer = string> {
   type: string;
   id: string;
   version: number;
   last_updated: number;
-  json: string;
+  json: J;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 const toStored = (r: Row): StoredResource => ({
   type: r.type,
@@ -93,18 +96,39 @@ export class SqliteReader {
 
   /** Current versions at `asOf`, then superseded versions that were current at `asOf`; each in (lastUpdated, id) order. */
   *scan(options: ScanOptions): Generator<StoredResource[]> {
+    for (const rows of this.scanRows<string>(options, 'r.json')) yield rows.map(toStored);
+  }
+
+  /** `scan` as NDJSON bytes: SQLite hands over each row's UTF-8 as is, with no JS string in between. */
+  *scanNdjson(options: ScanOptions): Generator<NdjsonChunk> {
+    for (const rows of this.scanRows<Buffer>(options, 'CAST(r.json AS BLOB)')) {
+      const parts: Buffer[] = [];
+      for (const row of rows) parts.push(row.json, NEWLINE);
+      yield { rows: rows.length, bytes: Buffer.concat(parts) };
+    }
+  }
+
+  private *scanRows<J extends string | Buffer>(options: ScanOptions, json: string): Generator<Row<J>[]> {
     const temp = this.idTable(options.patients);
     const idTemp = this.idTable(options.ids);
     try {
       let filter = this.compartmentFilter(options.type, options.patients, temp);
       if (idTemp) filter += ` AND r.id IN (SELECT id FROM temp.${idTemp})`;
       if (options.upTo) filter += ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)';
-      yield* this.scanTable('resource', '', filter, options);
+      yield* this.scanTable<J>('resource', '', filter, options, json);
       const historyFilter =
         (idTemp ? ` AND r.id IN (SELECT id FROM temp.${idTemp})` : '') +
         (options.upTo ? ' AND (r.last_updated, r.id) <= (@hiLu, @hiId)' : '');
-      for (const batch of this.scanTable('resource_history', 'AND r.ended > @asOf', historyFilter, options)) {
-        const kept = options.patients ? batch.filter((r) => inCompartment(r, options.patients!)) : batch;
+      for (const batch of this.scanTable<J>(
+        'resource_history',
+        'AND r.ended > @asOf',
+        historyFilter,
+        options,
+        json,
+      )) {
+        const kept = options.patients
+          ? batch.filter((r) => inCompartment({ ...r, json: r.json.toString() }, options.patients!))
+          : batch;
         if (kept.length > 0) yield kept;
       }
     } finally {
@@ -112,14 +136,15 @@ export class SqliteReader {
     }
   }
 
-  private *scanTable(
+  private *scanTable<J extends string | Buffer>(
     table: string,
     extra: string,
     filter: string,
     o: ScanOptions,
-  ): Generator<StoredResource[]> {
-    const stmt = this.db.prepare<Record<string, unknown>, Row>(
-      `SELECT r.type, r.id, r.version, r.last_updated, r.json FROM ${table} r
+    json: string,
+  ): Generator<Row<J>[]> {
+    const stmt = this.db.prepare<Record<string, unknown>, Row<J>>(
+      `SELECT r.type, r.id, r.version, r.last_updated, ${json} AS json FROM ${table} r
        WHERE r.type = @type AND +r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until
          AND (r.last_updated, r.id) > (@lu, @id) ${extra} ${filter}
        ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
@@ -145,13 +170,13 @@ export class SqliteReader {
       params.id = AFTER_ANY_ID;
     }
     for (;;) {
-      const batch: StoredResource[] = [];
+      const batch: Row<J>[] = [];
       let bytes = 0;
       let more = false;
       let rows = 0;
       for (const row of stmt.iterate(params)) {
         rows += 1;
-        batch.push(toStored(row));
+        batch.push(row);
         bytes += row.json.length;
         params.lu = row.last_updated;
         params.id = row.id;

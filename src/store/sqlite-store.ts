@@ -8,12 +8,15 @@ import { SqliteJobStore } from './sqlite-jobs.js';
 import { SqliteAuthStore } from './sqlite-auth.js';
 import { sqliteSearch } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { prepareRow } from './prepared-row.js';
-import type { PreparedRow } from './prepared-row.js';
+import { BatchBuilder } from './prepared-batch.js';
+import type { PreparedBatch } from './prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
   IngestSummary,
+  NdjsonChunk,
   PatientBlock,
   ReadResult,
   ResourceStore,
@@ -40,6 +43,8 @@ export class SqliteStore implements ResourceStore {
   readonly jobs: SqliteJobStore;
   readonly auth: SqliteAuthStore;
   private readonly writer: SqliteWriter | undefined;
+  private readonly checkpointer: SqliteCheckpointer | undefined;
+  private bulk = false;
   private readonly reader: SqliteReader;
   private readonly now: () => number;
 
@@ -55,11 +60,16 @@ export class SqliteStore implements ResourceStore {
     }
     this.db.pragma('busy_timeout = 10000');
     if (!options.readonly) {
+      // Only a new database takes this (an existing one keeps its page size). Rows of 1-4 KB pack
+      // better in 16 KB pages, and a load writes and an export reads a quarter as many pages:
+      // loading 300k resources took a fifth less CPU and scanning them a sixth less than with 4 KB.
+      this.db.pragma('page_size = 16384');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('wal_autocheckpoint = 20000');
       migrate(this.db);
       this.writer = new SqliteWriter(this.db);
+      if (path !== '' && !this.db.memory) this.checkpointer = new SqliteCheckpointer(this.db, path);
     }
     // 16 MiB per connection: scans are sequential, and the server holds one connection per worker thread.
     this.db.pragma('cache_size = -16384');
@@ -100,12 +110,25 @@ export class SqliteStore implements ResourceStore {
   }
 
   async ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary> {
-    const rows = resources.map((r, i) => prepareRow(requireId(r), texts?.[i]));
-    return this.inWrite((at) => this.w.writeMany(rows, at));
+    const builder = new BatchBuilder();
+    resources.forEach((r, i) => builder.add(requireId(r), texts?.[i]));
+    const batch = builder.build();
+    return this.inWrite((at) => this.w.writeBatch(batch, at));
   }
 
-  async ingestPrepared(rows: readonly PreparedRow[]): Promise<IngestSummary> {
-    return this.inWrite((at) => this.w.writeMany(rows, at));
+  /**
+   * `ingest` for the loader. The first call puts the connection in bulk mode for the rest of its life:
+   * a 64 MiB page cache, which keeps the randomly written index pages between batches (loading 1M
+   * resources took a sixth less CPU than with 16 MiB), and WAL checkpoints on a thread of their own.
+   */
+  async ingestPrepared(batch: PreparedBatch): Promise<IngestSummary> {
+    if (!this.bulk) {
+      this.bulk = true;
+      this.db.pragma('cache_size = -65536');
+    }
+    const summary = this.inWrite((at) => this.w.writeBatch(batch, at));
+    this.checkpointer?.afterCommit();
+    return summary;
   }
 
   async read(type: string, id: string): Promise<ReadResult> {
@@ -140,6 +163,10 @@ export class SqliteStore implements ResourceStore {
     yield* this.reader.scan(options);
   }
 
+  async *scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {
+    yield* this.reader.scanNdjson(options);
+  }
+
   async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
     yield* this.reader.deletedSince(options);
   }
@@ -165,6 +192,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

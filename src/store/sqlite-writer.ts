@@ -1,8 +1,13 @@
 import type Database from 'better-sqlite3';
 import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
-import type { GroupIndex, PreparedRow } from './prepared-row.js';
+import type { PreparedBatch } from './prepared-batch.js';
+import { BatchCursor, INSTANT_LENGTH } from './prepared-batch.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
 import { stampJson } from './stamp.js';
 import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
+
+/** Compartment rows per multi-row INSERT: one statement call costs about as much as three rows. */
+const COMPARTMENT_ROWS_PER_INSERT = 64;
 
 interface CurrentRow {
   rid: number;
@@ -25,6 +30,9 @@ export class SqliteWriter {
   private readonly insertTombstone: Database.Statement;
   private readonly deleteCompartment: Database.Statement;
   private readonly insertCompartment: Database.Statement;
+  private readonly insertCompartments: Database.Statement;
+  /** Compartment rows of fresh inserts, written `COMPARTMENT_ROWS_PER_INSERT` at a time. */
+  private readonly pending: (string | number)[] = [];
   private readonly deleteMembers: Database.Statement;
   private readonly insertMember: Database.Statement;
   private readonly deleteGroupSearch: Database.Statement;
@@ -44,7 +52,8 @@ export class SqliteWriter {
       'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.insertNew = db.prepare(
-      'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, 1, ?, ?, ?) ' +
+      // The JSON comes as UTF-8 bytes; CAST stores them as TEXT without a conversion.
+      'INSERT INTO resource (type, id, version, last_updated, hash, json) VALUES (?, ?, 1, ?, ?, CAST(? AS TEXT)) ' +
         'ON CONFLICT (type, id) DO NOTHING',
     );
     this.anyTombstone = db.prepare('SELECT 1 AS one FROM tombstone WHERE type = ? LIMIT 1');
@@ -61,6 +70,10 @@ export class SqliteWriter {
     this.deleteCompartment = db.prepare('DELETE FROM compartment WHERE rid = ?');
     this.insertCompartment = db.prepare(
       'INSERT OR IGNORE INTO compartment (patient_id, rid, param) VALUES (?, ?, ?)',
+    );
+    this.insertCompartments = db.prepare(
+      'INSERT OR IGNORE INTO compartment (patient_id, rid, param) VALUES ' +
+        Array.from({ length: COMPARTMENT_ROWS_PER_INSERT }, () => '(?, ?, ?)').join(', '),
     );
     this.deleteMembers = db.prepare('DELETE FROM group_member WHERE group_id = ?');
     this.insertMember = db.prepare(
@@ -123,32 +136,64 @@ export class SqliteWriter {
   }
 
   /**
-   * Write many resources at one instant. A type that was never deleted cannot have a tombstone to
-   * continue from, so its rows are inserted at version 1 straight away; only those whose id already
-   * exists take the read-compare-update path of `write`.
+   * Write a batch at one instant. A type that was never deleted has no tombstone to continue from, so
+   * its rows are inserted at version 1 straight away; only those whose id already exists take the
+   * read-compare-update path of `write`.
    */
-  writeMany(rows: readonly PreparedRow[], at: number): IngestSummary {
+  writeBatch(batch: PreparedBatch, at: number): IngestSummary {
     const summary: IngestSummary = { created: 0, updated: 0, unchanged: 0 };
-    const version1 = `"versionId":"1","lastUpdated":"${formatInstant(at)}"`;
+    const instant = formatInstant(at);
+    const instantBytes = Buffer.from(instant, 'latin1');
+    const row = new BatchCursor(batch);
+    try {
+      this.writeRows(row, at, instantBytes, summary);
+    } finally {
+      // After a failure the transaction rolls back: rows queued for it must not reach the next one.
+      this.pending.length = 0;
+    }
+    return summary;
+  }
+
+  private writeRows(row: BatchCursor, at: number, instantBytes: Uint8Array, summary: IngestSummary): void {
     const fresh = new Map<string, boolean>();
-    for (const row of rows) {
+    while (row.next()) {
       let typeIsFresh = fresh.get(row.type);
       if (typeIsFresh === undefined) {
-        typeIsFresh = this.anyTombstone.get(row.type) === undefined;
+        typeIsFresh = instantBytes.length === INSTANT_LENGTH && this.anyTombstone.get(row.type) === undefined;
         fresh.set(row.type, typeIsFresh);
       }
       if (typeIsFresh) {
-        const json = row.head + version1 + row.tail;
-        const result = this.insertNew.run(row.type, row.id, at, row.hash, json);
+        const result = this.insertNew.run(row.type, row.id, at, row.hash, row.jsonAtVersion1(instantBytes));
         if (result.changes === 1) {
-          this.index(row, Number(result.lastInsertRowid), false);
+          this.queueCompartment(row.compartment, Number(result.lastInsertRowid));
+          if (row.group) this.indexGroup(row.id, row.group);
           summary.created += 1;
           continue;
         }
       }
-      summary[this.write(row, at).outcome] += 1;
+      // An update replaces compartment rows by rid: those still queued must be written first.
+      this.flushCompartments();
+      summary[this.write(row.toRow(), at).outcome] += 1;
     }
-    return summary;
+    this.flushCompartments();
+  }
+
+  private queueCompartment(refs: readonly string[], rid: number): void {
+    const pending = this.pending;
+    for (let i = 0; i < refs.length; i += 2) {
+      pending.push(refs[i] as string, rid, refs[i + 1] as string);
+      if (pending.length === 3 * COMPARTMENT_ROWS_PER_INSERT) {
+        this.insertCompartments.run(pending);
+        pending.length = 0;
+      }
+    }
+  }
+
+  private flushCompartments(): void {
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i += 3)
+      this.insertCompartment.run(pending[i], pending[i + 1], pending[i + 2]);
+    pending.length = 0;
   }
 
   /** Delete the current version at instant `at`, leaving a tombstone. */
@@ -167,7 +212,7 @@ export class SqliteWriter {
     return { type, id, versionId: version, deletedAt: at };
   }
 
-  private index(row: PreparedRow, rid: number, replace: boolean): void {
+  private index(row: IndexEntries & { id: string }, rid: number, replace: boolean): void {
     if (replace) this.deleteCompartment.run(rid);
     const refs = row.compartment;
     for (let i = 0; i < refs.length; i += 2) this.insertCompartment.run(refs[i], rid, refs[i + 1]);

@@ -3,11 +3,13 @@ import type { FhirResource } from '../fhir/index.js';
 
 const MARK_V = '__fhirhose_version__';
 const MARK_L = '__fhirhose_lastupdated__';
-const MARKS = `"versionId":"${MARK_V}","lastUpdated":"${MARK_L}"`;
+
+/** The placeholder meta fields a content hash is taken over, so that it ignores the version. */
+export const MARKS = `"versionId":"${MARK_V}","lastUpdated":"${MARK_L}"`;
 
 /**
  * A resource serialized once, with a content hash that ignores versionId and lastUpdated. The hash is
- * taken over `head + MARKS + tail`, so it stays comparable with the hashes already stored.
+ * SHA-1 over the UTF-8 of `head + MARKS + tail`, so it stays comparable with the hashes already stored.
  */
 export interface PreparedResource {
   type: string;
@@ -20,20 +22,32 @@ export interface PreparedResource {
 }
 
 /**
+ * Whether `text`, the compact JSON `resource` was parsed from, can take meta by splicing
+ * `"meta":{...},` in after its resourceType, instead of serializing the resource again.
+ */
+export function canSplice(resource: FhirResource, text: string): boolean {
+  return (
+    resource.meta === undefined &&
+    text.startsWith(splicePrefix(resource.resourceType)) &&
+    !text.includes(MARK_V)
+  );
+}
+
+/** What a spliceable text of this type starts with. */
+export function splicePrefix(type: string): string {
+  return `{"resourceType":"${type}",`;
+}
+
+/**
  * Serialize a resource for storage. Meta.versionId and meta.lastUpdated are replaced by fixed
  * placeholders first, so the hash compares content only and one serialization serves both the hash
- * and the stored text. When `text` is the compact JSON the resource was parsed from and it has no
- * meta, meta is spliced into that text instead of serializing again. Mutates `resource.meta`.
+ * and the stored text. When `canSplice(resource, text)`, meta is spliced into `text` instead of
+ * serializing again. Mutates `resource.meta`.
  */
 export function prepareResource(resource: FhirResource & { id: string }, text?: string): PreparedResource {
   const type = resource.resourceType;
-  const prefix = `{"resourceType":"${type}",`;
-  if (
-    text !== undefined &&
-    resource.meta === undefined &&
-    text.startsWith(prefix) &&
-    !text.includes(MARK_V)
-  ) {
+  if (text !== undefined && canSplice(resource, text)) {
+    const prefix = splicePrefix(type);
     const head = `${prefix}"meta":{`;
     const tail = `},${text.slice(prefix.length)}`;
     return { type, id: resource.id, hash: hashOf(head, tail), head, tail };
@@ -51,11 +65,16 @@ function hashOf(head: string, tail: string): string {
   return createHash('sha1').update(head).update(MARKS).update(tail).digest('base64');
 }
 
+/** The meta version fields as stored, for a formatted FHIR instant. */
+export function versionFields(versionId: number, lastUpdated: string): string {
+  return `"versionId":"${versionId}","lastUpdated":"${lastUpdated}"`;
+}
+
 /** The stored JSON of a prepared resource at a version; `lastUpdated` is a formatted FHIR instant. */
 export function stampJson(
   prepared: { head: string; tail: string },
   versionId: number,
   lastUpdated: string,
 ): string {
-  return `${prepared.head}"versionId":"${versionId}","lastUpdated":"${lastUpdated}"${prepared.tail}`;
+  return prepared.head + versionFields(versionId, lastUpdated) + prepared.tail;
 }

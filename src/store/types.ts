@@ -1,7 +1,7 @@
 import type { FhirResource } from '../fhir/index.js';
 import type { JobStore } from './job-types.js';
 import type { AuthStore } from './auth-types.js';
-import type { PreparedRow } from './prepared-row.js';
+import type { PreparedBatch } from './prepared-batch.js';
 
 /** Milliseconds since the epoch: the store's clock unit. Every instant the store hands out is one of these. */
 export type Millis = number;
@@ -101,6 +101,12 @@ export interface ScanOptions {
   batchBytes?: number;
 }
 
+/** Scanned resources as NDJSON: each one's stored JSON as UTF-8, newline-terminated. */
+export interface NdjsonChunk {
+  rows: number;
+  bytes: Buffer;
+}
+
 /** A position in the (lastUpdated, id) order of one type. */
 export interface ScanKey {
   lastUpdated: Millis;
@@ -148,10 +154,10 @@ export interface ResourceStore {
    */
   ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary>;
   /**
-   * `ingest` for rows prepared elsewhere (the loader prepares them on a worker thread). Optional: a
+   * `ingest` for a batch prepared elsewhere (the loader prepares them on a worker thread). Optional: a
    * store without it is loaded through `ingest`, on one thread.
    */
-  ingestPrepared?(rows: readonly PreparedRow[]): Promise<IngestSummary>;
+  ingestPrepared?(batch: PreparedBatch): Promise<IngestSummary>;
   /** Read the current version. */
   read(type: string, id: string): Promise<ReadResult>;
   /** Read one version, current or historical. */
@@ -168,6 +174,11 @@ export interface ResourceStore {
   count(type: string): Promise<number>;
   /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */
   scan(options: ScanOptions): AsyncIterable<StoredResource[]>;
+  /**
+   * `scan` as NDJSON bytes, for output that is copied without parsing. Optional: without it the
+   * exporter encodes the batches of `scan`.
+   */
+  scanNdjson?(options: ScanOptions): AsyncIterable<NdjsonChunk>;
   /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
   /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */

@@ -1,0 +1,42 @@
+import { spread } from './stats.js';
+import type { Bar, Figure } from './types.js';
+
+/** Bars from DESIGN.md "Quality bars". */
+export const BARS = Object.freeze({
+  exportRate: { op: '>=', value: 150_000 },
+  endToEndRate: { op: '>=', value: 80_000 },
+  serverRssMb: { op: '<=', value: 250 },
+  latencyP99Ms: { op: '<=', value: 50 },
+  sqliteLoadRate: { op: '>=', value: 40_000 },
+} satisfies Record<string, Bar>);
+
+/** Optional parts of a figure. */
+export interface FigureExtras {
+  bar?: Bar;
+  note?: string;
+}
+
+/**
+ * A figure from its runs: median, min and max, and whether it meets its bar
+ * (`>=` on the median; `<=` on the worst run, so a memory or latency bar holds in every run).
+ * @throws TypeError when `runs` is empty
+ */
+export function figure(
+  id: string,
+  label: string,
+  unit: string,
+  runs: readonly number[],
+  extras: FigureExtras = {},
+): Figure {
+  const s = spread(runs);
+  const out: Figure = { id, label, unit, runs: [...runs], median: s.median, min: s.min, max: s.max };
+  if (extras.bar) {
+    out.bar = extras.bar;
+    out.pass = extras.bar.op === '>=' ? s.median >= extras.bar.value : s.max <= extras.bar.value;
+  }
+  if (extras.note) out.note = extras.note;
+  return out;
+}
+
+/** Megabytes (10^6 bytes), as MB/s figures use them. */
+export const MB = 1_000_000;

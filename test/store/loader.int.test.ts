@@ -1,0 +1,253 @@
+// loadPaths against every backend: the worker-thread path, and the one-thread path for stores
+// without `ingestPrepared`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { FhirResource } from '../../src/fhir/index.js';
+import { loadPaths } from '../../src/store/index.js';
+import type { ResourceStore } from '../../src/store/index.js';
+import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
+import { backends } from '../helpers/stores.js';
+import type { Backend, TestDatabase } from '../helpers/stores.js';
+import { tempDir } from '../helpers/temp.js';
+
+type TestContext = { after: (fn: () => Promise<void> | void) => void };
+
+const ndjson = (resources: FhirResource[]): string =>
+  resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+/** The same store with `ingestPrepared` hidden, so the loader takes its one-thread path. */
+function withoutPrepared(store: ResourceStore): ResourceStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'ingestPrepared') return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function currentJson(store: ResourceStore, type: string, id: string): Promise<Record<string, unknown>> {
+  const result = await store.read(type, id);
+  assert.ok(result.status === 'found', `${type}/${id} is not stored`);
+  return JSON.parse(result.resource.json) as Record<string, unknown>;
+}
+
+function loaderTests(backend: Backend): void {
+  let database: TestDatabase;
+  before(async () => {
+    database = await backend.create();
+  });
+  after(() => database?.drop());
+  const open = async (t: TestContext): Promise<ResourceStore> => {
+    const store = await backend.open(await backend.empty(database));
+    t.after(() => store.close());
+    return store;
+  };
+
+  test('stores each line as it was, with meta spliced in after resourceType', async (t) => {
+    const dir = tempDir(t);
+    const line = JSON.stringify(makePatient('p1'));
+    writeFileSync(join(dir, 'Patient.ndjson'), `${line}\n`);
+    const store = await open(t);
+    await loadPaths(store, [dir]);
+    const result = await store.read('Patient', 'p1');
+    assert.ok(result.status === 'found');
+    const instant = new Date(result.resource.lastUpdated).toISOString();
+    const meta = `"meta":{"versionId":"1","lastUpdated":"${instant}"},`;
+    assert.equal(result.resource.json, line.replace('"id"', `${meta}"id"`));
+  });
+
+  test('a reload of unchanged files makes no new version', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'Patient.ndjson'), ndjson([makePatient('p1'), makePatient('p2')]));
+    writeFileSync(join(dir, 'Observation.ndjson'), ndjson([makeObservation('o1', 'p1')]));
+    const store = await open(t);
+    assert.equal((await loadPaths(store, [dir])).created, 3);
+    const again = await loadPaths(store, [dir]);
+    assert.deepEqual([again.created, again.updated, again.unchanged], [0, 0, 3]);
+    assert.equal(
+      ((await currentJson(store, 'Observation', 'o1')).meta as { versionId: string }).versionId,
+      '1',
+    );
+  });
+
+  test('a changed line makes a new version, keeps the old one, and moves the compartment', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'Observation.ndjson');
+    writeFileSync(file, ndjson([makeObservation('o1', 'p1'), makeObservation('o2', 'p1')]));
+    const store = await open(t);
+    await loadPaths(store, [dir]);
+    writeFileSync(file, ndjson([makeObservation('o1', 'p2'), makeObservation('o2', 'p1')]));
+    const report = await loadPaths(store, [dir]);
+    assert.deepEqual([report.created, report.updated, report.unchanged], [0, 1, 1]);
+    assert.equal(
+      ((await currentJson(store, 'Observation', 'o1')).meta as { versionId: string }).versionId,
+      '2',
+    );
+    const old = await store.readVersion('Observation', 'o1', 1);
+    assert.equal(
+      (JSON.parse(old!.json) as { subject: { reference: string } }).subject.reference,
+      'Patient/p1',
+    );
+    assert.deepEqual(await store.compartmentsOf('Observation', 'o1'), ['p2']);
+  });
+
+  test('two lines with one id in one batch are applied in file order', async (t) => {
+    const dir = tempDir(t);
+    const lines = [
+      makeObservation('zz', 'p1'),
+      makeObservation('o1', 'p1'),
+      makeObservation('aa', 'p1'),
+      makeObservation('o1', 'p2'),
+      makeObservation('o1', 'p3'),
+    ];
+    writeFileSync(join(dir, 'Observation.ndjson'), ndjson(lines));
+    const store = await open(t);
+    const report = await loadPaths(store, [dir]);
+    assert.deepEqual([report.created, report.updated], [3, 2]);
+    const o1 = await currentJson(store, 'Observation', 'o1');
+    assert.equal((o1.meta as { versionId: string }).versionId, '3');
+    assert.equal((o1.subject as { reference: string }).reference, 'Patient/p3');
+    assert.deepEqual(await store.compartmentsOf('Observation', 'o1'), ['p3']);
+    assert.deepEqual(await store.compartmentsOf('Observation', 'zz'), ['p1']);
+  });
+
+  test('small batches keep the line numbers of rejected lines', async (t) => {
+    const dir = tempDir(t);
+    const good = (id: string): string => JSON.stringify(makePatient(id));
+    const lines = [good('a'), good('b'), '{', good('c'), good('d'), good('e'), '[]', good('f')];
+    writeFileSync(join(dir, 'Patient.ndjson'), lines.join('\n'));
+    const store = await open(t);
+    const problems: number[] = [];
+    const report = await loadPaths(store, [dir], { batchSize: 2, onProblem: (p) => problems.push(p.line) });
+    assert.deepEqual([report.created, report.rejected], [6, 2]);
+    assert.deepEqual(problems, [3, 7]);
+    assert.equal((await store.read('Patient', 'f')).status, 'found');
+  });
+
+  test('a line that carries meta is stored at the store version, keeping its other meta', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'Patient.ndjson');
+    const meta = { versionId: '7', lastUpdated: '2020-01-01T00:00:00Z', source: 'elsewhere' };
+    writeFileSync(file, ndjson([makePatient('p1', { meta })]));
+    const store = await open(t);
+    await loadPaths(store, [dir]);
+    const stored = (await currentJson(store, 'Patient', 'p1')).meta as Record<string, string>;
+    assert.equal(stored.versionId, '1');
+    assert.equal(stored.source, 'elsewhere');
+    assert.notEqual(stored.lastUpdated, meta.lastUpdated);
+    writeFileSync(file, ndjson([makePatient('p1', { meta: { ...meta, versionId: '8' } })]));
+    assert.equal((await loadPaths(store, [dir])).unchanged, 1);
+  });
+
+  test('a resource loaded again after its deletion continues its version numbers', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'Patient.ndjson'), ndjson([makePatient('p1'), makePatient('p2')]));
+    const store = await open(t);
+    await loadPaths(store, [dir]);
+    assert.equal((await store.delete('Patient', 'p1'))?.versionId, 2);
+    const report = await loadPaths(store, [dir]);
+    assert.deepEqual([report.created, report.unchanged], [1, 1]);
+    assert.equal(((await currentJson(store, 'Patient', 'p1')).meta as { versionId: string }).versionId, '3');
+  });
+
+  test('Group members are indexed, and replaced when the Group changes', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'Group.ndjson');
+    writeFileSync(file, ndjson([makeGroup('g1', ['Patient/p1', 'Patient/p2'])]));
+    const store = await open(t);
+    await loadPaths(store, [dir]);
+    assert.deepEqual((await store.groupPatients('g1')).sort(), ['p1', 'p2']);
+    writeFileSync(file, ndjson([makeGroup('g1', ['Patient/p3'])]));
+    await loadPaths(store, [dir]);
+    assert.deepEqual(await store.groupPatients('g1'), ['p3']);
+  });
+
+  test('gzipped NDJSON loads like plain NDJSON', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'Patient.ndjson.gz'), gzipSync(ndjson([makePatient('p1'), makePatient('p2')])));
+    const store = await open(t);
+    assert.equal((await loadPaths(store, [dir])).created, 2);
+  });
+
+  test('line numbers and file order hold across many small chunks and workers', async (t) => {
+    const dir = tempDir(t);
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) lines.push(JSON.stringify(makeObservation(`o${i % 7}`, `p${i}`)));
+    lines.splice(10, 0, '{bad');
+    lines.splice(30, 0, '');
+    lines.splice(31, 0, '[1]');
+    writeFileSync(join(dir, 'Observation.ndjson'), lines.join('\n') + '\n');
+    const store = await open(t);
+    const problems: number[] = [];
+    const report = await loadPaths(store, [dir], {
+      batchBytes: 300,
+      workers: 3,
+      onProblem: (p) => problems.push(p.line),
+    });
+    assert.deepEqual(problems, [11, 32]);
+    assert.deepEqual([report.created, report.updated, report.rejected], [7, 33, 2]);
+    // o6 was written last by the line of i = 34: patient p34.
+    assert.deepEqual(await store.compartmentsOf('Observation', 'o6'), ['p34']);
+    assert.deepEqual(await store.compartmentsOf('Observation', 'o4'), ['p39']);
+  });
+
+  test('a truncated gzip file reports the line reached and keeps the lines before it', async (t) => {
+    const dir = tempDir(t);
+    const patients = Array.from({ length: 2000 }, (_, i) =>
+      makePatient(`p${i}`, { note: 'x'.repeat(200 + (i % 13)) }),
+    );
+    const zipped = gzipSync(ndjson(patients));
+    writeFileSync(join(dir, 'Patient.ndjson.gz'), zipped.subarray(0, zipped.length >> 1));
+    writeFileSync(join(dir, 'Practitioner.ndjson'), ndjson([{ resourceType: 'Practitioner', id: 'd1' }]));
+    const store = await open(t);
+    const problems: { line: number; reason: string }[] = [];
+    const report = await loadPaths(store, [dir], { batchBytes: 4096, onProblem: (p) => problems.push(p) });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.reason, /^read failed/);
+    // Every whole line before the break is loaded: about half the file.
+    assert.ok(report.created > 900 && report.created === problems[0]!.line + 1, JSON.stringify(report));
+    assert.equal((await store.read('Practitioner', 'd1')).status, 'found');
+  });
+
+  test('a store without ingestPrepared is loaded on one thread with the same result', async (t) => {
+    const dir = tempDir(t);
+    const lines = [
+      makePatient('p1'),
+      makeObservation('o1', 'p1'),
+      makeObservation('o1', 'p2'),
+      makePatient('p2'),
+    ];
+    writeFileSync(join(dir, 'all.ndjson'), ndjson(lines) + '{bad\n');
+    const viaWorker = await open(t);
+    // A database of its own: on PostgreSQL, `open` empties and reuses the suite's schema.
+    const second = await backend.create();
+    const inline = withoutPrepared(await backend.open(second.db));
+    t.after(async () => {
+      await inline.close();
+      await second.drop();
+    });
+    const problems: number[] = [];
+    const a = await loadPaths(viaWorker, [dir]);
+    const b = await loadPaths(inline, [dir], { onProblem: (p) => problems.push(p.line) });
+    assert.deepEqual({ ...a, seconds: 0 }, { ...b, seconds: 0 });
+    assert.deepEqual(problems, [5]);
+    for (const [type, id] of [
+      ['Patient', 'p1'],
+      ['Observation', 'o1'],
+    ] as const) {
+      const [x, y] = [await currentJson(viaWorker, type, id), await currentJson(inline, type, id)];
+      delete (x.meta as Record<string, unknown>).lastUpdated;
+      delete (y.meta as Record<string, unknown>).lastUpdated;
+      assert.deepEqual(x, y);
+    }
+    assert.deepEqual(await inline.compartmentsOf('Observation', 'o1'), ['p2']);
+  });
+}
+
+for (const backend of backends()) {
+  describe(`loadPaths into ${backend.name}`, { skip: backend.skip }, () => loaderTests(backend));
+}

@@ -1,0 +1,204 @@
+// Snapshot scans, deletions and Patient blocks, run by contract.int.test.ts against every backend.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StoredResource, Tombstone } from '../../src/store/index.js';
+import { makeObservation, makePatient } from '../helpers/builders.js';
+import type { Backend } from '../helpers/stores.js';
+import { collect, ids } from './contract-helpers.js';
+import type { Open } from './contract-helpers.js';
+
+export function scanContract(backend: Backend, open: Open): void {
+  describe(`${backend.name} store: snapshots`, () => {
+    test('a scan as of an instant sees the versions current then, not later writes', async (t) => {
+      const store = await open(t);
+      await store.ingest([makePatient('p1'), makePatient('p2'), makePatient('p3')]);
+      const asOf = await store.tick();
+      await store.update(makePatient('p1', { gender: 'female' }));
+      await store.delete('Patient', 'p2');
+      await store.update(makePatient('p4'));
+      const seen = await collect(store.scan({ type: 'Patient', asOf }));
+      assert.deepEqual(ids(seen).sort(), ['p1', 'p2', 'p3']);
+      assert.equal(JSON.parse(seen.find((r) => r.id === 'p1')!.json).gender, undefined);
+      const now = await collect(store.scan({ type: 'Patient', asOf: await store.tick() }));
+      assert.deepEqual(ids(now).sort(), ['p1', 'p3', 'p4']);
+      assert.deepEqual(await store.patientIds(asOf), ['p1', 'p2', 'p3']);
+    });
+
+    test('since and until bound the scan by lastUpdated', async (t) => {
+      const store = await open(t);
+      const a = await store.update(makePatient('a'));
+      const b = await store.update(makePatient('b'));
+      const c = await store.update(makePatient('c'));
+      const asOf = await store.tick();
+      const got = await collect(
+        store.scan({ type: 'Patient', asOf, since: a.lastUpdated, until: c.lastUpdated }),
+      );
+      assert.deepEqual(ids(got), ['b']);
+      assert.equal(got[0]!.lastUpdated, b.lastUpdated);
+    });
+
+    test('scans page through many rows in small byte-bounded batches without loss or repeats', async (t) => {
+      const store = await open(t);
+      await store.ingest(Array.from({ length: 12_345 }, (_, i) => makePatient(`p${i}`)));
+      const asOf = await store.tick();
+      let batches = 0;
+      const seen = new Set<string>();
+      for await (const batch of store.scan({ type: 'Patient', asOf, batchBytes: 10_000 })) {
+        batches += 1;
+        assert.ok(batch.reduce((n, r) => n + r.json.length, 0) < 10_000 + 200);
+        for (const r of batch) seen.add(r.id);
+      }
+      assert.equal(seen.size, 12_345);
+      assert.ok(batches > 100);
+    });
+
+    test('the store accepts writes between scan batches (a lease heartbeat mid-scan)', async (t) => {
+      const store = await open(t);
+      await store.ingest(Array.from({ length: 3000 }, (_, i) => makePatient(`p${i}`)));
+      const asOf = await store.tick();
+      let seen = 0;
+      for await (const batch of store.scan({ type: 'Patient', asOf, batchBytes: 2000 })) {
+        seen += batch.length;
+        await store.tick();
+        await store.jobs.countJobs(null, 'running');
+      }
+      assert.equal(seen, 3000);
+    });
+
+    test('a scan left early frees its connection for the next one', async (t) => {
+      const store = await open(t);
+      await store.ingest(Array.from({ length: 3000 }, (_, i) => makePatient(`p${i}`)));
+      const asOf = await store.tick();
+      for (let i = 0; i < 12; i++) {
+        for await (const batch of store.scan({ type: 'Patient', asOf, batchBytes: 1000 })) {
+          assert.ok(batch.length > 0);
+          break;
+        }
+      }
+      assert.equal(await store.count('Patient'), 3000);
+    });
+
+    test('key ranges from rangeBoundaries cover every row exactly once', async (t) => {
+      const store = await open(t);
+      for (let i = 0; i < 5; i++)
+        await store.ingest(Array.from({ length: 200 }, (_, j) => makePatient(`p${i}-${j}`)));
+      const asOf = await store.tick();
+      const bounds = await store.rangeBoundaries('Patient', 150);
+      assert.equal(bounds.length, 6);
+      const all: StoredResource[] = [];
+      let after: { lastUpdated: number; id: string } | undefined;
+      for (const upTo of [...bounds, undefined]) {
+        const part = await collect(
+          store.scan({ type: 'Patient', asOf, ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) }),
+        );
+        if (upTo) assert.equal(part.length, 150);
+        all.push(...part);
+        after = upTo;
+      }
+      assert.equal(new Set(ids(all)).size, 1000);
+      assert.equal(all.length, 1000);
+    });
+
+    test('a scan by ids returns only those ids', async (t) => {
+      const store = await open(t);
+      await store.ingest([makePatient('a'), makePatient('b'), makePatient('c')]);
+      const asOf = await store.tick();
+      assert.deepEqual(
+        ids(await collect(store.scan({ type: 'Patient', asOf, ids: ['c', 'a', 'x'] }))).sort(),
+        ['a', 'c'],
+      );
+      assert.deepEqual(await collect(store.scan({ type: 'Patient', asOf, ids: [] })), []);
+    });
+
+    test('deletedSince lists deletions in the window and skips resources recreated before asOf', async (t) => {
+      const store = await open(t);
+      await store.ingest([makePatient('a'), makePatient('b'), makePatient('c')]);
+      const since = await store.tick();
+      await store.delete('Patient', 'a');
+      await store.delete('Patient', 'b');
+      await store.update(makePatient('b'));
+      const asOf = await store.tick();
+      await store.delete('Patient', 'c');
+      const out: Tombstone[] = await collect(store.deletedSince({ type: 'Patient', since, asOf }));
+      assert.deepEqual(ids(out), ['a']);
+      assert.equal(out[0]!.versionId, 2);
+    });
+
+    test('deletedSince with patients lists only deletions from those compartments', async (t) => {
+      const store = await open(t);
+      await store.ingest([makeObservation('o1', 'p1'), makeObservation('o2', 'p2')]);
+      const since = await store.tick();
+      await store.delete('Observation', 'o1');
+      await store.delete('Observation', 'o2');
+      const asOf = await store.tick();
+      const mine = await collect(store.deletedSince({ type: 'Observation', since, asOf, patients: ['p1'] }));
+      assert.deepEqual(ids(mine), ['o1']);
+      const any = await collect(store.deletedSince({ type: 'Observation', since, asOf, patients: 'all' }));
+      assert.deepEqual(ids(any), ['o1', 'o2']);
+    });
+
+    test('a compartment scan returns only the listed patients and their resources', async (t) => {
+      const store = await open(t);
+      await store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        makeObservation('o1', 'p1'),
+        makeObservation('o2', 'p2'),
+        makeObservation('o3', 'p1'),
+        makeObservation('o4', 'nobody-listed', { subject: undefined }),
+      ]);
+      const asOf = await store.tick();
+      assert.deepEqual(
+        ids(await collect(store.scan({ type: 'Observation', asOf, patients: ['p1'] }))).sort(),
+        ['o1', 'o3'],
+      );
+      assert.deepEqual(ids(await collect(store.scan({ type: 'Patient', asOf, patients: ['p2'] }))), ['p2']);
+      const all = await collect(store.scan({ type: 'Observation', asOf, patients: 'all' }));
+      assert.deepEqual(ids(all).sort(), ['o1', 'o2', 'o3']);
+      assert.deepEqual(await store.compartmentsOf('Observation', 'o1'), ['p1']);
+    });
+
+    test('a compartment scan as of an earlier instant follows the compartment of the version then', async (t) => {
+      const store = await open(t);
+      await store.ingest([makeObservation('o1', 'p1')]);
+      const asOf = await store.tick();
+      await store.update(makeObservation('o1', 'p2'));
+      assert.deepEqual(ids(await collect(store.scan({ type: 'Observation', asOf, patients: ['p1'] }))), [
+        'o1',
+      ]);
+      assert.deepEqual(await collect(store.scan({ type: 'Observation', asOf, patients: ['p2'] })), []);
+      assert.deepEqual(await store.compartmentsOf('Observation', 'o1'), ['p2']);
+    });
+
+    test('patient blocks come in the given order, the Patient first, as of the snapshot', async (t) => {
+      const store = await open(t);
+      await store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        makeObservation('o1', 'p1'),
+        makeObservation('o2', 'p2'),
+      ]);
+      const asOf = await store.tick();
+      await store.update(makeObservation('o2', 'p2', { status: 'amended' }));
+      await store.update(makeObservation('o3', 'p2'));
+      const blocks = [];
+      for await (const block of store.patientBlocks({ patients: ['p2', 'nobody', 'p1'], asOf }))
+        blocks.push(block);
+      assert.deepEqual(
+        blocks.map((b) => [b.patientId, b.resources.map((r) => `${r.type}/${r.id}`)]),
+        [
+          ['p2', ['Patient/p2', 'Observation/o2']],
+          ['p1', ['Patient/p1', 'Observation/o1']],
+        ],
+      );
+      assert.equal(JSON.parse(blocks[0]!.resources[1]!.json).status, 'final');
+      const typed = [];
+      for await (const block of store.patientBlocks({ patients: ['p1'], asOf, types: ['Observation'] }))
+        typed.push(block);
+      assert.deepEqual(
+        typed.map((b) => b.resources.map((r) => r.id)),
+        [['o1']],
+      );
+    });
+  });
+}
