@@ -17,6 +17,7 @@ import {
   benchTypeFilterExport,
 } from './scenario-exports.js';
 import { benchLoad, loadInto, loadedBefore } from './scenario-load.js';
+import { benchPostgres, DEFAULT_PG_URL } from './scenario-postgres.js';
 import { benchLatency, benchSystemExport } from './scenario-system.js';
 import type { BenchReport } from './types.js';
 
@@ -32,6 +33,7 @@ export const SCENARIOS = [
   'client',
   'scaling',
   'concurrent',
+  'postgres',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -53,12 +55,14 @@ export interface BenchOptions {
   profileDir?: string;
   /** The command line, recorded in the report. */
   command: string;
+  /** PostgreSQL server for the `postgres` scenario (default {@link DEFAULT_PG_URL}); each run uses a schema of its own. */
+  pgUrl?: string;
 }
 
 /** The smaller store of the memory-scaling figure. */
 export const SMALL_RESOURCES = 100_000;
 
-type Scenario = (ctx: BenchContext) => Promise<void>;
+type Scenario = (ctx: BenchContext, options: BenchOptions) => Promise<void>;
 
 const RUNNERS: Record<Exclude<ScenarioName, 'load'>, Scenario> = {
   system: benchSystemExport,
@@ -70,6 +74,7 @@ const RUNNERS: Record<Exclude<ScenarioName, 'load'>, Scenario> = {
   client: benchClient,
   scaling: benchScaling,
   concurrent: benchConcurrentSmall,
+  postgres: (ctx, options) => benchPostgresIfUp(ctx, options.pgUrl ?? DEFAULT_PG_URL),
 };
 
 /**
@@ -89,12 +94,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (name === 'load' || (options.only && !options.only.includes(name))) continue;
       options.log(`${name}`);
       const before = ctx.figures.length;
-      await attempt(ctx, name, () => RUNNERS[name](ctx));
+      await attempt(ctx, name, () => RUNNERS[name](ctx, options));
       for (const f of ctx.figures.slice(before))
         options.log(`  = ${f.label}: ${formatValue(f.median)} ${f.unit}`);
     }
     addFullScaling(ctx);
-    await checkPostgres(ctx);
     const dataset = ctx.details.dataset as BenchReport['dataset'];
     return {
       startedAt,
@@ -198,12 +202,12 @@ function addFullScaling(ctx: BenchContext): void {
   );
 }
 
-async function checkPostgres(ctx: BenchContext): Promise<void> {
-  const up = await answers('127.0.0.1', 5432);
-  ctx.skipped.push({
-    what: 'PostgreSQL store',
-    reason:
-      'fhirhose load and serve do not open the PostgreSQL store yet (src/cli opens SQLite only); ' +
-      (up ? 'a PostgreSQL server answers at 127.0.0.1:5432' : 'nothing answers at 127.0.0.1:5432 either'),
-  });
+/** The PostgreSQL figures, or a skip with its reason when nothing answers at the URL. */
+async function benchPostgresIfUp(ctx: BenchContext, url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  if (!(await answers(hostname, Number(port || 5432)))) {
+    ctx.skipped.push({ what: 'PostgreSQL store', reason: `nothing answers at ${hostname}:${port || 5432}` });
+    return;
+  }
+  await benchPostgres(ctx, url);
 }

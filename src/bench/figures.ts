@@ -5,9 +5,11 @@ import type { Bar, Figure } from './types.js';
 export const BARS = Object.freeze({
   exportRate: { op: '>=', value: 150_000 },
   endToEndRate: { op: '>=', value: 80_000 },
-  serverRssMb: { op: '<=', value: 250 },
+  // Figures are in MiB; the bar is 250 MB (decimal), about 238.4 MiB.
+  serverRssMb: { op: '<=', value: 250e6 / 2 ** 20 },
   latencyP99Ms: { op: '<=', value: 50 },
   sqliteLoadRate: { op: '>=', value: 40_000 },
+  postgresLoadRate: { op: '>=', value: 70_000 },
 } satisfies Record<string, Bar>);
 
 /** Optional parts of a figure. */

@@ -7,7 +7,6 @@ import type { ExportConfig } from './config.js';
 import type { Manifest } from './manifest.js';
 import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
-import { planUnits } from './planner.js';
 import type { ExportRequest } from './types.js';
 
 /** What a status poll finds. */
@@ -48,7 +47,7 @@ export class ExportService {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Accept an export: validate it against the data, fix its transactionTime and plan its units. */
+  /** Accept an export: validate it against the data, fix its transactionTime, and queue its planning. */
   async kickoff(request: ExportRequest, clientId: string | null): Promise<{ jobId: string }> {
     const { store, config } = this.deps;
     const running = await store.jobs.countJobs(clientId, 'running');
@@ -61,11 +60,8 @@ export class ExportService {
     const patients = await this.resolvePatients(request);
     // Taken under the write lock: every earlier write is in, every later one is after it.
     const transactionTime = await store.tick();
-    const units = await planUnits(store, request, {
-      rowsPerUnit: config.rowsPerUnit,
-      transactionTime,
-      patients,
-    });
+    // A worker plans the units: counting and splitting the types scans indexes, off the event loop.
+    const units = [{ phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 }];
     const jobId = randomUUID();
     await store.jobs.createJob(
       {
@@ -79,7 +75,7 @@ export class ExportService {
       },
       units,
     );
-    this.deps.log.info({ jobId, level: request.level, units: units.length }, 'export accepted');
+    this.deps.log.info({ jobId, level: request.level }, 'export accepted');
     this.deps.wake();
     return { jobId };
   }

@@ -59,7 +59,8 @@ export function provenanceMode(request: ExportRequest): 'relevant' | 'latest' | 
 
 /**
  * Turn a request into units: key ranges of each type (phase 0), deletions (phase 0), and the
- * supporting resources the output refers to (phase 1, once every phase-0 unit has finished).
+ * supporting resources the output refers to (phase 1, once every phase-0 unit has finished). The
+ * `plan` unit that runs this stores the units one phase later (unit-runner.ts).
  */
 export async function planUnits(
   store: ResourceStore,

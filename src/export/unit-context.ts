@@ -1,6 +1,13 @@
 import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
 import { compileTypeFilters, parseElements, projectElements } from '../fhir/index.js';
-import type { JobRecord, ResourceStore, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
+import type {
+  JobRecord,
+  NewUnit,
+  ResourceStore,
+  ScanOptions,
+  StoredResource,
+  UnitRecord,
+} from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import type { ExportRequest } from './types.js';
@@ -16,6 +23,10 @@ export interface UnitContext {
   fileMaxBytes: number;
   /** Called after each batch with rows read; resolves false when the unit must stop (cancel, lost lease). */
   progress: (rows: number) => Promise<boolean>;
+  /** Split a type into units of about this many rows. */
+  rowsPerUnit: number;
+  /** Store the units a planning unit made; resolves false when its lease was lost. */
+  savePlan: (units: NewUnit[]) => Promise<boolean>;
 }
 
 /** Thrown when a unit stops early because its job was cancelled or its lease lost. */

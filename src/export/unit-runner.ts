@@ -1,6 +1,7 @@
 import { operationOutcome } from '../fhir/index.js';
 import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, UnitRecord } from '../store/index.js';
 import { BlockWriter } from './block-writer.js';
+import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
 import { finish, pump, series, toLines, UnitStoppedError } from './unit-context.js';
@@ -25,6 +26,8 @@ export async function runUnit(
   // A unit that ran before (a lost lease, a crash) starts again from nothing.
   await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
   switch (spec.kind) {
+    case 'plan':
+      return runPlan(ctx, job, compiled);
     case 'resources':
       return runResources(ctx, job, compiled, unit, spec);
     case 'blocks':
@@ -38,6 +41,19 @@ export async function runUnit(
     case 'warnings':
       return runWarnings(ctx, job, compiled, unit);
   }
+}
+
+async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledRequest): Promise<UnitResult> {
+  const patients = Array.isArray(compiled.patients) ? compiled.patients : undefined;
+  const units = await planUnits(ctx.store, compiled.request, {
+    rowsPerUnit: ctx.rowsPerUnit,
+    transactionTime: job.transactionTime,
+    patients,
+  });
+  // The planned units run after this one: their phases start at 1.
+  const saved = await ctx.savePlan(units.map((u) => ({ ...u, phase: u.phase + 1 })));
+  if (!saved) throw new UnitStoppedError('lease lost while planning');
+  return { files: [] };
 }
 
 async function runResources(
@@ -56,7 +72,7 @@ async function runResources(
   if (compiled.patients !== undefined) options.patients = compiled.patients;
   const out = series(ctx, job, unit, 'output', spec.type);
   const refs = new Map<string, { type: string; id: string }>();
-  // Patient-level output pulls in the Practitioners, Organizations... it refers to (phase 1 units).
+  // Patient-level output pulls in the Practitioners, Organizations... it refers to (supporting units).
   const collect =
     request.level === 'system'
       ? undefined

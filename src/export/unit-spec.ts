@@ -2,6 +2,8 @@ import type { ScanKey } from '../store/index.js';
 
 /** What one unit of an export job does. Stored as JSON in the job store. */
 export type UnitSpec =
+  /** Plan the job's other units (run by a worker, so kick-off never scans). */
+  | { kind: 'plan' }
   /** Resources of one type, optionally one key range of it. */
   | { kind: 'resources'; type: string; after?: ScanKey; upTo?: ScanKey }
   /** Supporting resources of one type referenced by the job's patient-compartment output. */

@@ -50,6 +50,8 @@ async function runLeased(
     store,
     storage: deps.storage,
     fileMaxBytes: config.fileMaxBytes,
+    rowsPerUnit: config.rowsPerUnit,
+    savePlan: (units) => store.jobs.addPlannedUnits(unit, owner, units),
     progress: async (n) => {
       rows += n;
       if (deps.signal.aborted) return false;

@@ -11,6 +11,8 @@ export interface WorkerPoolOptions {
   log: Logger;
 }
 
+const YOUNG_GENERATION_MB = 8;
+
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
@@ -30,7 +32,12 @@ export class WorkerPool {
       config: this.options.config,
       logLevel: this.options.log.level,
     };
-    const worker = new Worker(new URL('./worker-thread.js', import.meta.url), { workerData: data });
+    const worker = new Worker(new URL('./worker-thread.js', import.meta.url), {
+      workerData: data,
+      // Units allocate short-lived batches at a high rate; a small young generation collects them
+      // (and the buffers they hold) sooner, which keeps the thread's memory flat during an export.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
       this.workers.splice(this.workers.indexOf(worker), 1);

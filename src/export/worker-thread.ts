@@ -16,7 +16,8 @@ export interface WorkerThreadData {
 
 const data = workerData as WorkerThreadData;
 const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
-const store = await openStore(data.dbPath);
+// Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
+const store = await openStore(data.dbPath, { pageCacheMiB: 2 });
 const storage = new LocalDirStorage(data.storageRoot);
 const stop = new AbortController();
 let wake: (() => void) | undefined;

@@ -1,5 +1,4 @@
-import fhirpath from 'fhirpath';
-import r4Model from 'fhirpath/fhir-context/r4';
+import { fhirpathEngine, r4Model } from './fhirpath-lazy.js';
 import type { FhirResource } from './resource.js';
 import { compileFastPath } from './search-path.js';
 
@@ -138,7 +137,7 @@ function compileBranch(branch: string, fastPath: boolean): SearchValueExtractor 
   const keep = resolve?.[2] === undefined ? undefined : referencesTo(resolve[2]);
   const fast = fastPath ? compileFastPath(path) : undefined;
   if (fast !== undefined) return keep === undefined ? fast : (resource) => fast(resource).filter(keep);
-  const evaluate = fhirpath.compile(path, r4Model, { resolveInternalTypes: false });
+  const evaluate = fhirpathEngine().compile(path, r4Model(), { resolveInternalTypes: false });
   return (resource) => {
     const out: SearchValue[] = [];
     for (const item of evaluate(resource)) {

@@ -1,4 +1,4 @@
-import r4Model from 'fhirpath/fhir-context/r4';
+import { r4Model } from './fhirpath-lazy.js';
 import type { FhirResource } from './resource.js';
 import type { SearchValue, SearchValueExtractor } from './search-extract.js';
 
@@ -71,13 +71,13 @@ function planSteps(segments: string[]): Step[] | undefined {
   for (const [index, segment] of rest.entries()) {
     const [name = '', wanted] = segment.split(':');
     const child = `${context}.${name}`;
-    const path = r4Model.pathsDefinedElsewhere[child] ?? child;
-    const choices = r4Model.choiceTypePaths[path];
+    const path = r4Model().pathsDefinedElsewhere[child] ?? child;
+    const choices = r4Model().choiceTypePaths[path];
     let options: Option[];
     if (choices !== undefined) {
       options = choices.map((suffix) => ({ key: name + suffix, type: choiceType(suffix) }));
     } else {
-      const type = r4Model.path2Type[path];
+      const type = r4Model().path2Type[path];
       if (type === undefined) return undefined;
       options = [{ key: name, type: type === SYSTEM_STRING ? 'string' : type }];
     }

@@ -11,5 +11,6 @@ export { SqliteJobStore } from './sqlite-jobs.js';
 export type * from './auth-types.js';
 export { SqliteAuthStore } from './sqlite-auth.js';
 export { openStore, isPostgresUrl } from './open-store.js';
+export type { OpenStoreOptions } from './open-store.js';
 export { openPostgresStore, PostgresStore } from './postgres-store.js';
 export type { PostgresStoreOptions } from './postgres-store.js';

@@ -74,6 +74,11 @@ export interface JobStore {
     owner: string,
     outcome: { status: 'done' | 'failed'; result: string; now: number; ttlMs: number },
   ): Promise<boolean>;
+  /**
+   * Replace the units after a leased planning unit with `units` (numbered after it), in one
+   * transaction, so a planner that runs again after a crash leaves one plan. False if the lease was lost.
+   */
+  addPlannedUnits(unit: { jobId: string; seq: number }, owner: string, units: NewUnit[]): Promise<boolean>;
   /** Give a leased unit back so it runs again (after a transient failure). */
   releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void>;
   /** Change a job's status (cancel, fail). */

@@ -13,6 +13,16 @@ export function isPostgresUrl(db: string): boolean {
  * @param db a PostgreSQL connection URL or a SQLite file path
  * @throws StoreError when the database cannot be opened or migrated
  */
-export async function openStore(db: string): Promise<ResourceStore> {
-  return isPostgresUrl(db) ? openPostgresStore(db) : openSqliteStore(db);
+export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<ResourceStore> {
+  if (isPostgresUrl(db)) return openPostgresStore(db);
+  return openSqliteStore(
+    db,
+    options.pageCacheMiB !== undefined ? { pageCacheMiB: options.pageCacheMiB } : {},
+  );
+}
+
+/** How to open a store. */
+export interface OpenStoreOptions {
+  /** SQLite page cache per connection, in MiB; PostgreSQL has its own shared buffers and ignores it. */
+  pageCacheMiB?: number;
 }

@@ -171,6 +171,35 @@ export class PgJobStore implements JobStore {
     });
   }
 
+  async addPlannedUnits(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    units: NewUnit[],
+  ): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const held = await c.query(
+        `SELECT 1 FROM export_unit WHERE job_id = $1 AND seq = $2 AND status = 'leased' AND lease_owner = $3
+         FOR UPDATE`,
+        [unit.jobId, unit.seq, owner],
+      );
+      if (held.rowCount === 0) return false;
+      await c.query('DELETE FROM export_unit WHERE job_id = $1 AND seq > $2', [unit.jobId, unit.seq]);
+      await c.query(
+        `INSERT INTO export_unit (job_id, seq, phase, spec, estimate, status)
+         SELECT $1, $2 + u.n, u.phase, u.spec, u.estimate, 'pending'
+         FROM unnest($3::int[], $4::text[], $5::bigint[]) WITH ORDINALITY AS u (phase, spec, estimate, n)`,
+        [
+          unit.jobId,
+          unit.seq,
+          units.map((u) => u.phase),
+          units.map((u) => u.spec),
+          units.map((u) => u.estimate),
+        ],
+      );
+      return true;
+    });
+  }
+
   async releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void> {
     await this.db.query(
       `UPDATE export_unit SET status = 'pending', lease_owner = NULL, lease_expires = NULL

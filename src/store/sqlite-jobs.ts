@@ -187,6 +187,27 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  async addPlannedUnits(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    units: NewUnit[],
+  ): Promise<boolean> {
+    return this.tx(() => {
+      const held = this.db
+        .prepare<[string, number, string], { n: number }>(
+          `SELECT count(*) AS n FROM export_unit WHERE job_id = ? AND seq = ? AND status = 'leased' AND lease_owner = ?`,
+        )
+        .get(unit.jobId, unit.seq, owner);
+      if (!held?.n) return false;
+      this.db.prepare('DELETE FROM export_unit WHERE job_id = ? AND seq > ?').run(unit.jobId, unit.seq);
+      const insert = this.db.prepare(
+        `INSERT INTO export_unit (job_id, seq, phase, spec, estimate, status) VALUES (?, ?, ?, ?, ?, 'pending')`,
+      );
+      units.forEach((u, i) => insert.run(unit.jobId, unit.seq + 1 + i, u.phase, u.spec, u.estimate));
+      return true;
+    });
+  }
+
   async releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void> {
     this.db
       .prepare(

@@ -35,6 +35,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** Wall clock, injectable for tests. */
   now?: () => number;
+  /** SQLite page cache of this connection, in MiB (default 16). */
+  pageCacheMiB?: number;
 }
 
 /** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
@@ -71,8 +73,8 @@ export class SqliteStore implements ResourceStore {
       this.writer = new SqliteWriter(this.db);
       if (path !== '' && !this.db.memory) this.checkpointer = new SqliteCheckpointer(this.db, path);
     }
-    // 16 MiB per connection: scans are sequential, and the server holds one connection per worker thread.
-    this.db.pragma('cache_size = -16384');
+    // 16 MiB by default: scans are sequential, and the server holds one connection per worker thread.
+    this.db.pragma(`cache_size = -${Math.round((options.pageCacheMiB ?? 16) * 1024)}`);
     this.reader = new SqliteReader(this.db);
     this.jobs = new SqliteJobStore(this.db);
     this.auth = new SqliteAuthStore(this.db);

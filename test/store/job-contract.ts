@@ -54,6 +54,39 @@ export function jobContract(backend: Backend, open: Open): void {
       assert.deepEqual(await leaseAll(store, 'w1', T0), ['j/2']);
     });
 
+    test('within a phase the largest unit is leased first', async (t) => {
+      const store = await open(t);
+      const sized = [5, 50, 20].map((estimate, i) => ({ phase: 0, spec: `{"n":${i}}`, estimate }));
+      await store.jobs.createJob(job('j'), sized);
+      assert.deepEqual(await leaseAll(store, 'w', T0), ['j/1', 'j/2', 'j/0']);
+    });
+
+    test('a planning unit replaces the units after it, only while it holds its lease', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('j'), units(0));
+      assert.deepEqual(await leaseAll(store, 'w1', T0), ['j/0']);
+      const plan = { jobId: 'j', seq: 0 };
+      assert.equal(await store.jobs.addPlannedUnits(plan, 'w1', units(1, 1, 2)), true);
+      // A planner that runs again (after a crash) leaves one plan, not two.
+      assert.equal(await store.jobs.addPlannedUnits(plan, 'w1', units(1, 2)), true);
+      assert.deepEqual(
+        (await store.jobs.listUnits('j')).map((u) => [u.seq, u.phase, u.status]),
+        [
+          [0, 0, 'leased'],
+          [1, 1, 'pending'],
+          [2, 2, 'pending'],
+        ],
+      );
+      assert.equal(await store.jobs.addPlannedUnits(plan, 'w2', units(1)), false);
+      assert.equal((await store.jobs.listUnits('j')).length, 3);
+      // The planned units wait for the planning unit.
+      assert.deepEqual(await leaseAll(store, 'w1', T0), []);
+      const outcome = { status: 'done' as const, result: '{"files":[]}', now: T0 + 5, ttlMs: TTL };
+      assert.equal(await store.jobs.finishUnit(plan, 'w1', outcome), true);
+      assert.equal((await store.jobs.getJob('j'))?.status, 'running');
+      assert.deepEqual(await leaseAll(store, 'w1', T0), ['j/1']);
+    });
+
     test('finishing the last unit completes the job with its expiry', async (t) => {
       const store = await open(t);
       await store.jobs.createJob(job('j', { patients: ['p1', 'p2', 'p1'] }), units(0, 0));

@@ -12,6 +12,7 @@ interface BenchFlags {
   dir?: string;
   only?: ScenarioName[];
   profile?: string;
+  pg?: string;
 }
 
 const SUFFIX: Record<string, number> = { '': 1, k: 1_000, m: 1_000_000 };
@@ -70,6 +71,10 @@ export function registerBench(program: Command): void {
     .option('--dir <dir>', 'working folder, kept to reuse data and stores (default: a temp folder, removed)')
     .option('--only <names>', `run only these scenarios, comma-separated: ${SCENARIOS.join(', ')}`, parseOnly)
     .option('--profile <dir>', 'write V8 CPU profiles of the system-export servers into this folder')
+    .option(
+      '--pg <url>',
+      'PostgreSQL server for the postgres scenario; the bench works in a schema of its own (env FHIRHOSE_BENCH_PG_URL)',
+    )
     .action(async (flags: BenchFlags) => {
       const started = performance.now();
       const profileDir = flags.profile ? resolve(flags.profile) : undefined;
@@ -80,6 +85,9 @@ export function registerBench(program: Command): void {
         ...(flags.dir ? { dir: resolve(flags.dir) } : {}),
         ...(flags.only ? { only: flags.only } : {}),
         ...(profileDir ? { profileDir } : {}),
+        ...(flags.pg || process.env.FHIRHOSE_BENCH_PG_URL
+          ? { pgUrl: flags.pg ?? process.env.FHIRHOSE_BENCH_PG_URL }
+          : {}),
         env: process.env,
         log: (line) => console.log(`${elapsed(started)}  ${line}`),
         command: ['fhirhose', ...process.argv.slice(2)].join(' '),
