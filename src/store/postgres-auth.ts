@@ -1,41 +1,7 @@
 import type { PgDb } from './postgres-db.js';
 import type { AuthStore, ClientRecord, SigningKeyRecord } from './auth-types.js';
-
-interface ClientRow {
-  id: string;
-  name: string;
-  jwks_url: string | null;
-  jwks: string | null;
-  scope: string;
-  created_at: number;
-}
-
-interface KeyRow {
-  kid: string;
-  alg: string;
-  private_jwk: string;
-  public_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-}
-
-const toClient = (r: ClientRow): ClientRecord => ({
-  id: r.id,
-  name: r.name,
-  jwksUrl: r.jwks_url,
-  jwks: r.jwks,
-  scope: r.scope,
-  createdAt: r.created_at,
-});
-
-const toKey = (r: KeyRow): SigningKeyRecord => ({
-  kid: r.kid,
-  alg: r.alg,
-  privateJwk: r.private_jwk,
-  publicJwk: r.public_jwk,
-  createdAt: r.created_at,
-  retiredAt: r.retired_at,
-});
+import { toClient, toKey } from './auth-rows.js';
+import type { ClientRow, KeyRow } from './auth-rows.js';
 
 // Any fixed number: the advisory lock that serializes signing-key rotation across processes.
 const KEY_ROTATION_LOCK = 0x66686b79;

@@ -1,57 +1,7 @@
 import type { PgDb } from './postgres-db.js';
 import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from './job-types.js';
-
-interface JobRow {
-  id: string;
-  client_id: string | null;
-  status: JobStatus;
-  request: string;
-  transaction_time: number;
-  created_at: number;
-  completed_at: number | null;
-  expires_at: number | null;
-  error: string | null;
-}
-
-interface UnitRow {
-  job_id: string;
-  seq: number;
-  phase: number;
-  spec: string;
-  estimate: number;
-  progress: number;
-  status: UnitRecord['status'];
-  attempts: number;
-  lease_owner: string | null;
-  lease_expires: number | null;
-  result: string | null;
-}
-
-const toJob = (r: JobRow): JobRecord => ({
-  id: r.id,
-  clientId: r.client_id,
-  status: r.status,
-  request: r.request,
-  transactionTime: r.transaction_time,
-  createdAt: r.created_at,
-  completedAt: r.completed_at,
-  expiresAt: r.expires_at,
-  error: r.error,
-});
-
-const toUnit = (r: UnitRow): UnitRecord => ({
-  jobId: r.job_id,
-  seq: r.seq,
-  phase: r.phase,
-  spec: r.spec,
-  estimate: r.estimate,
-  progress: r.progress,
-  status: r.status,
-  attempts: r.attempts,
-  leaseOwner: r.lease_owner,
-  leaseExpires: r.lease_expires,
-  result: r.result,
-});
+import { toJob, toUnit } from './job-rows.js';
+import type { JobRow, UnitRow } from './job-rows.js';
 
 /**
  * Export jobs and units in PostgreSQL. Any number of processes lease units concurrently: a lease takes
