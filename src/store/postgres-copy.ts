@@ -2,7 +2,8 @@
 // length-prefixed fields, so JSON text needs no escaping in either direction.
 
 /** How a column travels: `text` as UTF-8, `int4` and `int8` as big-endian integers. */
-export type ColumnKind = 'text' | 'int4' | 'int8';
+/** `bytes` reads a text column as its UTF-8 bytes (a view into the COPY chunk), without decoding. */
+export type ColumnKind = 'text' | 'bytes' | 'int4' | 'int8';
 
 /** One field value: a string (or its UTF-8 bytes) for `text`, a number for the integer kinds, or null. */
 export type CopyValue = string | Uint8Array | number | null;
@@ -172,6 +173,7 @@ function readRow(
     if (buf.length - pos < len) return pos - start + len;
     const kind = kinds[i];
     if (kind === 'text') row[i] = buf.toString('utf8', pos, pos + len);
+    else if (kind === 'bytes') row[i] = buf.subarray(pos, pos + len);
     else if (kind === 'int4') row[i] = buf.readInt32BE(pos);
     else row[i] = buf.readInt32BE(pos) * TWO_32 + buf.readUInt32BE(pos + 4);
     pos += len;

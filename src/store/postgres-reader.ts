@@ -2,9 +2,10 @@ import type { PgDb } from './postgres-db.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
 import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
 import { inCompartment } from './compartment-check.js';
-import type { ReadResult, ScanKey, ScanOptions, StoredResource } from './types.js';
+import type { NdjsonChunk, ReadResult, ScanKey, ScanOptions, StoredResource } from './types.js';
 
-const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+// 1 MiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
+const DEFAULT_BATCH_BYTES = 1024 * 1024;
 const SCAN_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text'];
 /** Room for the sorts of patient-list scans and of history, which hold whole rows. */
 const WORK_MEM = "work_mem = '64MB'";
@@ -24,6 +25,33 @@ const toStored = (r: Row): StoredResource => ({
   lastUpdated: r.last_updated,
   json: r.json,
 });
+
+const SCAN_SELECT = 'SELECT r.id, r.version, r.last_updated, r.json';
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * The FROM and WHERE of a scan's current rows and of its superseded rows, each in (lastUpdated, id)
+ * order, and the settings the current-rows query runs with.
+ */
+function scanQuery(o: ScanOptions): { current: string; history: string; currentSettings: string[] } {
+  const bounds = [`r.type = ${s(o.type)}`, `r.last_updated <= ${n(o.asOf)}`];
+  if (o.since !== undefined) bounds.push(`r.last_updated > ${n(o.since)}`);
+  if (o.until !== undefined) bounds.push(`r.last_updated < ${n(o.until)}`);
+  if (o.after) bounds.push(`(r.last_updated, r.id) > (${n(o.after.lastUpdated)}, ${s(o.after.id)})`);
+  if (o.upTo) bounds.push(`(r.last_updated, r.id) <= (${n(o.upTo.lastUpdated)}, ${s(o.upTo.id)})`);
+  if (o.ids) bounds.push(`r.id = ANY(${sqlTextArray(o.ids)})`);
+  const current = [...bounds, ...compartmentFilter(o.type, o.patients)].join(' AND ');
+  return {
+    current: `FROM resource r WHERE ${current} ORDER BY r.last_updated, r.id`,
+    history: `FROM resource_history r WHERE ${bounds.join(' AND ')} AND r.ended > ${n(o.asOf)} ORDER BY r.last_updated, r.id`,
+    // Without a patient list, read in index order: sorting a whole type would spill to disk. With
+    // one, the few rows of those patients are found first and sorted. Units run in parallel already.
+    currentSettings: [
+      'max_parallel_workers_per_gather = 0',
+      Array.isArray(o.patients) ? WORK_MEM : 'enable_sort = off',
+    ],
+  };
+}
 
 /** Point reads, snapshot scans, range planning and Group flattening of the PostgreSQL store. */
 export class PgReader {
@@ -82,34 +110,59 @@ export class PgReader {
    */
   async *scan(o: ScanOptions): AsyncGenerator<StoredResource[]> {
     const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
-    const bounds = [`r.type = ${s(o.type)}`, `r.last_updated <= ${n(o.asOf)}`];
-    if (o.since !== undefined) bounds.push(`r.last_updated > ${n(o.since)}`);
-    if (o.until !== undefined) bounds.push(`r.last_updated < ${n(o.until)}`);
-    if (o.after) bounds.push(`(r.last_updated, r.id) > (${n(o.after.lastUpdated)}, ${s(o.after.id)})`);
-    if (o.upTo) bounds.push(`(r.last_updated, r.id) <= (${n(o.upTo.lastUpdated)}, ${s(o.upTo.id)})`);
-    if (o.ids) bounds.push(`r.id = ANY(${sqlTextArray(o.ids)})`);
-    const current = [...bounds, ...compartmentFilter(o.type, o.patients)].join(' AND ');
-    // Without a patient list, read in index order: sorting a whole type would spill to disk. With
-    // one, the few rows of those patients are found first and sorted. Units run in parallel already.
-    const settings = [
-      'max_parallel_workers_per_gather = 0',
-      Array.isArray(o.patients) ? WORK_MEM : 'enable_sort = off',
-    ];
-    yield* this.batches(
-      `SELECT r.id, r.version, r.last_updated, r.json FROM resource r WHERE ${current} ORDER BY r.last_updated, r.id`,
-      o.type,
-      budget,
-      settings,
-    );
+    const q = scanQuery(o);
     const patients = o.patients;
+    yield* this.batches(`${SCAN_SELECT} ${q.current}`, o.type, budget, q.currentSettings);
     yield* this.batches(
-      `SELECT r.id, r.version, r.last_updated, r.json FROM resource_history r
-       WHERE ${bounds.join(' AND ')} AND r.ended > ${n(o.asOf)} ORDER BY r.last_updated, r.id`,
+      `${SCAN_SELECT} ${q.history}`,
       o.type,
       budget,
       [WORK_MEM],
       patients ? (r) => inCompartment(r, patients) : undefined,
     );
+  }
+
+  /** `scan` as NDJSON bytes: the COPY stream's text is copied out as UTF-8, never decoded. */
+  async *scanNdjson(o: ScanOptions): AsyncGenerator<NdjsonChunk> {
+    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const q = scanQuery(o);
+    const patients = o.patients;
+    let parts: Buffer[] = [];
+    let rows = 0;
+    let bytes = 0;
+    const take = (json: Uint8Array): NdjsonChunk | undefined => {
+      parts.push(Buffer.from(json.buffer, json.byteOffset, json.byteLength), NEWLINE);
+      rows += 1;
+      bytes += json.byteLength + 1;
+      if (bytes < budget) return undefined;
+      return flush();
+    };
+    const flush = (): NdjsonChunk => {
+      const chunk = { rows, bytes: Buffer.concat(parts, bytes) };
+      parts = [];
+      rows = 0;
+      bytes = 0;
+      return chunk;
+    };
+    for await (const batch of this.db.copyOut(`SELECT r.json ${q.current}`, ['bytes'], q.currentSettings)) {
+      for (const [json] of batch) {
+        const chunk = take(json as Uint8Array);
+        if (chunk) yield chunk;
+      }
+    }
+    const history = this.db.copyOut(`SELECT r.id, r.json ${q.history}`, ['text', 'bytes'], [WORK_MEM]);
+    for await (const batch of history) {
+      for (const [id, json] of batch) {
+        const text = json as Uint8Array;
+        if (patients) {
+          const r = { type: o.type, id: id as string, json: Buffer.from(text).toString('utf8') };
+          if (!inCompartment(r, patients)) continue;
+        }
+        const chunk = take(text);
+        if (chunk) yield chunk;
+      }
+    }
+    if (rows > 0) yield flush();
   }
 
   private async *batches(

@@ -18,6 +18,7 @@ import type {
   BlockOptions,
   DeletedOptions,
   IngestSummary,
+  NdjsonChunk,
   PatientBlock,
   ReadResult,
   ResourceStore,
@@ -184,6 +185,10 @@ export class PostgresStore implements ResourceStore {
 
   scan(options: ScanOptions): AsyncIterable<StoredResource[]> {
     return this.reader.scan(options);
+  }
+
+  scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {
+    return this.reader.scanNdjson(options);
   }
 
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {

@@ -99,6 +99,42 @@ export function scanContract(backend: Backend, open: Open): void {
       assert.equal(all.length, 1000);
     });
 
+    test('scanNdjson yields the bytes of scan, line for line, for every kind of scan', async (t) => {
+      const store = await open(t);
+      if (!store.scanNdjson) return t.skip('this store has no scanNdjson');
+      const patients = ['p1', 'p2', 'p3'].map((id) => makePatient(id));
+      const observations = Array.from({ length: 30 }, (_, i) =>
+        makeObservation(`o${i}`, `p${(i % 3) + 1}`, { valueString: `caf\u00e9 ${'x'.repeat(i * 7)}` }),
+      );
+      await store.ingest([...patients, ...observations]);
+      const mid = await store.tick();
+      // Later versions move the snapshot's rows into history, which both paths must read too.
+      await store.update(makeObservation('o3', 'p2'));
+      await store.delete('Observation', 'o4');
+      const asOf = await store.tick();
+      const bounds = await store.rangeBoundaries('Observation', 10);
+      const cases = [
+        { type: 'Observation', asOf },
+        { type: 'Observation', asOf: mid },
+        { type: 'Observation', asOf: mid, patients: ['p2'] },
+        { type: 'Observation', asOf, patients: 'all' as const },
+        { type: 'Observation', asOf: mid, ids: ['o3', 'o4', 'o5'] },
+        { type: 'Observation', asOf: mid, upTo: bounds[0]!, batchBytes: 600 },
+        { type: 'Observation', asOf: mid, after: bounds[0]!, batchBytes: 1 },
+      ];
+      for (const options of cases) {
+        const lines = (await collect(store.scan(options))).map((r) => `${r.json}\n`).join('');
+        let bytes = '';
+        let rows = 0;
+        for await (const chunk of store.scanNdjson(options)) {
+          bytes += chunk.bytes.toString('utf8');
+          rows += chunk.rows;
+        }
+        assert.equal(bytes, lines, JSON.stringify(options));
+        assert.equal(rows, lines.split('\n').length - 1, JSON.stringify(options));
+      }
+    });
+
     test('a scan by ids returns only those ids', async (t) => {
       const store = await open(t);
       await store.ingest([makePatient('a'), makePatient('b'), makePatient('c')]);
