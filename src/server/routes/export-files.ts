@@ -67,7 +67,10 @@ export function exportFileRoutes(service: ExportService, storage: FileStorage): 
       if (acceptsGzip(request.headers['accept-encoding'])) {
         reply.header('content-encoding', 'gzip');
         // pipeline() destroys both streams if either fails, so no descriptor leaks on a dropped client.
-        return reply.send(pipeline(storage.read(jobId, name), createGzip({ level: 1 }), () => undefined));
+        // Level 1 with 256 KiB output chunks: NDJSON shrinks about 10x, and zlib's default 16 KiB
+        // chunks cost one thread-pool round trip per 16 KiB, a third of the speed.
+        const gzip = createGzip({ level: 1, chunkSize: 256 * 1024 });
+        return reply.send(pipeline(storage.read(jobId, name), gzip, () => undefined));
       }
       reply.header('content-length', String(bytes));
       return reply.send(storage.read(jobId, name));
