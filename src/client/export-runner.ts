@@ -128,6 +128,7 @@ export async function runExportJob(
         authorize: state.requiresAccessToken,
         signal,
         onEvent,
+        ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
       });
     results.set(file.path, result);
     if (result.status === 'done') {

@@ -132,6 +132,22 @@ describe('client against a fault-injecting server', () => {
     ]);
   });
 
+  test('with gzip off, downloads ask for identity encoding', async (t) => {
+    const out = join(tempDir(t), 'out');
+    const server = await startFaultServer(t, { files: FILES, gzip: true });
+    const client = new BulkDataClient(server.baseUrl, { waits: FAST_WAITS });
+    t.after(() => client.close());
+    const summary = await client.export(SYSTEM, { outDir: out, parallel: 2, gzip: false });
+    assertFilesMatch(summary, out, FILES);
+    for (const f of FILES) {
+      assert.deepEqual(
+        fileRequests(server, f.name).map((r) => r.headers['accept-encoding']),
+        ['identity'],
+        f.name,
+      );
+    }
+  });
+
   test('starts a file again when the server ignores Range', async (t) => {
     const server = await startFaultServer(t, {
       files: FILES,
