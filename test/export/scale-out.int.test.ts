@@ -31,6 +31,21 @@ interface UnitRow {
   estimate: string;
 }
 
+/** Seconds from a job's kick-off to its completion, as the database recorded them. */
+async function jobSeconds(db: string, statusUrl: string): Promise<string> {
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ s: string }>(
+      'SELECT (completed_at - created_at) / 1000.0 AS s FROM export_job WHERE id = $1',
+      [statusUrl.slice(statusUrl.lastIndexOf('/') + 1)],
+    );
+    return Number(rows[0]?.s).toFixed(1);
+  } finally {
+    await c.end();
+  }
+}
+
 /** The units of one job, read straight from the shared database. */
 async function units(db: string, jobId: string): Promise<UnitRow[]> {
   const c = new pg.Client({ connectionString: db });
@@ -109,7 +124,9 @@ test(
 
     // Started on one API process, followed and downloaded through the other.
     const via2 = (url: string): string => url.replace(api1, api2);
-    const first = await finish(via2(await kickoffSystem(api1)));
+    const firstStatus = await kickoffSystem(api1);
+    const first = await finish(via2(firstStatus));
+    t.diagnostic(`undisturbed export ran ${await jobSeconds(database.db, firstStatus)} s`);
     assert.ok(first.output.every((o) => o.url.startsWith(api2)));
     const undisturbed = await exportedKeys(first);
     assert.equal(undisturbed.size, total);
@@ -124,6 +141,7 @@ test(
     for (const key of undisturbed) assert.ok(disturbed.has(key), `${key} missing after killing ${killed}`);
     const redone = (await units(database.db, jobId)).filter((u) => u.attempts > 1);
     assert.ok(redone.length > 0, `no unit was leased again after killing ${killed}`);
+    t.diagnostic(`disturbed export ran ${await jobSeconds(database.db, status)} s`);
     t.diagnostic(`disturbed export checked at ${seconds()}, ${redone.length} unit(s) redone`);
   },
 );
