@@ -55,9 +55,12 @@ function int(name: string, raw: string | number | undefined, fallback: number, m
   return n;
 }
 
-/** The database a command uses: `--db`, else FHIRHOSE_DB, else the default file; a bad URL fails here. */
+/**
+ * The database a command uses: `--db`, else FHIRHOSE_DB (an empty one counts as unset), else the
+ * default file; a PostgreSQL URL that does not parse fails here.
+ */
 export function loadDb(env: NodeJS.ProcessEnv, flag: string | undefined): string {
-  const db = flag ?? env.FHIRHOSE_DB ?? DEFAULT_DB;
+  const db = flag ?? (env.FHIRHOSE_DB || undefined) ?? DEFAULT_DB;
   if (db === '') throw new ConfigError('FHIRHOSE_DB (--db) must not be empty');
   if (isPostgresUrl(db) && !URL.canParse(db)) {
     throw new ConfigError(`FHIRHOSE_DB (--db) is not a valid PostgreSQL URL: '${redactDb(db)}'`);

@@ -11,6 +11,10 @@ describe('loadServeConfig: database and workers', () => {
     assert.equal(config.exportDir, 'data/x.db.exports');
   });
 
+  test('treats an empty FHIRHOSE_DB as unset', () => {
+    assert.equal(loadServeConfig({ FHIRHOSE_DB: '' }, {}).db, 'fhirhose.db');
+  });
+
   test('requires an export folder with a PostgreSQL URL, naming the setting but not the password', () => {
     assert.throws(
       () => loadServeConfig({}, { db: PG }),

@@ -67,7 +67,8 @@ export function registerServe(program: Command): void {
     .option('--auth-issuer-token-url <url>', "the issuer's token URL (env FHIRHOSE_AUTH_ISSUER_TOKEN_URL)")
     .action(async (opts: ServeOptions) => {
       const flags: ServeFlags = { ...opts };
-      if (opts.demo && isPostgresUrl(opts.db ?? process.env.FHIRHOSE_DB ?? '')) {
+      // The demo creates its data in a file of its own; it never reads FHIRHOSE_DB.
+      if (opts.demo && opts.db !== undefined && isPostgresUrl(opts.db)) {
         throw new ConfigError('--demo serves a SQLite file; give it a file path as --db, or no --db');
       }
       if (opts.demo && !opts.db) flags.db = DEMO_DB;
