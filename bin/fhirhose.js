@@ -7,7 +7,9 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (err) => {
-    console.error(err instanceof Error ? err.message : err);
+    // The cause says why (a refused connection, a missing file); neither message holds a password.
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    console.error(err instanceof Error ? `${err.message}${cause}` : err);
     process.exitCode = 1;
   },
 );

@@ -1,6 +1,7 @@
 import { DEFAULT_EXPORT_CONFIG } from '../export/index.js';
 import type { ExportConfig } from '../export/index.js';
 import type { AuthConfig } from '../auth/index.js';
+import { isPostgresUrl, redactDb } from '../store/index.js';
 import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
 import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
@@ -10,7 +11,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Everything `fhirhose serve` needs, validated once at startup. */
 export interface ServeConfig {
-  dbPath: string;
+  /** A SQLite file path or a PostgreSQL URL (may hold a password: log it through `redactDb`). */
+  db: string;
   /** Folder for export files. */
   exportDir: string;
   host: string;
@@ -31,7 +33,8 @@ export interface ServeFlags extends AuthFlags {
   host?: string;
   port?: string | number;
   baseUrl?: string;
-  workers?: string | number;
+  /** Export worker threads; `false` is `--no-workers` (the API alone). */
+  workers?: string | number | false;
 }
 
 export { ConfigError };
@@ -52,9 +55,38 @@ function int(name: string, raw: string | number | undefined, fallback: number, m
   return n;
 }
 
+/**
+ * The database a command uses: `--db`, else FHIRHOSE_DB (an empty one counts as unset), else the
+ * default file; a PostgreSQL URL that does not parse fails here.
+ */
+export function loadDb(env: NodeJS.ProcessEnv, flag: string | undefined): string {
+  const db = flag ?? (env.FHIRHOSE_DB || undefined) ?? DEFAULT_DB;
+  if (db === '') throw new ConfigError('FHIRHOSE_DB (--db) must not be empty');
+  if (isPostgresUrl(db) && !URL.canParse(db)) {
+    throw new ConfigError(`FHIRHOSE_DB (--db) is not a valid PostgreSQL URL: '${redactDb(db)}'`);
+  }
+  return db;
+}
+
+/**
+ * The export folder: given, or beside a SQLite file. A PostgreSQL database has no file to put it beside,
+ * and every API and worker process must name the same folder, so there it must be given.
+ */
+function exportDir(env: NodeJS.ProcessEnv, flag: string | undefined, db: string): string {
+  const dir = flag ?? env.FHIRHOSE_EXPORT_DIR;
+  if (dir !== undefined && dir !== '') return dir;
+  if (isPostgresUrl(db)) {
+    throw new ConfigError(
+      'FHIRHOSE_EXPORT_DIR (--export-dir) is required with a PostgreSQL database: ' +
+        'give every server and worker the same folder',
+    );
+  }
+  return `${db}.exports`;
+}
+
 /** Read FHIRHOSE_* variables and flags into a frozen config. Flags win over the environment. */
 export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Readonly<ServeConfig> {
-  const dbPath = flags.db ?? env.FHIRHOSE_DB ?? DEFAULT_DB;
+  const db = loadDb(env, flags.db);
   const host = flags.host ?? env.FHIRHOSE_HOST ?? '127.0.0.1';
   const port = int('FHIRHOSE_PORT (--port)', flags.port ?? env.FHIRHOSE_PORT, DEFAULT_PORT);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -75,7 +107,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     ...d,
     workers: int(
       'FHIRHOSE_EXPORT_WORKERS (--workers)',
-      flags.workers ?? env.FHIRHOSE_EXPORT_WORKERS,
+      flags.workers === false ? 0 : (flags.workers ?? env.FHIRHOSE_EXPORT_WORKERS),
       d.workers,
     ),
     leaseMs: int('FHIRHOSE_LEASE_SECONDS', env.FHIRHOSE_LEASE_SECONDS, d.leaseMs / 1000, 1) * 1000,
@@ -97,8 +129,8 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
   return Object.freeze({
-    dbPath,
-    exportDir: flags.exportDir ?? env.FHIRHOSE_EXPORT_DIR ?? `${dbPath}.exports`,
+    db,
+    exportDir: exportDir(env, flags.exportDir, db),
     host,
     port,
     baseUrl,

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { ConfigError } from './config-error.js';
 
 type Register = (program: Command) => void;
 
@@ -28,13 +29,20 @@ export async function buildProgram(commandName?: string): Promise<Command> {
   return program;
 }
 
-/** Run the CLI with process-style argv; resolves to the exit code. */
+// Exit status of a usage error: a bad setting, like a bad flag, is the caller's to fix.
+const USAGE_EXIT = 2;
+
+/** Run the CLI with process-style argv; resolves to the exit code (2 for a bad setting). */
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      console.error(`fhirhose: ${err.message}`);
+      return USAGE_EXIT;
+    }
     throw err;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -11,15 +11,15 @@ import {
   exportPlugins,
   exportCapability,
 } from '../server/index.js';
-import { openSqliteStore } from '../store/index.js';
-import type { SqliteStore } from '../store/index.js';
+import { openStore } from '../store/index.js';
+import type { ResourceStore } from '../store/index.js';
 import { LocalDirStorage } from '../storage/index.js';
 import type { ServeConfig } from './config.js';
 
 /** A running server's parts, so tests and the CLI stop them in order. */
 export interface Runtime {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: ResourceStore;
   service: ExportService;
   pool: WorkerPool;
   /** Authorization parts, when auth is on. */
@@ -35,15 +35,27 @@ export interface RuntimeDeps {
 
 const REAP_INTERVAL_MS = 60_000;
 
-/** Assemble store, storage, worker threads, export service and HTTP server from a config. */
-export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDeps = {}): Runtime {
-  const store = openSqliteStore(config.dbPath);
+/**
+ * Assemble store (SQLite or PostgreSQL), storage, worker threads, export service and HTTP server from
+ * a config. With `export.workers` 0 the process serves the API only; `fhirhose worker` runs the units.
+ * @throws StoreError when the database cannot be opened or migrated
+ */
+export async function createRuntime(
+  config: ServeConfig,
+  log: Logger,
+  deps: RuntimeDeps = {},
+): Promise<Runtime> {
+  // Read before the store opens, so a missing certificate leaves no open connection behind.
+  const https = config.tls
+    ? { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) }
+    : undefined;
+  const store = await openStore(config.db);
   const auth = config.auth.enabled
     ? createAuth(config.auth, { store: store.auth, baseUrl: config.baseUrl, ...deps })
     : undefined;
   const storage = new LocalDirStorage(config.exportDir);
   const pool = new WorkerPool({
-    dbPath: config.dbPath,
+    db: config.db,
     storageRoot: config.exportDir,
     config: config.export,
     log,
@@ -65,9 +77,7 @@ export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDep
     plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service, storage)],
     capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
     ...(auth ? { auth: auth.verifier } : {}),
-    ...(config.tls
-      ? { https: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } }
-      : {}),
+    ...(https ? { https } : {}),
   });
   pool.start();
   const reaper = setInterval(() => {

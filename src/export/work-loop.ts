@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
@@ -20,7 +21,8 @@ export interface WorkLoopDeps {
 
 /** Lease and run units until `signal` aborts. One loop runs one unit at a time. */
 export async function workLoop(deps: WorkLoopDeps): Promise<void> {
-  const owner = randomUUID();
+  // Host and process in the owner let an operator (or a test) tell which process holds a lease.
+  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { job: JobRecord; compiled: CompiledRequest }>();
   while (!deps.signal.aborted) {

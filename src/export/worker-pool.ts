@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { ExportConfig } from './config.js';
 import type { WorkerThreadData } from './worker-thread.js';
 
+const RESPAWN_DELAY_MS = 1000;
+
 /** Options for the in-process pool. */
 export interface WorkerPoolOptions {
-  dbPath: string;
+  /** What `openStore` takes: a SQLite file path or a PostgreSQL URL. */
+  db: string;
   storageRoot: string;
   config: ExportConfig;
   log: Logger;
@@ -16,6 +19,7 @@ const YOUNG_GENERATION_MB = 8;
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
+  private readonly respawns = new Set<NodeJS.Timeout>();
   private stopping = false;
 
   constructor(private readonly options: WorkerPoolOptions) {}
@@ -27,7 +31,7 @@ export class WorkerPool {
 
   private spawn(): void {
     const data: WorkerThreadData = {
-      dbPath: this.options.dbPath,
+      db: this.options.db,
       storageRoot: this.options.storageRoot,
       config: this.options.config,
       logLevel: this.options.log.level,
@@ -43,7 +47,12 @@ export class WorkerPool {
       this.workers.splice(this.workers.indexOf(worker), 1);
       if (!this.stopping) {
         this.options.log.warn({ code }, 'export worker thread exited; starting another');
-        this.spawn();
+        // A thread that dies at once (database unreachable) must not be replaced in a tight loop.
+        const timer = setTimeout(() => {
+          this.respawns.delete(timer);
+          this.spawn();
+        }, RESPAWN_DELAY_MS);
+        this.respawns.add(timer);
       }
     });
     this.workers.push(worker);
@@ -57,6 +66,8 @@ export class WorkerPool {
   /** Stop every thread at its next batch boundary; their units go back to pending. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.respawns) clearTimeout(timer);
+    this.respawns.clear();
     const exits = this.workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);

@@ -1,4 +1,4 @@
-// Entry of an export worker thread: its own SQLite connection and file storage, one work loop.
+// Entry of an export worker thread: its own store connection and file storage, one work loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openStore } from '../store/index.js';
@@ -8,7 +8,7 @@ import { workLoop } from './work-loop.js';
 
 /** What the pool hands each thread. */
 export interface WorkerThreadData {
-  dbPath: string;
+  db: string;
   storageRoot: string;
   config: ExportConfig;
   logLevel: string;
@@ -17,7 +17,7 @@ export interface WorkerThreadData {
 const data = workerData as WorkerThreadData;
 const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
 // Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
-const store = await openStore(data.dbPath, { pageCacheMiB: 2 });
+const store = await openStore(data.db, { pageCacheMiB: 2 });
 const storage = new LocalDirStorage(data.storageRoot);
 const stop = new AbortController();
 let wake: (() => void) | undefined;

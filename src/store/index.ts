@@ -10,7 +10,7 @@ export type * from './job-types.js';
 export { SqliteJobStore } from './sqlite-jobs.js';
 export type * from './auth-types.js';
 export { SqliteAuthStore } from './sqlite-auth.js';
-export { openStore, isPostgresUrl } from './open-store.js';
+export { openStore, isPostgresUrl, redactDb } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { openPostgresStore, PostgresStore } from './postgres-store.js';
 export type { PostgresStoreOptions } from './postgres-store.js';

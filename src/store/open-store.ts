@@ -8,6 +8,24 @@ export function isPostgresUrl(db: string): boolean {
 }
 
 /**
+ * A `--db` value fit for logs and messages: a PostgreSQL URL's password becomes `***`, and so does a
+ * `password` query parameter. A SQLite path is returned as it is.
+ */
+export function redactDb(db: string): string {
+  if (!isPostgresUrl(db)) return db;
+  let url: URL;
+  try {
+    url = new URL(db);
+  } catch {
+    // An unparseable URL may still hold a password: show only its scheme.
+    return `${db.slice(0, db.indexOf(':'))}://(invalid URL)`;
+  }
+  if (url.password !== '') url.password = '***';
+  if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+  return url.href;
+}
+
+/**
  * Open the store a `--db` value names: a `postgres://` or `postgresql://` URL opens PostgreSQL, anything
  * else is the path of a SQLite file. Either is created and migrated if needed.
  * @param db a PostgreSQL connection URL or a SQLite file path

@@ -6,6 +6,7 @@ import { createRuntime } from '../../src/cli/runtime.js';
 import type { Runtime } from '../../src/cli/runtime.js';
 import type { ExportConfig } from '../../src/export/index.js';
 import type { AuthConfig } from '../../src/auth/index.js';
+import type { Backend, TestDatabase } from './stores.js';
 import { tempDir } from './temp.js';
 
 /** A free loopback port (the tiny race with another process is acceptable in tests). */
@@ -29,7 +30,11 @@ export interface TestServer {
 
 /** Options of {@link startTestServer}. */
 export interface TestServerOptions {
-  dbPath?: string;
+  /**
+   * The store: SQLite on a temp file by default; a PostgreSQL backend gets a schema of its own, dropped
+   * when the server closes.
+   */
+  backend?: Backend;
   export?: Partial<ExportConfig>;
   /** Authorization: off by default; `true` for the defaults, or settings (enabled unless they say not). */
   auth?: boolean | Partial<AuthConfig>;
@@ -49,17 +54,20 @@ export async function startTestServer(
   t: { after: (fn: () => Promise<void> | void) => void },
   options: TestServerOptions = {},
 ): Promise<TestServer> {
-  // Registered before the temp dir's cleanup, so the server and its worker threads stop first.
-  const started: { runtime?: Runtime } = {};
+  // Registered before the temp dir's cleanup, so the server and its worker threads stop first, and
+  // one hook, so the schema is dropped only once nothing uses it.
+  const started: { runtime?: Runtime; database?: TestDatabase } = {};
   t.after(async () => {
     await started.runtime?.close();
+    await started.database?.drop();
   });
   const dir = tempDir(t);
   const port = await freePort();
+  if (options.backend) started.database = await options.backend.create();
   const base = loadServeConfig(
     {},
     {
-      db: options.dbPath ?? join(dir, 'store.db'),
+      db: started.database?.db ?? join(dir, 'store.db'),
       port,
       exportDir: join(dir, 'exports'),
       ...(options.tls ? { tlsCert: options.tls.certPath, tlsKey: options.tls.keyPath } : {}),
@@ -79,7 +87,7 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  const runtime = createRuntime(
+  const runtime = await createRuntime(
     config,
     pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }),
     options.now ? { now: options.now } : {},

@@ -28,7 +28,7 @@ const paramsOf = (s: Statement, type: string): string[] =>
 
 describe('GET /metadata', () => {
   test('returns an active R4 instance CapabilityStatement for this base URL', async (t) => {
-    const { app } = startServer(t);
+    const { app } = await startServer(t);
     const s = fhirJson<Statement>(await app.inject({ url: '/metadata' }), 200);
     assert.equal(s.resourceType, 'CapabilityStatement');
     assert.equal(s.status, 'active');
@@ -43,7 +43,7 @@ describe('GET /metadata', () => {
   });
 
   test('lists every R4 resource type with the REST interactions', async (t) => {
-    const { app } = startServer(t);
+    const { app } = await startServer(t);
     const s = fhirJson<Statement>(await app.inject({ url: '/metadata' }), 200);
     const resources = s.rest[0]?.resource ?? [];
     assert.equal(resources.length, RESOURCE_TYPES.size);
@@ -59,7 +59,7 @@ describe('GET /metadata', () => {
   });
 
   test('advertises only the search parameters the server answers', async (t) => {
-    const { app } = startServer(t);
+    const { app } = await startServer(t);
     const s = fhirJson<Statement>(await app.inject({ url: '/metadata' }), 200);
     assert.deepEqual(paramsOf(s, 'Patient'), ['_id', '_lastUpdated']);
     assert.deepEqual(paramsOf(s, 'Observation'), ['_id', '_lastUpdated', 'patient', 'subject']);
@@ -68,7 +68,7 @@ describe('GET /metadata', () => {
   });
 
   test('answers POST /metadata with 405', async (t) => {
-    const { app } = startServer(t);
+    const { app } = await startServer(t);
     const res = await app.inject({ method: 'POST', url: '/metadata' });
     assertOutcome(res, 405, 'not-supported');
     assert.equal(res.headers.allow, 'GET, HEAD');
@@ -105,7 +105,7 @@ describe('buildCapabilityStatement', () => {
   });
 
   test('takes its extras through buildServer', async (t) => {
-    const { app } = startServer(t, { capability: { instantiates: ['http://example.test/cs'] } });
+    const { app } = await startServer(t, { capability: { instantiates: ['http://example.test/cs'] } });
     const s = fhirJson<Statement>(await app.inject({ url: '/metadata' }), 200);
     assert.deepEqual(s.instantiates, ['http://example.test/cs']);
   });

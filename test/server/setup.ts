@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { buildServer } from '../../src/server/index.js';
 import type { BuildServerOptions } from '../../src/server/index.js';
-import { openSqliteStore } from '../../src/store/index.js';
 import type { ResourceStore } from '../../src/store/index.js';
+import { backends } from '../helpers/stores.js';
+import type { Backend } from '../helpers/stores.js';
 
 export const BASE = 'https://fhir.example.test/r4';
 
-/** A test server over a fresh SQLite file, with a clock the test moves. */
+/** A test server over a fresh database, with a clock the test moves. */
 export interface TestServer {
   app: FastifyInstance;
   store: ResourceStore;
@@ -19,21 +17,26 @@ export interface TestServer {
   clock: { now: number };
 }
 
-/** Start a server on a temp SQLite store; `t.after` closes both and removes the file. */
-export function startServer(
+/** Starts a server on a fresh database of one backend; `t.after` closes both and removes the database. */
+export type StartServer = (
   t: { after: (fn: () => Promise<void>) => void },
-  options: Partial<BuildServerOptions> = {},
-): TestServer {
-  const dir = mkdtempSync(join(tmpdir(), 'fhirhose-'));
-  const clock = { now: Date.UTC(2024, 0, 1) };
-  const store = openSqliteStore(join(dir, 'store.sqlite'), { now: () => clock.now });
-  const app = buildServer({ store, baseUrl: BASE, logger: false, ...options });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { app, store, clock };
+  options?: Partial<BuildServerOptions>,
+) => Promise<TestServer>;
+
+/** A {@link StartServer} on `backend`: each test gets a database (SQLite file, PostgreSQL schema) of its own. */
+export function serverOn(backend: Backend): StartServer {
+  return async (t, options = {}) => {
+    const database = await backend.create();
+    const clock = { now: Date.UTC(2024, 0, 1) };
+    const store = await backend.open(database.db, { now: () => clock.now });
+    const app = buildServer({ store, baseUrl: BASE, logger: false, ...options });
+    t.after(async () => {
+      await app.close();
+      await store.close();
+      await database.drop();
+    });
+    return { app, store, clock };
+  };
 }
 
 /** OperationOutcome as the tests read it. */
@@ -77,3 +80,6 @@ export function entryIds(bundle: BundleJson): string[] {
 
 /** The JSON headers for a FHIR write. */
 export const FHIR_HEADERS = { 'content-type': 'application/fhir+json' };
+
+/** {@link StartServer} on SQLite, for tests of the HTTP layer that do not depend on the store. */
+export const startServer: StartServer = serverOn(backends().find((b) => b.name === 'SQLite')!);

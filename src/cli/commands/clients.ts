@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ClientRegistry } from '../../auth/index.js';
 import type { Client } from '../../auth/index.js';
-import { openSqliteStore } from '../../store/index.js';
-import { DEFAULT_DB } from '../defaults.js';
+import { openStore } from '../../store/index.js';
+import { loadDb } from '../config.js';
 
 interface DbFlag {
   db?: string;
@@ -18,7 +18,7 @@ interface AddFlags extends DbFlag {
 
 /** Run `fn` on the client registry of the database named by `--db`, FHIRHOSE_DB or the default. */
 async function withRegistry<T>(opts: DbFlag, fn: (registry: ClientRegistry) => Promise<T>): Promise<T> {
-  const store = openSqliteStore(opts.db ?? process.env.FHIRHOSE_DB ?? DEFAULT_DB);
+  const store = await openStore(loadDb(process.env, opts.db));
   try {
     return await fn(new ClientRegistry(store.auth));
   } finally {
@@ -47,7 +47,7 @@ export function registerClients(program: Command): void {
     .option('--jwks-url <url>', 'where the client publishes its public keys (https; http on loopback)')
     .option('--jwks-file <file>', 'a public JWK Set file, stored inline')
     .option('--scope <scopes>', 'pre-authorized system scopes, space-separated', 'system/*.rs')
-    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .action(async (opts: AddFlags) => {
       if ((opts.jwksUrl === undefined) === (opts.jwksFile === undefined)) {
         throw new Error('give exactly one of --jwks-url and --jwks-file');
@@ -68,7 +68,7 @@ export function registerClients(program: Command): void {
   clients
     .command('list')
     .description('list registered clients')
-    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .option('--json', 'one JSON object per line')
     .action(async (opts: DbFlag & { json?: boolean }) => {
       const list = await withRegistry(opts, (registry) => registry.list());
@@ -82,7 +82,7 @@ export function registerClients(program: Command): void {
     .command('remove')
     .description('remove a client; its access tokens stop working at once')
     .argument('<client-id>')
-    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .action(async (id: string, opts: DbFlag) => {
       await withRegistry(opts, (registry) => registry.remove(id));
       console.log(`removed ${id}`);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_AUTH_CONFIG, ServerKeys, generateClientKeys } from '../../auth/index.js';
 import type { ClientKeyAlg } from '../../auth/index.js';
-import { openSqliteStore } from '../../store/index.js';
-import { DEFAULT_DB } from '../defaults.js';
+import { openStore } from '../../store/index.js';
+import { loadDb } from '../config.js';
 
 /** Files written by {@link writeClientKeys}. */
 export interface WrittenKeys {
@@ -54,9 +54,9 @@ export function registerKeys(program: Command): void {
   keys
     .command('rotate-server')
     .description("replace the server's access-token signing key; tokens already issued stay valid")
-    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .action(async (opts: { db?: string }) => {
-      const store = openSqliteStore(opts.db ?? process.env.FHIRHOSE_DB ?? DEFAULT_DB);
+      const store = await openStore(loadDb(process.env, opts.db));
       try {
         const lifetime = DEFAULT_AUTH_CONFIG.tokenLifetimeSeconds + DEFAULT_AUTH_CONFIG.clockSkewSeconds;
         const kid = await new ServerKeys(store.auth, { maxTokenLifetimeMs: lifetime * 1000 }).rotate();

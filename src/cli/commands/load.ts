@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { loadPaths, openSqliteStore } from '../../store/index.js';
+import { loadPaths, openStore } from '../../store/index.js';
 import type { LoadReport } from '../../store/index.js';
-import { DEFAULT_DB } from '../defaults.js';
+import { loadDb } from '../config.js';
 
 const loaded = (r: LoadReport): number => r.created + r.updated + r.unchanged;
 
@@ -11,13 +11,13 @@ export function registerLoad(program: Command): void {
     .command('load')
     .description('load NDJSON (plain or .gz) and FHIR Bundle files or folders into the store')
     .argument('<paths...>', 'files or folders')
-    .option('--db <path>', 'SQLite database file', DEFAULT_DB)
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .option('--batch <n>', 'at most this many resources per transaction (default 50000)', (v) =>
       Number.parseInt(v, 10),
     )
     .option('--quiet', 'no progress lines')
-    .action(async (paths: string[], opts: { db: string; batch?: number; quiet?: boolean }) => {
-      const store = openSqliteStore(opts.db);
+    .action(async (paths: string[], opts: { db?: string; batch?: number; quiet?: boolean }) => {
+      const store = await openStore(loadDb(process.env, opts.db));
       let lastPrint = 0;
       try {
         const report = await loadPaths(store, paths, {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Auth } from '../../auth/index.js';
 import type { ServeConfig } from '../config.js';
+import { redactDb } from '../../store/index.js';
 import { ConfigError } from '../config-error.js';
 import { writeClientKeys } from './keys.js';
 
@@ -66,7 +67,7 @@ export async function printAuthStatus(
   if ((await auth.registry.list()).length === 0) {
     console.log('No client is registered yet. Register one with:');
     console.log(
-      `  fhirhose clients add --name NAME --jwks-url URL --scope 'system/*.rs' --db ${config.dbPath}`,
+      `  fhirhose clients add --name NAME --jwks-url URL --scope 'system/*.rs' --db ${redactDb(config.db)}`,
     );
   }
 }

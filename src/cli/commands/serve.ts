@@ -4,8 +4,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { generateResources } from '../../generate/index.js';
 import type { FhirResource } from '../../fhir/index.js';
-import { openSqliteStore } from '../../store/index.js';
-import { loadServeConfig } from '../config.js';
+import { isPostgresUrl, openSqliteStore, redactDb } from '../../store/index.js';
+import { ConfigError, loadServeConfig } from '../config.js';
 import type { ServeFlags } from '../config.js';
 import { createRuntime } from '../runtime.js';
 import { checkDemoHost, printAuthStatus } from './serve-auth.js';
@@ -44,12 +44,16 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the FHIR server with Bulk Data export')
-    .option('--db <path>', 'SQLite database file (env FHIRHOSE_DB)')
+    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .option('--host <host>', 'address to bind (env FHIRHOSE_HOST)', undefined)
     .option('--port <port>', 'port (env FHIRHOSE_PORT)')
     .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
-    .option('--export-dir <dir>', 'folder for export files (env FHIRHOSE_EXPORT_DIR)')
+    .option(
+      '--export-dir <dir>',
+      'folder for export files; required with PostgreSQL (env FHIRHOSE_EXPORT_DIR)',
+    )
     .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
+    .option('--no-workers', 'serve the API only; `fhirhose worker` processes run the exports')
     .option(
       '--demo',
       `serve generated demo data (${DEMO_PATIENTS} patients) from ${DEMO_DB}, created on first run`,
@@ -63,20 +67,26 @@ export function registerServe(program: Command): void {
     .option('--auth-issuer-token-url <url>', "the issuer's token URL (env FHIRHOSE_AUTH_ISSUER_TOKEN_URL)")
     .action(async (opts: ServeOptions) => {
       const flags: ServeFlags = { ...opts };
+      // The demo creates its data in a file of its own; it never reads FHIRHOSE_DB.
+      if (opts.demo && opts.db !== undefined && isPostgresUrl(opts.db)) {
+        throw new ConfigError('--demo serves a SQLite file; give it a file path as --db, or no --db');
+      }
       if (opts.demo && !opts.db) flags.db = DEMO_DB;
       // The demo runs open on loopback unless --auth asks for tokens.
       if (opts.demo) flags.auth = opts.auth ?? false;
       const config = loadServeConfig(process.env, flags);
       if (opts.demo) checkDemoHost(config);
       const log = pino({ level: config.logLevel });
-      if (opts.demo && !existsSync(config.dbPath)) {
+      if (opts.demo && !existsSync(config.db)) {
         const { mkdirSync } = await import('node:fs');
         mkdirSync('.fhirhose', { recursive: true });
-        await createDemoData(config.dbPath, log);
+        await createDemoData(config.db, log);
       }
-      const runtime = createRuntime(config, log);
+      const runtime = await createRuntime(config, log);
       await runtime.app.listen({ host: config.host, port: config.port });
-      console.log(`fhirhose listening on ${config.baseUrl} (database ${config.dbPath})`);
+      const workers =
+        config.export.workers === 0 ? 'no export workers' : `${config.export.workers} export workers`;
+      console.log(`fhirhose listening on ${config.baseUrl} (database ${redactDb(config.db)}, ${workers})`);
       await printAuthStatus(config, runtime.auth, opts.demo === true);
       if (opts.demo && !runtime.auth) {
         console.log('Try an export:');

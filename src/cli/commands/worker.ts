@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { WorkerPool } from '../../export/index.js';
-import { loadServeConfig } from '../config.js';
+import { openStore, redactDb } from '../../store/index.js';
+import { ConfigError, loadServeConfig } from '../config.js';
 import type { ServeFlags } from '../config.js';
 
-/** `fhirhose worker`: a process that only runs export units, beside `fhirhose serve --workers 0`. */
+/**
+ * `fhirhose worker`: a process that only runs export units, beside `fhirhose serve --no-workers`. Any
+ * number of them share one PostgreSQL database (or one SQLite file on one machine).
+ */
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run export units for servers sharing this database (pair with `serve --workers 0`)')
-    .option('--db <path>', 'database the servers use (env FHIRHOSE_DB)')
+    .description('run export units for servers sharing this database (pair with `serve --no-workers`)')
+    .option(
+      '--db <path-or-url>',
+      'database the servers use: SQLite file or postgres:// URL (env FHIRHOSE_DB)',
+    )
     .option(
       '--export-dir <dir>',
-      'folder for export files, the same as the servers use (env FHIRHOSE_EXPORT_DIR)',
+      'folder for export files, the same as the servers use; required with PostgreSQL (env FHIRHOSE_EXPORT_DIR)',
     )
     .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
     .action(async (opts: { db?: string; exportDir?: string; threads?: string }) => {
@@ -21,15 +28,19 @@ export function registerWorker(program: Command): void {
       if (opts.exportDir) flags.exportDir = opts.exportDir;
       if (opts.threads) flags.workers = opts.threads;
       const config = loadServeConfig(process.env, flags);
+      if (config.export.workers === 0) throw new ConfigError('--threads must be at least 1 for a worker');
       const log = pino({ level: config.logLevel });
+      // Open it once here, so a database that is unreachable or cannot be migrated ends the command with
+      // its error instead of threads that fail and are replaced forever.
+      await (await openStore(config.db)).close();
       const pool = new WorkerPool({
-        dbPath: config.dbPath,
+        db: config.db,
         storageRoot: config.exportDir,
         config: config.export,
         log,
       });
       pool.start();
-      log.info({ db: config.dbPath, threads: config.export.workers }, 'export worker started');
+      log.info({ db: redactDb(config.db), threads: config.export.workers }, 'export worker started');
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           void pool.stop().then(resolve);
