@@ -163,7 +163,7 @@ async function attemptBody(
 }
 
 function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): FileResult {
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown; status?: unknown };
   return {
     ...file,
     status: 'failed',
@@ -173,6 +173,7 @@ function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): File
     error: {
       code: typeof e.code === 'string' ? e.code : 'FHIRHOSE_ERR_CLIENT_HTTP',
       message: typeof e.message === 'string' ? e.message : String(err),
+      ...(typeof e.status === 'number' ? { status: e.status } : {}),
     },
   };
 }

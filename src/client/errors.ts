@@ -49,6 +49,14 @@ export class ExportFailedError extends BulkClientError {
   static override code = 'FHIRHOSE_ERR_CLIENT_EXPORT_FAILED';
 }
 
+/**
+ * A file URL kept being refused as expired (401 without a token, 403, 404 or 410) after the client re-fetched
+ * the manifest as many times as a run allows, or the re-fetched manifest no longer lists the file (IG F5).
+ */
+export class UrlExpiredError extends BulkClientError {
+  static override code = 'FHIRHOSE_ERR_CLIENT_URL_EXPIRED';
+}
+
 /** A downloaded file is not what the manifest promised: a bad line, a wrong resourceType, or a wrong count. */
 export class VerificationError extends Error {
   static code = 'FHIRHOSE_ERR_CLIENT_VERIFY';
@@ -81,6 +89,7 @@ export const CLIENT_ERROR_CLASSES = [
   BulkClientError,
   TokenRequestError,
   ExportFailedError,
+  UrlExpiredError,
   VerificationError,
   StateFileError,
 ] as const;

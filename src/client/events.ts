@@ -13,6 +13,8 @@ export interface FileRecord {
   count?: number;
   /** Path relative to the output folder. */
   path: string;
+  /** The manifest page that listed it (absent in older state files: the status URL), re-fetched when its URLs expire. */
+  page?: string;
 }
 
 /** The outcome of one file. */
@@ -24,7 +26,8 @@ export interface FileResult extends FileRecord {
   bytes: number;
   /** True when the file was already complete before this run (resume). */
   skipped: boolean;
-  error?: { code: string; message: string };
+  /** `status` is the HTTP status of the failed answer, when there was one. */
+  error?: { code: string; message: string; status?: number };
 }
 
 /** Events, in the order they happen. `url` is always the request URL. */
@@ -48,6 +51,19 @@ export type ClientEvent =
   | { kind: 'file-bytes'; file: FileRecord; bytes: number }
   | { kind: 'file-done'; file: FileResult }
   | { kind: 'file-failed'; file: FileResult }
+  | {
+      /** A manifest page was fetched again for fresh file URLs (IG F5). */
+      kind: 'manifest-refresh';
+      url: string;
+      /** `expires`: the page's Expires passed; `refused`: a file URL answered `status`. */
+      reason: 'expires' | 'refused';
+      status?: number;
+      /** This run's refreshes so far, this one included, and the most it makes. */
+      refresh: number;
+      max: number;
+      /** Files of the page matched to an entry of the new manifest. */
+      files: number;
+    }
   | { kind: 'deleted-job'; statusUrl: string };
 
 /** A listener for client events. It must not throw. */

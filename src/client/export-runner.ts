@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadFile, verifyExisting } from './download.js';
-import type { EventListener, FileKind, FileRecord, FileResult } from './events.js';
+import type { EventListener, FileRecord, FileResult } from './events.js';
 import type { HttpSession } from './http.js';
+import {
+  DEFAULT_MANIFEST_REFRESHES,
+  ManifestRefresher,
+  entriesOf,
+  matchFiles,
+  pageOf,
+  recordExpires,
+} from './manifest-refresh.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
 import { localPath, StateWriter } from './state-file.js';
@@ -18,6 +26,8 @@ export interface RunOptions {
   cleanup?: boolean;
   /** Offer gzip for downloads (default true). */
   gzip?: boolean;
+  /** Manifest refreshes for expired file URLs one run makes at most (default 3; IG F5). */
+  manifestRefreshes?: number;
   signal?: AbortSignal;
 }
 
@@ -37,25 +47,36 @@ export interface ExportSummary {
   jobDeleted: boolean;
 }
 
-const KINDS: FileKind[] = ['output', 'deleted', 'error'];
-
-/** Add the new files of a page to the state; returns them. */
+/** Add the new files of a page to the state, and take fresh URLs for files it listed before; returns the new. */
 function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): FileRecord[] {
   const m = page.manifest;
   state.transactionTime ??= m.transactionTime;
   state.requiresAccessToken = m.requiresAccessToken;
   if (m.outputOrganizedBy) state.outputOrganizedBy = m.outputOrganizedBy;
+  recordExpires(state, page.url, page.expires);
+  const entries = entriesOf(m);
+  // A server that signs URLs anew on every GET lists a file again under a new URL: not a new file.
+  const earlier = state.files.filter((f) => pageOf(state, f) === page.url);
+  const renewed = matchFiles(earlier, entries, false);
+  for (const [record, entry] of renewed) {
+    record.url = entry.url;
+    known.add(entry.url);
+  }
+  const listed = new Set([...renewed.values()]);
   const added: FileRecord[] = [];
-  for (const kind of KINDS) {
-    for (const entry of m[kind]) {
-      if (known.has(entry.url)) continue;
-      known.add(entry.url);
-      const record: FileRecord = { kind, url: entry.url, path: localPath(state, kind, entry.type) };
-      if (entry.type !== undefined) record.type = entry.type;
-      if (entry.count !== undefined) record.count = entry.count;
-      state.files.push(record);
-      added.push(record);
-    }
+  for (const { kind, file: entry } of entries) {
+    if (listed.has(entry) || known.has(entry.url)) continue;
+    known.add(entry.url);
+    const record: FileRecord = {
+      kind,
+      url: entry.url,
+      path: localPath(state, kind, entry.type),
+      page: page.url,
+    };
+    if (entry.type !== undefined) record.type = entry.type;
+    if (entry.count !== undefined) record.count = entry.count;
+    state.files.push(record);
+    added.push(record);
   }
   if (page.final) {
     if (m.next) state.pollUrl = m.next;
@@ -115,6 +136,13 @@ export async function runExportJob(
   const results = new Map<string, FileResult>();
   const pool = new TaskPool(options.parallel ?? 4);
   const known = new Set(state.files.map((f) => f.url));
+  const refresher = new ManifestRefresher(http, state, {
+    max: options.manifestRefreshes ?? DEFAULT_MANIFEST_REFRESHES,
+    known,
+    persist: () => writer.flush(),
+    signal,
+    ...(onEvent ? { onEvent } : {}),
+  });
 
   const fetchFile = async (file: FileRecord): Promise<void> => {
     const recorded = state.verified[file.path];
@@ -123,13 +151,15 @@ export async function runExportJob(
     if (onDisk && recorded) result = { ...file, status: 'done', ...recorded, skipped: true };
     else if (onDisk) result = await verifyExisting(file, outDir);
     else
-      result = await downloadFile(http, file, {
-        outDir,
-        authorize: state.requiresAccessToken,
-        signal,
-        onEvent,
-        ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
-      });
+      result = await refresher.download(file, (f) =>
+        downloadFile(http, f, {
+          outDir,
+          authorize: state.requiresAccessToken,
+          signal,
+          onEvent,
+          ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
+        }),
+      );
     results.set(file.path, result);
     if (result.status === 'done') {
       state.verified[file.path] = { lines: result.lines, bytes: result.bytes };

@@ -6,6 +6,7 @@ export {
   BulkClientError,
   TokenRequestError,
   ExportFailedError,
+  UrlExpiredError,
   VerificationError,
   StateFileError,
   CLIENT_ERROR_CLASSES,

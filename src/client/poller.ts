@@ -1,7 +1,7 @@
 import { BulkClientError, ExportFailedError, parseOutcome } from './errors.js';
 import type { EventListener } from './events.js';
 import { header } from './http.js';
-import type { HttpSession } from './http.js';
+import type { HttpResponse, HttpSession } from './http.js';
 import { parseManifest } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
 import { backoff, parseRetryAfter } from './waits.js';
@@ -12,6 +12,19 @@ export interface PolledPage {
   /** False for a partial manifest returned with 202: the page may still grow. */
   final: boolean;
   manifest: ManifestPage;
+  /** When its file URLs expire, in the client clock's milliseconds: the `Expires` header, when there is one. */
+  expires?: number;
+}
+
+/**
+ * The `Expires` of an answer on the client's clock. It is taken relative to the answer's `Date`, so a
+ * client clock that is off does not make fresh URLs look expired, or expired ones fresh.
+ */
+function expiresOf(res: HttpResponse, now: number): number | undefined {
+  const expires = Date.parse(header(res, 'expires') ?? '');
+  if (Number.isNaN(expires)) return undefined;
+  const date = Date.parse(header(res, 'date') ?? '');
+  return Number.isNaN(date) ? expires : now + (expires - date);
 }
 
 /** The job status an answer carries: X-Export-Status when the server separates it (IG §3.2), else the HTTP status. */
@@ -63,6 +76,8 @@ export async function* pollManifest(
       throw err;
     }
     const status = jobStatus(res.status, header(res, 'x-export-status'));
+    const expires = expiresOf(res, http.clock.now());
+    const dated = expires === undefined ? {} : { expires };
     const text = await res.body.text();
     const progress = header(res, 'x-progress');
     if (progress) emit({ kind: 'progress', url, text: progress.slice(0, 100) });
@@ -75,7 +90,7 @@ export async function* pollManifest(
       });
     }
     if (status === 202) {
-      if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url) };
+      if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url), ...dated };
       const retryAfter = parseRetryAfter(res.headers['retry-after'], http.clock.now());
       const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
       const requestedMs = retryAfter ?? backoff(polls, pollBaseMs, pollMaxMs, jitter);
@@ -92,7 +107,7 @@ export async function* pollManifest(
       continue;
     }
     const manifest = parseManifest(text, url);
-    yield { url, final: true, manifest };
+    yield { url, final: true, manifest, ...dated };
     if (!manifest.next) return;
     url = manifest.next;
     polls = 0;

@@ -34,6 +34,11 @@ function eventLine(e: ClientEvent): string | undefined {
       return `${e.file.skipped ? 'kept' : 'done'} ${e.file.path}: ${e.file.lines} resources, ${mb(e.file.bytes)}`;
     case 'file-failed':
       return `FAILED ${e.file.path}: ${e.file.error?.message ?? 'unknown error'}`;
+    case 'manifest-refresh':
+      return (
+        `manifest fetched again (${e.reason === 'expires' ? 'its Expires passed' : `a file URL answered ${e.status}`}): ` +
+        `${e.files} files with fresh URLs, refresh ${e.refresh} of at most ${e.max}`
+      );
     case 'deleted-job':
       return `deleted the job at ${e.statusUrl}`;
     default:
@@ -157,6 +162,7 @@ function ttyReporter(stream: NodeJS.WritableStream): Reporter {
           stream.write(`${eventLine(e)}\n`);
         }
       } else if (e.kind === 'retry') phase = `retrying (${e.status ?? 'network'})`;
+      else if (e.kind === 'manifest-refresh') phase = 'fresh file URLs';
       else return;
       render();
     },

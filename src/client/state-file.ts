@@ -25,6 +25,11 @@ export interface ExportState {
   requiresAccessToken: boolean;
   outputOrganizedBy?: string;
   files: FileRecord[];
+  /**
+   * When each manifest page's file URLs expire (its `Expires` header, on the client's clock), by page URL:
+   * after that the page is fetched again before a download starts (IG F5).
+   */
+  manifestExpires?: Record<string, string>;
   /** Verified files by path. */
   verified: Record<string, { lines: number; bytes: number }>;
   /** True after the job was deleted on the server (`--cleanup` or `--cancel`). */

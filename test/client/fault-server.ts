@@ -48,6 +48,8 @@ export interface FaultScript {
   beforeTruncate?: (name: string) => Promise<void>;
   /** Stream these files slowly: `chunkBytes` every `delayMs`. */
   slow?: { names: string[]; chunkBytes: number; delayMs: number };
+  /** File URLs are signed like pre-signed object-storage URLs; see SignedUrls. */
+  signed?: SignedUrls;
   auth?: {
     clientId: string;
     publicJwk: JWK;
@@ -55,6 +57,22 @@ export interface FaultScript {
     /** The first token answers 401 (expired) once it was used this many times. */
     expireFirstTokenAfter?: number;
   };
+}
+
+/**
+ * File URLs carry `?sig=N&exp=T`, as pre-signed object-storage URLs do: every manifest GET signs them
+ * anew (N+1) and answers with a new `Expires`. A signature is refused once used up, once past `exp`, or
+ * once `expireSignatures()` was called after it was issued.
+ */
+export interface SignedUrls {
+  /** Requests one signature allows per file (default: unlimited). */
+  uses?: number;
+  /** Seconds from signing to expiry, in `exp` and the `Expires` header (default 3600). */
+  expiresInSeconds?: number;
+  /** The status of a refused signature (default 403, as S3 answers "Request has expired"). */
+  status?: number;
+  /** Manifest answers given before the status URL answers 404, as for a job that is gone. */
+  goneAfter?: number;
 }
 
 /** A request the server saw. */
@@ -76,6 +94,8 @@ export interface FaultServer {
   seenElsewhere: Seen[];
   /** The jti of every token request. */
   jtis: string[];
+  /** Refuse every signature issued so far (`signed` mode): the URLs a client holds have expired. */
+  expireSignatures: () => void;
 }
 
 const JOB = '/fhir/status/job-1';
@@ -131,7 +151,14 @@ export async function startFaultServer(
     seen: [],
     seenElsewhere: [],
     jtis: [],
+    expireSignatures: () => {
+      minSig = sig + 1;
+    },
   };
+  let sig = 0;
+  let minSig = 1;
+  let manifestsServed = 0;
+  const sigUses = new Map<string, number>();
   const requiresToken = script.requiresAccessToken ?? script.auth !== undefined;
 
   const authorized = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -156,10 +183,10 @@ export async function startFaultServer(
     return pages;
   };
 
-  const manifest = (files: FaultFile[], next?: string): string => {
+  const manifest = (files: FaultFile[], next?: string, query = ''): string => {
     const entry = (f: FaultFile): object => ({
       type: f.type,
-      url: `${state.origin}/files/${f.name}`,
+      url: `${state.origin}/files/${f.name}${query}`,
       ...(f.count === true
         ? { count: lineCount(f.body) }
         : typeof f.count === 'number'
@@ -186,13 +213,50 @@ export async function startFaultServer(
     const files = pages[page];
     if (!files) return answer(res, { status: 404, outcome: 'not-found' });
     const next = page + 1 < pages.length ? `${state.origin}${JOB}/page/${page + 1}` : undefined;
+    const signed = script.signed;
+    if (signed?.goneAfter !== undefined && manifestsServed >= signed.goneAfter) {
+      return answer(res, { status: 404, outcome: 'not-found' });
+    }
+    manifestsServed++;
+    let query = '';
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (signed) {
+      const exp = Math.floor(Date.now() / 1000) + (signed.expiresInSeconds ?? 3600);
+      query = `?sig=${++sig}&exp=${exp}`;
+      headers.expires = new Date(exp * 1000).toUTCString();
+    }
     if (script.partialFirst && !partialServed.has(page)) {
       partialServed.add(page);
-      res.writeHead(202, { 'content-type': 'application/json', 'retry-after': '1', 'x-progress': 'partial' });
-      res.end(manifest(files.slice(0, Math.ceil(files.length / 2))));
+      res.writeHead(202, { ...headers, 'retry-after': '1', 'x-progress': 'partial' });
+      res.end(manifest(files.slice(0, Math.ceil(files.length / 2)), undefined, query));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(manifest(files, next));
+    res.writeHead(200, headers).end(manifest(files, next, query));
+  };
+
+  /** False, after answering, when a signed URL's signature is refused. */
+  const signatureValid = (res: ServerResponse, name: string, search: string): boolean => {
+    const signed = script.signed;
+    if (!signed) return true;
+    const params = new URLSearchParams(search);
+    const n = Number(params.get('sig'));
+    const exp = Number(params.get('exp'));
+    const key = `${name}#${n}`;
+    const uses = sigUses.get(key) ?? 0;
+    const ok =
+      Number.isInteger(n) &&
+      n >= minSig &&
+      n <= sig &&
+      exp * 1000 > Date.now() &&
+      (signed.uses === undefined || uses < signed.uses);
+    if (ok) {
+      sigUses.set(key, uses + 1);
+      return true;
+    }
+    res
+      .writeHead(signed.status ?? 403, { 'content-type': 'application/xml' })
+      .end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+    return false;
   };
 
   const token = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<void> => {
@@ -238,9 +302,10 @@ export async function startFaultServer(
         );
       }
       if (url === '/auth/token' && req.method === 'POST') return token(req, res, body);
-      const file = /^\/files\/([^/?]+)$/.exec(url);
+      const file = /^\/files\/([^/?]+)(?:\?(.*))?$/.exec(url);
       if (file) {
         if (requiresToken && !authorized(req, res)) return;
+        if (!signatureValid(res, file[1] as string, file[2] ?? '')) return;
         return serveFile(req, res, file[1] as string, 'main');
       }
       if (!authorized(req, res)) return;

@@ -9,7 +9,7 @@ import { registerClient } from '../helpers/auth.js';
 import { startTestServer, suiteScope } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/temp.js';
-import { FAST_WAITS, makeKeys } from './helpers.js';
+import { FAST_WAITS, makeKeys, recorder } from './helpers.js';
 
 interface Line {
   resourceType: string;
@@ -53,9 +53,20 @@ describe('client against our server, with SMART Backend Services', () => {
     cleanup = false,
   ): Promise<{ summary: ExportSummary; out: string }> {
     const out = join(tempDir(suite), 'out');
-    const client = new BulkDataClient(srv.baseUrl, { smart, waits: { ...FAST_WAITS, maxWaitMs: 300 } });
+    const rec = recorder();
+    const client = new BulkDataClient(srv.baseUrl, {
+      smart,
+      waits: { ...FAST_WAITS, maxWaitMs: 300 },
+      onEvent: rec.listener,
+    });
     try {
-      return { summary: await client.export(request, { outDir: out, cleanup }), out };
+      const summary = await client.export(request, { outDir: out, cleanup });
+      // Our server's URLs live as long as the job, so its manifest is never fetched again (IG F5).
+      assert.deepEqual(
+        rec.events.filter((e) => e.kind === 'manifest-refresh'),
+        [],
+      );
+      return { summary, out };
     } finally {
       await client.close();
     }

@@ -10,6 +10,7 @@ import { startFaultServer } from './fault-server.js';
 import type { FaultFile, FaultScript } from './fault-server.js';
 import { FAST_WAITS, ndjson } from './helpers.js';
 import { BulkDataClient } from '../../src/client/index.js';
+import type { ExportState } from '../../src/client/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/fhirhose.js', import.meta.url));
 const FAST = ['--max-wait', '0.05', '--poll-interval', '0.01', '--json'];
@@ -102,6 +103,53 @@ describe('fhirhose export --resume after SIGKILL', () => {
     assert.equal(summary.event, 'summary');
     assert.equal(summary.ok, true);
     assert.equal(summary.resources, 3120);
+  });
+
+  test('picks up the file URLs a refresh recorded before the kill, without fetching the manifest again', async (t) => {
+    const files: FaultFile[] = [
+      { name: 'pat.ndjson', type: 'Patient', body: ndjson('Patient', 20), count: true },
+      { name: 'obs.ndjson', type: 'Observation', body: ndjson('Observation', 3000), count: true },
+    ];
+    const script: FaultScript = {
+      files,
+      // One request per signature: the truncated Patient download uses it up, so its Range resume
+      // is refused and the run re-fetches the manifest, while Observation streams on its first URL.
+      signed: { uses: 1 },
+      fileFaults: { 'pat.ndjson': ['truncate'] },
+      slow: { names: ['obs.ndjson'], chunkBytes: 8192, delayMs: 40 },
+    };
+    const server = await startFaultServer(t, script);
+    const out = join(tempDir(t), 'out');
+    const first = cli(['export', server.baseUrl, '--out', out, '--parallel', '2', ...FAST]);
+    const part = join(out, 'output', 'Observation.1.ndjson.part');
+    await until('a refreshed Patient file and a partial Observation file', () => {
+      return (
+        existsSync(join(out, 'output', 'Patient.1.ndjson')) &&
+        existsSync(part) &&
+        statSync(part).size > 16_384
+      );
+    });
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.match(killed.stdout, /"event":"manifest-refresh"/, 'the CLI reports the refresh');
+    const before = JSON.parse(readFileSync(join(out, 'fhirhose-export.json'), 'utf8')) as ExportState;
+    assert.ok(
+      before.files.every((f) => /\?sig=2&/.test(f.url)),
+      'the refreshed URLs are on disk',
+    );
+
+    script.slow = undefined;
+    const seenBefore = server.seen.length;
+    const second = await cli(['export', '--resume', out, ...FAST]).done;
+    assert.equal(second.code, 0, second.stderr + second.stdout);
+    const resumed = server.seen.slice(seenBefore);
+    assert.equal(resumed.filter((s) => s.url.startsWith('/fhir/')).length, 0, 'no kick-off, no status GET');
+    const obs = resumed.filter((s) => s.url.startsWith('/files/obs.ndjson?'));
+    assert.equal(obs.length, 1);
+    assert.match(obs[0]?.url ?? '', /\?sig=2&/);
+    assert.match(obs[0]?.headers.range ?? '', /^bytes=[1-9]\d*-$/);
+    assert.equal(readFileSync(join(out, 'output/Observation.1.ndjson'), 'utf8'), files[1]!.body);
+    assert.doesNotMatch(second.stdout, /manifest-refresh/);
   });
 
   test('exits non-zero when a file fails verification, and --cancel sends DELETE', async (t) => {
