@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { downloadFile, verifyExisting } from './download.js';
 import type { EventListener, FileKind, FileRecord, FileResult } from './events.js';
 import type { HttpSession } from './http.js';
+import { fileIdentity } from './manifest.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
 import { localPath, StateWriter } from './state-file.js';
@@ -40,7 +41,7 @@ export interface ExportSummary {
 const KINDS: FileKind[] = ['output', 'deleted', 'error'];
 
 /** Add the new files of a page to the state; returns them. */
-function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): FileRecord[] {
+function absorbPage(state: ExportState, page: PolledPage, known: Map<string, FileRecord>): FileRecord[] {
   const m = page.manifest;
   state.transactionTime ??= m.transactionTime;
   state.requiresAccessToken = m.requiresAccessToken;
@@ -48,9 +49,15 @@ function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): F
   const added: FileRecord[] = [];
   for (const kind of KINDS) {
     for (const entry of m[kind]) {
-      if (known.has(entry.url)) continue;
-      known.add(entry.url);
+      const id = fileIdentity(entry.url);
+      const seen = known.get(id);
+      if (seen) {
+        // A re-signed URL of a listed file: a download not yet started uses the fresher one.
+        seen.url = entry.url;
+        continue;
+      }
       const record: FileRecord = { kind, url: entry.url, path: localPath(state, kind, entry.type) };
+      known.set(id, record);
       if (entry.type !== undefined) record.type = entry.type;
       if (entry.count !== undefined) record.count = entry.count;
       state.files.push(record);
@@ -114,7 +121,7 @@ export async function runExportJob(
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const results = new Map<string, FileResult>();
   const pool = new TaskPool(options.parallel ?? 4);
-  const known = new Set(state.files.map((f) => f.url));
+  const known = new Map(state.files.map((f) => [fileIdentity(f.url), f]));
 
   const fetchFile = async (file: FileRecord): Promise<void> => {
     const recorded = state.verified[file.path];
