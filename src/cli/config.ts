@@ -5,14 +5,18 @@ import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
 import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
+import { loadStorageConfig } from './storage-config.js';
+import type { FileStorageSettings, StorageFlags } from './storage-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Everything `fhirhose serve` needs, validated once at startup. */
 export interface ServeConfig {
   dbPath: string;
-  /** Folder for export files. */
+  /** Folder for export files when no S3 storage is configured. */
   exportDir: string;
+  /** Where export files go (`exportDir` or S3) and how clients download them. */
+  files: FileStorageSettings;
   host: string;
   port: number;
   /** Public base URL for every absolute link. */
@@ -25,9 +29,8 @@ export interface ServeConfig {
 }
 
 /** Command-line options that override the environment. */
-export interface ServeFlags extends AuthFlags {
+export interface ServeFlags extends AuthFlags, StorageFlags {
   db?: string;
-  exportDir?: string;
   host?: string;
   port?: string | number;
   baseUrl?: string;
@@ -96,9 +99,11 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     ),
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
+  const exportDir = flags.exportDir ?? env.FHIRHOSE_EXPORT_DIR ?? `${dbPath}.exports`;
   return Object.freeze({
     dbPath,
-    exportDir: flags.exportDir ?? env.FHIRHOSE_EXPORT_DIR ?? `${dbPath}.exports`,
+    exportDir,
+    files: loadStorageConfig(env, flags, exportDir),
     host,
     port,
     baseUrl,

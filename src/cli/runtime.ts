@@ -13,7 +13,7 @@ import {
 } from '../server/index.js';
 import { openSqliteStore } from '../store/index.js';
 import type { SqliteStore } from '../store/index.js';
-import { LocalDirStorage } from '../storage/index.js';
+import { createStorage } from '../storage/index.js';
 import type { ServeConfig } from './config.js';
 
 /** A running server's parts, so tests and the CLI stop them in order. */
@@ -31,6 +31,8 @@ export interface Runtime {
 export interface RuntimeDeps {
   /** Clock of the authorization layer (token and assertion times, JWKS caching). */
   now?: () => number;
+  /** Clock of the export service (job expiry, reaping, URL signing). */
+  exportNow?: () => number;
 }
 
 const REAP_INTERVAL_MS = 60_000;
@@ -39,12 +41,16 @@ const REAP_INTERVAL_MS = 60_000;
 export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDeps = {}): Runtime {
   const store = openSqliteStore(config.dbPath);
   const auth = config.auth.enabled
-    ? createAuth(config.auth, { store: store.auth, baseUrl: config.baseUrl, ...deps })
+    ? createAuth(config.auth, {
+        store: store.auth,
+        baseUrl: config.baseUrl,
+        ...(deps.now ? { now: deps.now } : {}),
+      })
     : undefined;
-  const storage = new LocalDirStorage(config.exportDir);
+  const storage = createStorage(config.files.storage);
   const pool = new WorkerPool({
     dbPath: config.dbPath,
-    storageRoot: config.exportDir,
+    storage: config.files.storage,
     config: config.export,
     log,
   });
@@ -57,6 +63,10 @@ export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDep
     fileUrl: (jobId, name) => `${config.baseUrl}/$export-files/${jobId}/${name}`,
     pageUrl: (jobId, index) => `${config.baseUrl}/$export-status/${jobId}/page/${index}`,
     requiresAccessToken: auth !== undefined,
+    ...(deps.exportNow ? { now: deps.exportNow } : {}),
+    ...(config.files.downloads === 'presigned'
+      ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
+      : {}),
   });
   const app = buildServer({
     store,
@@ -84,6 +94,7 @@ export function createRuntime(config: ServeConfig, log: Logger, deps: RuntimeDep
       clearInterval(reaper);
       await app.close();
       await pool.stop();
+      await storage.close();
       await store.close();
     },
   };

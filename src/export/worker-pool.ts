@@ -1,12 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import type { WorkerThreadData } from './worker-thread.js';
 
 /** Options for the in-process pool. */
 export interface WorkerPoolOptions {
   dbPath: string;
-  storageRoot: string;
+  /** Each thread builds its own storage from this description. */
+  storage: StorageConfig;
   config: ExportConfig;
   log: Logger;
 }
@@ -26,7 +28,7 @@ export class WorkerPool {
   private spawn(): void {
     const data: WorkerThreadData = {
       dbPath: this.options.dbPath,
-      storageRoot: this.options.storageRoot,
+      storage: this.options.storage,
       config: this.options.config,
       logLevel: this.options.log.level,
     };

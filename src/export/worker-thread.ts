@@ -2,14 +2,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openStore } from '../store/index.js';
-import { LocalDirStorage } from '../storage/index.js';
+import { createStorage } from '../storage/index.js';
+import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import { workLoop } from './work-loop.js';
 
 /** What the pool hands each thread. */
 export interface WorkerThreadData {
   dbPath: string;
-  storageRoot: string;
+  /** Where files go; may hold S3 credentials, so it is never logged. */
+  storage: StorageConfig;
   config: ExportConfig;
   logLevel: string;
 }
@@ -17,7 +19,7 @@ export interface WorkerThreadData {
 const data = workerData as WorkerThreadData;
 const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
 const store = await openStore(data.dbPath);
-const storage = new LocalDirStorage(data.storageRoot);
+const storage = createStorage(data.storage);
 const stop = new AbortController();
 let wake: (() => void) | undefined;
 
@@ -44,5 +46,6 @@ workLoop({ store, storage, config: data.config, log, waitForWork, signal: stop.s
   })
   .finally(() => {
     void store.close();
+    void storage.close();
     parentPort?.close();
   });

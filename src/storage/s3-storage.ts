@@ -11,7 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { StorageError } from '../fhir/index.js';
 import { checkName, checkPrefix } from './names.js';
-import type { FileInfo, FileStorage, FileWriter, S3StorageConfig } from './types.js';
+import type { FileInfo, FileStorage, FileWriter, S3StorageConfig, SignedUrlOptions } from './types.js';
 
 const NDJSON = 'application/fhir+ndjson';
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -218,9 +218,12 @@ export class S3Storage implements FileStorage {
     }
   }
 
-  async signedUrl(jobId: string, name: string, expiresInSeconds: number): Promise<string> {
+  async signedUrl(jobId: string, name: string, options: SignedUrlOptions): Promise<string> {
     const command = new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobId, name) });
-    return getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.client, command, {
+      expiresIn: options.expiresInSeconds,
+      ...(options.now !== undefined ? { signingDate: new Date(options.now) } : {}),
+    });
   }
 
   describe(): string {

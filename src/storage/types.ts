@@ -19,14 +19,22 @@ export interface FileStorage {
   /** Remove every file of a job. */
   removeJob(jobId: string): Promise<void>;
   /**
-   * A URL that lets anyone holding it GET a finished file for `expiresInSeconds`, without other
-   * credentials (a capability URL, Bulk IG F2). Only storages that can sign URLs have it.
+   * A URL that lets anyone holding it GET a finished file for `expiresInSeconds` from `now` (epoch ms,
+   * default the current time), without other credentials (a capability URL, Bulk IG F2). Only
+   * storages that can sign URLs have it.
    */
-  signedUrl?(jobId: string, name: string, expiresInSeconds: number): Promise<string>;
+  signedUrl?(jobId: string, name: string, options: SignedUrlOptions): Promise<string>;
   /** Where the files are, for logs: a folder or `s3://bucket/prefix`, never a credential. */
   describe(): string;
   /** Release connections; the storage is not used afterwards. */
   close(): Promise<void>;
+}
+
+/** Lifetime of a signed URL. */
+export interface SignedUrlOptions {
+  expiresInSeconds: number;
+  /** Signing time, epoch ms; default now. */
+  now?: number;
 }
 
 /** A file being written. */

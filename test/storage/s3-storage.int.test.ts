@@ -88,7 +88,7 @@ describe('S3Storage against s3rver', () => {
     const w = await storage.createWriter('job1', 'a.ndjson');
     await w.write('{"id":"a"}\n');
     await w.commit();
-    const url = await storage.signedUrl('job1', 'a.ndjson', 60);
+    const url = await storage.signedUrl('job1', 'a.ndjson', { expiresInSeconds: 60 });
     assert.match(url, /X-Amz-Expires=60/);
     const res = await fetch(url);
     assert.equal(res.status, 200);

@@ -6,6 +6,7 @@ import { generateResources } from '../../generate/index.js';
 import type { FhirResource } from '../../fhir/index.js';
 import { openSqliteStore } from '../../store/index.js';
 import { loadServeConfig } from '../config.js';
+import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
 import { createRuntime } from '../runtime.js';
 import { checkDemoHost, printAuthStatus } from './serve-auth.js';
@@ -49,6 +50,11 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port (env FHIRHOSE_PORT)')
     .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
     .option('--export-dir <dir>', 'folder for export files (env FHIRHOSE_EXPORT_DIR)')
+    .option('--storage <url>', 's3://bucket/prefix: keep export files in S3 (env FHIRHOSE_STORAGE)')
+    .option(
+      '--download-mode <mode>',
+      'server (files streamed by this server) or presigned (S3 URLs) (env FHIRHOSE_DOWNLOAD_MODE)',
+    )
     .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
     .option(
       '--demo',
@@ -76,7 +82,9 @@ export function registerServe(program: Command): void {
       }
       const runtime = createRuntime(config, log);
       await runtime.app.listen({ host: config.host, port: config.port });
-      console.log(`fhirhose listening on ${config.baseUrl} (database ${config.dbPath})`);
+      console.log(
+        `fhirhose listening on ${config.baseUrl} (database ${config.dbPath}, export files in ${describeStorage(config.files.storage)})`,
+      );
       await printAuthStatus(config, runtime.auth, opts.demo === true);
       if (opts.demo && !runtime.auth) {
         console.log('Try an export:');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { WorkerPool } from '../../export/index.js';
 import { loadServeConfig } from '../config.js';
+import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
 
 /** `fhirhose worker`: a process that only runs export units, beside `fhirhose serve --workers 0`. */
@@ -14,22 +15,30 @@ export function registerWorker(program: Command): void {
       '--export-dir <dir>',
       'folder for export files, the same as the servers use (env FHIRHOSE_EXPORT_DIR)',
     )
+    .option(
+      '--storage <url>',
+      's3://bucket/prefix for export files, as the servers use (env FHIRHOSE_STORAGE)',
+    )
     .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
-    .action(async (opts: { db?: string; exportDir?: string; threads?: string }) => {
+    .action(async (opts: { db?: string; exportDir?: string; storage?: string; threads?: string }) => {
       const flags: ServeFlags = {};
       if (opts.db) flags.db = opts.db;
       if (opts.exportDir) flags.exportDir = opts.exportDir;
+      if (opts.storage) flags.storage = opts.storage;
       if (opts.threads) flags.workers = opts.threads;
       const config = loadServeConfig(process.env, flags);
       const log = pino({ level: config.logLevel });
       const pool = new WorkerPool({
         dbPath: config.dbPath,
-        storageRoot: config.exportDir,
+        storage: config.files.storage,
         config: config.export,
         log,
       });
       pool.start();
-      log.info({ db: config.dbPath, threads: config.export.workers }, 'export worker started');
+      log.info(
+        { db: config.dbPath, storage: describeStorage(config.files.storage), threads: config.export.workers },
+        'export worker started',
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           void pool.stop().then(resolve);
