@@ -6,6 +6,8 @@ import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
 import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
+import { loadStorageConfig } from './storage-config.js';
+import type { FileStorageSettings, StorageFlags } from './storage-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -13,8 +15,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export interface ServeConfig {
   /** A SQLite file path or a PostgreSQL URL (may hold a password: log it through `redactDb`). */
   db: string;
-  /** Folder for export files. */
+  /** Folder for export files when no S3 storage is configured. */
   exportDir: string;
+  /** Where export files go (`exportDir` or S3) and how clients download them. */
+  files: FileStorageSettings;
   host: string;
   port: number;
   /** Public base URL for every absolute link. */
@@ -27,9 +31,8 @@ export interface ServeConfig {
 }
 
 /** Command-line options that override the environment. */
-export interface ServeFlags extends AuthFlags {
+export interface ServeFlags extends AuthFlags, StorageFlags {
   db?: string;
-  exportDir?: string;
   host?: string;
   port?: string | number;
   baseUrl?: string;
@@ -72,13 +75,15 @@ export function loadDb(env: NodeJS.ProcessEnv, flag: string | undefined): string
  * The export folder: given, or beside a SQLite file. A PostgreSQL database has no file to put it beside,
  * and every API and worker process must name the same folder, so there it must be given.
  */
-function exportDir(env: NodeJS.ProcessEnv, flag: string | undefined, db: string): string {
+function exportDir(env: NodeJS.ProcessEnv, flag: string | undefined, db: string, s3: boolean): string {
   const dir = flag ?? env.FHIRHOSE_EXPORT_DIR;
   if (dir !== undefined && dir !== '') return dir;
   if (isPostgresUrl(db)) {
+    // With S3 storage the folder is never used; every process names the bucket instead.
+    if (s3) return '';
     throw new ConfigError(
-      'FHIRHOSE_EXPORT_DIR (--export-dir) is required with a PostgreSQL database: ' +
-        'give every server and worker the same folder',
+      'FHIRHOSE_EXPORT_DIR (--export-dir) or FHIRHOSE_STORAGE (--storage) is required with a PostgreSQL ' +
+        'database: give every server and worker the same folder or bucket',
     );
   }
   return `${db}.exports`;
@@ -128,9 +133,11 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     ),
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
+  const dir = exportDir(env, flags.exportDir, db, Boolean(flags.storage || env.FHIRHOSE_STORAGE));
   return Object.freeze({
     db,
-    exportDir: exportDir(env, flags.exportDir, db),
+    exportDir: dir,
+    files: loadStorageConfig(env, flags, dir),
     host,
     port,
     baseUrl,

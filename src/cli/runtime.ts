@@ -13,7 +13,7 @@ import {
 } from '../server/index.js';
 import { openStore } from '../store/index.js';
 import type { ResourceStore } from '../store/index.js';
-import { LocalDirStorage } from '../storage/index.js';
+import { createStorage } from '../storage/index.js';
 import type { ServeConfig } from './config.js';
 
 /** A running server's parts, so tests and the CLI stop them in order. */
@@ -31,6 +31,8 @@ export interface Runtime {
 export interface RuntimeDeps {
   /** Clock of the authorization layer (token and assertion times, JWKS caching). */
   now?: () => number;
+  /** Clock of the export service (job expiry, reaping, URL signing). */
+  exportNow?: () => number;
 }
 
 const REAP_INTERVAL_MS = 60_000;
@@ -51,12 +53,16 @@ export async function createRuntime(
     : undefined;
   const store = await openStore(config.db);
   const auth = config.auth.enabled
-    ? createAuth(config.auth, { store: store.auth, baseUrl: config.baseUrl, ...deps })
+    ? createAuth(config.auth, {
+        store: store.auth,
+        baseUrl: config.baseUrl,
+        ...(deps.now ? { now: deps.now } : {}),
+      })
     : undefined;
-  const storage = new LocalDirStorage(config.exportDir);
+  const storage = createStorage(config.files.storage);
   const pool = new WorkerPool({
     db: config.db,
-    storageRoot: config.exportDir,
+    storage: config.files.storage,
     config: config.export,
     log,
   });
@@ -69,6 +75,10 @@ export async function createRuntime(
     fileUrl: (jobId, name) => `${config.baseUrl}/$export-files/${jobId}/${name}`,
     pageUrl: (jobId, index) => `${config.baseUrl}/$export-status/${jobId}/page/${index}`,
     requiresAccessToken: auth !== undefined,
+    ...(deps.exportNow ? { now: deps.exportNow } : {}),
+    ...(config.files.downloads === 'presigned'
+      ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
+      : {}),
   });
   const app = buildServer({
     store,
@@ -94,6 +104,7 @@ export async function createRuntime(
       clearInterval(reaper);
       await app.close();
       await pool.stop();
+      await storage.close();
       await store.close();
     },
   };

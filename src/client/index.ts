@@ -19,7 +19,7 @@ export { HttpSession } from './http.js';
 export type { TokenProvider } from './http.js';
 export { buildKickoff, parametersBody, queryString } from './kickoff.js';
 export type { ExportLevel, ExportParameters, ExportRequest } from './kickoff.js';
-export { parseManifest } from './manifest.js';
+export { fileIdentity, parseManifest } from './manifest.js';
 export type { ManifestFile, ManifestPage } from './manifest.js';
 export { NdjsonVerifier } from './ndjson-verifier.js';
 export type { PolledPage } from './poller.js';

@@ -1,3 +1,4 @@
+import { fileIdentity } from './manifest.js';
 import { ExportFailedError, UrlExpiredError } from './errors.js';
 import type { EventListener, FileKind, FileRecord, FileResult } from './events.js';
 import type { HttpSession } from './http.js';
@@ -85,13 +86,16 @@ function matchGroup(
       old,
       byUrl.get(old.url)?.find((j) => !taken.has(j)),
     );
-  // Pre-signed URLs differ only in their query; a path shared by two files would make the pairing a guess.
-  const oldPaths = indexBy(olds, (f) => withoutQuery(f.url));
-  const newPaths = indexBy(news, (f) => withoutQuery(f.url));
-  for (const [path, [i, ...more]] of oldPaths) {
-    const fresh = newPaths.get(path);
-    const old = olds[i as number] as FileRecord;
-    if (more.length === 0 && fresh?.length === 1 && !pairs.has(old)) take(old, fresh[0]);
+  // Pre-signed URLs differ only in their query: first without the known signing parameters, then
+  // without any query. A key shared by two files would make the pairing a guess, so it must be unique.
+  for (const key of [fileIdentity, withoutQuery]) {
+    const oldKeys = indexBy(olds, (f) => key(f.url));
+    const newKeys = indexBy(news, (f) => key(f.url));
+    for (const [k, [i, ...more]] of oldKeys) {
+      const fresh = newKeys.get(k);
+      const old = olds[i as number] as FileRecord;
+      if (more.length === 0 && fresh?.length === 1 && !pairs.has(old)) take(old, fresh[0]);
+    }
   }
   if (!byPosition || olds.length !== news.length) return;
   olds.forEach((old, i) => {

@@ -66,3 +66,16 @@ export function parseManifest(text: string, pageUrl: string): ManifestPage {
   if (next) page.next = new URL(next.url as string, pageUrl).href;
   return page;
 }
+
+/** Query parameters of S3 and GCS V4 pre-signed URLs: signing material, not part of the file's name. */
+const SIGNING_PARAM = /^x-(amz|goog)-/i;
+
+/**
+ * The identity of a manifest file across polls. A server with pre-signed URLs signs them afresh on each
+ * poll (IG F5), so the same file comes back under another URL; its signing parameters are left out.
+ */
+export function fileIdentity(url: string): string {
+  const u = new URL(url);
+  for (const name of [...u.searchParams.keys()]) if (SIGNING_PARAM.test(name)) u.searchParams.delete(name);
+  return u.href;
+}

@@ -5,7 +5,7 @@ import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import type { Manifest } from './manifest.js';
-import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady } from './manifest.js';
+import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady, pageUnits } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
 import type { ExportRequest } from './types.js';
 
@@ -34,7 +34,13 @@ export interface ExportServiceDeps {
   pageUrl: (jobId: string, index: number) => string;
   /** Absolute URL of a file, built from the public base URL. */
   fileUrl: (jobId: string, name: string) => string;
+  /** Auth is on: file URLs on this server need the access token. */
   requiresAccessToken: boolean;
+  /**
+   * List pre-signed storage URLs valid this long in manifests instead of server URLs (the storage
+   * must implement `signedUrl`). They are signed afresh each time a manifest is served.
+   */
+  presignedUrlSeconds?: number;
   now?: () => number;
 }
 
@@ -45,6 +51,9 @@ export class ExportService {
 
   constructor(private readonly deps: ExportServiceDeps) {
     this.now = deps.now ?? Date.now;
+    if (deps.presignedUrlSeconds !== undefined && !deps.storage.signedUrl) {
+      throw new TypeError(`pre-signed URLs need a storage that signs URLs, not ${deps.storage.describe()}`);
+    }
   }
 
   /** Accept an export: validate it against the data, fix its transactionTime, and queue its planning. */
@@ -139,7 +148,8 @@ export class ExportService {
         request,
       };
       const first = { index: 0, size: config.manifestPageUnits };
-      if (request.allowPartialManifests && pageReady(units, first)) status.partial = this.page(job, units, 0);
+      if (request.allowPartialManifests && pageReady(units, first))
+        status.partial = await this.page(job, units, 0);
       return status;
     }
     this.lastPoll.delete(jobId);
@@ -148,26 +158,46 @@ export class ExportService {
     if (request.allowPartialManifests) {
       return {
         state: 'completed',
-        manifest: this.page(job, units, 0),
+        manifest: await this.page(job, units, 0),
         expiresAt: job.expiresAt ?? this.now(),
         request,
       };
     }
-    const manifest = buildManifest(job, units, {
-      requiresAccessToken: this.deps.requiresAccessToken,
-      fileUrl: this.deps.fileUrl,
-    });
+    const manifest = buildManifest(job, units, await this.urlOptions(job.id, units));
     return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
   }
 
-  private page(job: JobRecord, units: UnitRecord[], index: number): Manifest {
+  private async page(job: JobRecord, units: UnitRecord[], index: number): Promise<Manifest> {
     const page: ManifestPage = { index, size: this.deps.config.manifestPageUnits };
     if (hasNextPage(units, page)) page.nextUrl = this.deps.pageUrl(job.id, index + 1);
-    return buildManifest(job, units, {
-      requiresAccessToken: this.deps.requiresAccessToken,
-      fileUrl: this.deps.fileUrl,
-      page,
-    });
+    return buildManifest(job, units, { ...(await this.urlOptions(job.id, pageUnits(units, page))), page });
+  }
+
+  /** How a manifest names its files: server URLs, or pre-signed storage URLs signed now. */
+  private async urlOptions(
+    jobId: string,
+    units: UnitRecord[],
+  ): Promise<{ requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string }> {
+    const seconds = this.deps.presignedUrlSeconds;
+    const sign = this.deps.storage.signedUrl?.bind(this.deps.storage);
+    if (seconds === undefined || !sign) {
+      return { requiresAccessToken: this.deps.requiresAccessToken, fileUrl: this.deps.fileUrl };
+    }
+    const names = new Set<string>();
+    for (const f of finishedFiles(units)) {
+      names.add(f.name);
+      if (f.continuesIn) names.add(f.continuesIn);
+    }
+    const options = { expiresInSeconds: seconds, now: this.now() };
+    const signed = await Promise.all(
+      [...names].map(async (n) => [n, await sign(jobId, n, options)] as const),
+    );
+    const urls = new Map(signed);
+    // A pre-signed URL is a capability URL: the client must not send its token there (Bulk IG F2, F3).
+    return {
+      requiresAccessToken: false,
+      fileUrl: (id, name) => urls.get(name) ?? this.deps.fileUrl(id, name),
+    };
   }
 
   /**
@@ -191,7 +221,7 @@ export class ExportService {
     }
     if (!pageReady(units, { index, size }))
       return { ready: false, retryAfterSeconds: this.deps.config.retryAfterSeconds };
-    return { ready: true, manifest: this.page(job, units, index), expiresAt: job.expiresAt };
+    return { ready: true, manifest: await this.page(job, units, index), expiresAt: job.expiresAt };
   }
 
   private checkPace(jobId: string): void {

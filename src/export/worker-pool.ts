@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import type { WorkerThreadData } from './worker-thread.js';
 
@@ -9,7 +10,8 @@ const RESPAWN_DELAY_MS = 1000;
 export interface WorkerPoolOptions {
   /** What `openStore` takes: a SQLite file path or a PostgreSQL URL. */
   db: string;
-  storageRoot: string;
+  /** Each thread builds its own storage from this description. */
+  storage: StorageConfig;
   config: ExportConfig;
   log: Logger;
 }
@@ -32,7 +34,7 @@ export class WorkerPool {
   private spawn(): void {
     const data: WorkerThreadData = {
       db: this.options.db,
-      storageRoot: this.options.storageRoot,
+      storage: this.options.storage,
       config: this.options.config,
       logLevel: this.options.log.level,
     };

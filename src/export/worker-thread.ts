@@ -2,14 +2,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openStore } from '../store/index.js';
-import { LocalDirStorage } from '../storage/index.js';
+import { createStorage } from '../storage/index.js';
+import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import { workLoop } from './work-loop.js';
 
 /** What the pool hands each thread. */
 export interface WorkerThreadData {
+  /** What `openStore` takes: a SQLite file path or a PostgreSQL URL. */
   db: string;
-  storageRoot: string;
+  /** Where files go; may hold S3 credentials, so it is never logged. */
+  storage: StorageConfig;
   config: ExportConfig;
   logLevel: string;
 }
@@ -18,7 +21,7 @@ const data = workerData as WorkerThreadData;
 const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
 // Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
 const store = await openStore(data.db, { pageCacheMiB: 2 });
-const storage = new LocalDirStorage(data.storageRoot);
+const storage = createStorage(data.storage);
 const stop = new AbortController();
 let wake: (() => void) | undefined;
 
@@ -45,5 +48,6 @@ workLoop({ store, storage, config: data.config, log, waitForWork, signal: stop.s
   })
   .finally(() => {
     void store.close();
+    void storage.close();
     parentPort?.close();
   });

@@ -48,6 +48,10 @@ export const REDACT_PATHS = [
   '*.client_assertion',
   'access_token',
   '*.access_token',
+  'credentials',
+  '*.credentials',
+  'secretAccessKey',
+  '*.secretAccessKey',
 ];
 const SECRET_QUERY_RE = /([?&](?:access_token|client_assertion)=)[^&]*/gi;
 

@@ -4,18 +4,9 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { InvalidRequestError, StorageError } from '../fhir/index.js';
+import { StorageError } from '../fhir/index.js';
+import { checkName, checkPrefix } from './names.js';
 import type { FileInfo, FileStorage, FileWriter } from './types.js';
-
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
-
-function checkName(part: string): string {
-  // Names come from URLs on the download path: refuse anything that could leave the job folder.
-  if (!SAFE_NAME.test(part) || part.includes('..')) {
-    throw new InvalidRequestError(`invalid file name '${part}'`, { expression: 'file' });
-  }
-  return part;
-}
 
 class LocalFileWriter implements FileWriter {
   private readonly stream: WriteStream;
@@ -95,8 +86,10 @@ export class LocalDirStorage implements FileStorage {
   }
 
   async stat(jobId: string, name: string): Promise<FileInfo | undefined> {
+    // Outside the try: a bad name is the caller's invalid request, not a storage failure.
+    const path = join(this.dir(jobId), checkName(name));
     try {
-      const info = await stat(join(this.dir(jobId), checkName(name)));
+      const info = await stat(path);
       return info.isFile() ? { name, bytes: info.size } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -110,6 +103,7 @@ export class LocalDirStorage implements FileStorage {
   }
 
   async removePrefix(jobId: string, prefix: string): Promise<void> {
+    checkPrefix(prefix);
     let names: string[];
     try {
       names = await readdir(this.dir(jobId));
@@ -124,4 +118,10 @@ export class LocalDirStorage implements FileStorage {
   async removeJob(jobId: string): Promise<void> {
     await rm(this.dir(jobId), { recursive: true, force: true });
   }
+
+  describe(): string {
+    return this.root;
+  }
+
+  async close(): Promise<void> {}
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseManifest } from '../../src/client/index.js';
+import { fileIdentity, parseManifest } from '../../src/client/index.js';
 
 describe('parseManifest', () => {
   test('ignores unknown fields and extension, and defaults missing sections to empty', () => {
@@ -42,5 +42,15 @@ describe('parseManifest', () => {
     assert.throws(() => parseManifest('{"status":"running"}', 'http://s'), {
       code: 'FHIRHOSE_ERR_CLIENT_EXPORT_FAILED',
     });
+  });
+});
+
+describe('fileIdentity', () => {
+  test('is the same for two signatures of one pre-signed URL and keeps other query parameters', () => {
+    const a = 'http://s3:9000/b/j/1.ndjson?X-Amz-Date=20250101T000000Z&X-Amz-Signature=aa&part=2';
+    const b = 'http://s3:9000/b/j/1.ndjson?X-Amz-Date=20250101T000100Z&X-Amz-Signature=bb&part=2';
+    assert.equal(fileIdentity(a), fileIdentity(b));
+    assert.equal(fileIdentity(a), 'http://s3:9000/b/j/1.ndjson?part=2');
+    assert.notEqual(fileIdentity('http://f/x?file=1'), fileIdentity('http://f/x?file=2'));
   });
 });

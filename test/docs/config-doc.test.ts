@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 // Runs from dist/test/docs/; the TypeScript sources and docs are three levels up.
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
 const DOC = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8');
-const NAME_RE = /FHIRHOSE_[A-Z_]+/g;
+const NAME_RE = /FHIRHOSE_[A-Z0-9_]+/g;
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -42,6 +42,14 @@ export interface TestServerOptions {
   tls?: { certPath: string; keyPath: string };
   /** Clock of the authorization layer. */
   now?: () => number;
+  /** Clock of the export service (expiry, reaping, URL signing). */
+  exportNow?: () => number;
+  /** Environment for `loadServeConfig` (S3 endpoint and credentials); empty by default. */
+  env?: Record<string, string>;
+  /** `--storage`: s3://bucket/prefix instead of the temp export folder. */
+  storage?: string;
+  /** `--download-mode`: server (default) or presigned. */
+  downloadMode?: 'server' | 'presigned';
 }
 
 function authOptions(auth: TestServerOptions['auth']): Partial<AuthConfig> {
@@ -65,11 +73,13 @@ export async function startTestServer(
   const port = await freePort();
   if (options.backend) started.database = await options.backend.create();
   const base = loadServeConfig(
-    {},
+    { ...options.env },
     {
       db: started.database?.db ?? join(dir, 'store.db'),
       port,
       exportDir: join(dir, 'exports'),
+      ...(options.storage ? { storage: options.storage } : {}),
+      ...(options.downloadMode ? { downloadMode: options.downloadMode } : {}),
       ...(options.tls ? { tlsCert: options.tls.certPath, tlsKey: options.tls.keyPath } : {}),
     },
   );
@@ -87,11 +97,10 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  const runtime = await createRuntime(
-    config,
-    pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }),
-    options.now ? { now: options.now } : {},
-  );
+  const runtime = await createRuntime(config, pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }), {
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.exportNow ? { exportNow: options.exportNow } : {}),
+  });
   started.runtime = runtime;
   await runtime.app.listen({ host: '127.0.0.1', port });
   return { baseUrl: config.baseUrl, runtime, dir };

@@ -6,6 +6,7 @@ import { generateResources } from '../../generate/index.js';
 import type { FhirResource } from '../../fhir/index.js';
 import { isPostgresUrl, openSqliteStore, redactDb } from '../../store/index.js';
 import { ConfigError, loadServeConfig } from '../config.js';
+import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
 import { createRuntime } from '../runtime.js';
 import { checkDemoHost, printAuthStatus } from './serve-auth.js';
@@ -50,7 +51,12 @@ export function registerServe(program: Command): void {
     .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
     .option(
       '--export-dir <dir>',
-      'folder for export files; required with PostgreSQL (env FHIRHOSE_EXPORT_DIR)',
+      'folder for export files; required with PostgreSQL unless --storage is given (env FHIRHOSE_EXPORT_DIR)',
+    )
+    .option('--storage <url>', 's3://bucket/prefix: keep export files in S3 (env FHIRHOSE_STORAGE)')
+    .option(
+      '--download-mode <mode>',
+      'server (files streamed by this server) or presigned (S3 URLs) (env FHIRHOSE_DOWNLOAD_MODE)',
     )
     .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
     .option('--no-workers', 'serve the API only; `fhirhose worker` processes run the exports')
@@ -86,7 +92,9 @@ export function registerServe(program: Command): void {
       await runtime.app.listen({ host: config.host, port: config.port });
       const workers =
         config.export.workers === 0 ? 'no export workers' : `${config.export.workers} export workers`;
-      console.log(`fhirhose listening on ${config.baseUrl} (database ${redactDb(config.db)}, ${workers})`);
+      console.log(
+        `fhirhose listening on ${config.baseUrl} (database ${redactDb(config.db)}, export files in ${describeStorage(config.files.storage)}, ${workers})`,
+      );
       await printAuthStatus(config, runtime.auth, opts.demo === true);
       if (opts.demo && !runtime.auth) {
         console.log('Try an export:');

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { WorkerPool } from '../../export/index.js';
 import { openStore, redactDb } from '../../store/index.js';
 import { ConfigError, loadServeConfig } from '../config.js';
+import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
 
 /**
@@ -19,13 +20,18 @@ export function registerWorker(program: Command): void {
     )
     .option(
       '--export-dir <dir>',
-      'folder for export files, the same as the servers use; required with PostgreSQL (env FHIRHOSE_EXPORT_DIR)',
+      'folder for export files, the same as the servers use; required with PostgreSQL unless --storage is given (env FHIRHOSE_EXPORT_DIR)',
+    )
+    .option(
+      '--storage <url>',
+      's3://bucket/prefix for export files, as the servers use (env FHIRHOSE_STORAGE)',
     )
     .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
-    .action(async (opts: { db?: string; exportDir?: string; threads?: string }) => {
+    .action(async (opts: { db?: string; exportDir?: string; storage?: string; threads?: string }) => {
       const flags: ServeFlags = {};
       if (opts.db) flags.db = opts.db;
       if (opts.exportDir) flags.exportDir = opts.exportDir;
+      if (opts.storage) flags.storage = opts.storage;
       if (opts.threads) flags.workers = opts.threads;
       const config = loadServeConfig(process.env, flags);
       if (config.export.workers === 0) throw new ConfigError('--threads must be at least 1 for a worker');
@@ -35,12 +41,19 @@ export function registerWorker(program: Command): void {
       await (await openStore(config.db)).close();
       const pool = new WorkerPool({
         db: config.db,
-        storageRoot: config.exportDir,
+        storage: config.files.storage,
         config: config.export,
         log,
       });
       pool.start();
-      log.info({ db: redactDb(config.db), threads: config.export.workers }, 'export worker started');
+      log.info(
+        {
+          db: redactDb(config.db),
+          storage: describeStorage(config.files.storage),
+          threads: config.export.workers,
+        },
+        'export worker started',
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           void pool.stop().then(resolve);
