@@ -20,11 +20,15 @@ describe('loadServeConfig: database and workers', () => {
       () => loadServeConfig({}, { db: PG }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        /FHIRHOSE_EXPORT_DIR \(--export-dir\) is required/.test(err.message) &&
+        /FHIRHOSE_EXPORT_DIR \(--export-dir\) or FHIRHOSE_STORAGE \(--storage\) is required/.test(
+          err.message,
+        ) &&
         !err.message.includes('s3cret'),
     );
     assert.equal(loadServeConfig({ FHIRHOSE_DB: PG, FHIRHOSE_EXPORT_DIR: '/x' }, {}).exportDir, '/x');
     assert.equal(loadServeConfig({}, { db: PG, exportDir: '/y' }).db, PG);
+    // With S3 storage no folder is used, so none is asked for.
+    assert.equal(loadServeConfig({}, { db: PG, storage: 's3://exports/fhir' }).files.storage.kind, 's3');
   });
 
   test('rejects a PostgreSQL URL that does not parse without echoing it', () => {

@@ -20,7 +20,10 @@ describe('fhirhose commands on a PostgreSQL URL', () => {
     for (const command of ['serve', 'worker']) {
       const r = fhirhose([command, '--db', URL_WITH_PASSWORD]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /FHIRHOSE_EXPORT_DIR \(--export-dir\) is required/);
+      assert.match(
+        r.stderr,
+        /FHIRHOSE_EXPORT_DIR \(--export-dir\) or FHIRHOSE_STORAGE \(--storage\) is required/,
+      );
       assert.ok(!`${r.stderr}${r.stdout}`.includes('s3cret'), r.stderr);
     }
   });
