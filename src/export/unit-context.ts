@@ -92,6 +92,28 @@ export function toLines(
   return lines;
 }
 
+// Under V8's large-object size, so a piece dies young instead of waiting for a full collection.
+const PIECE_BYTES = 64 * 1024;
+const PARSE_BATCH_BYTES = 128 * 1024;
+
+/**
+ * NDJSON bytes as latin1 strings of whole lines, each at most about 64 KiB. References are ASCII, and
+ * no byte of a multi-byte UTF-8 sequence is, so latin1 is exact for finding them.
+ */
+export function* latin1Pieces(bytes: Buffer): Generator<string> {
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.length;
+    if (end - start > PIECE_BYTES) {
+      const cut = bytes.lastIndexOf(0x0a, start + PIECE_BYTES);
+      // A line longer than a piece is taken whole.
+      end = cut >= start ? cut + 1 : bytes.indexOf(0x0a, start + PIECE_BYTES) + 1 || bytes.length;
+    }
+    yield bytes.toString('latin1', start, end);
+    start = end;
+  }
+}
+
 /** Copy a scan to a series, filtered and projected, with progress and stop checks. */
 export async function pump(
   ctx: UnitContext,
@@ -106,13 +128,13 @@ export async function pump(
     if (copyBytes) {
       for await (const chunk of ctx.store.scanNdjson!(options)) {
         await out.writeChunk(chunk.bytes, chunk.rows);
-        // References are ASCII, and no byte of a multi-byte UTF-8 sequence is: latin1 is exact here.
-        if (onText) await onText(chunk.bytes.toString('latin1'));
+        if (onText) for (const text of latin1Pieces(chunk.bytes)) await onText(text);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
       return;
     }
-    for await (const batch of ctx.store.scan(options)) {
+    // Parsed batches make many objects per byte: small ones let them die in the young generation.
+    for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
       const lines = toLines(batch, filter, compiled.elements);
       await out.writeLines(lines);
       if (onText) await onText(lines.join('\n'));

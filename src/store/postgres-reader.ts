@@ -4,8 +4,8 @@ import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
 import { inCompartment } from './compartment-check.js';
 import type { NdjsonChunk, ReadResult, ScanKey, ScanOptions, StoredResource } from './types.js';
 
-// 1 MiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
-const DEFAULT_BATCH_BYTES = 1024 * 1024;
+// 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
+const DEFAULT_BATCH_BYTES = 512 * 1024;
 const SCAN_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text'];
 /** Room for the sorts of patient-list scans and of history, which hold whole rows. */
 const WORK_MEM = "work_mem = '64MB'";
