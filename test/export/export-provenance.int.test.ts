@@ -1,8 +1,9 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { readLines, runExport, startTestServer } from '../helpers/server.js';
+import { backends } from '../helpers/stores.js';
 
 function provenance(id: string, targets: string[], recorded: string): FhirResource {
   return {
@@ -14,41 +15,44 @@ function provenance(id: string, targets: string[], recorded: string): FhirResour
   };
 }
 
-test('Provenance follows its targets at patient level, and includeAssociatedData chooses which', async (t) => {
-  const srv = await startTestServer(t);
-  await srv.runtime.store.ingest([
-    makePatient('p1'),
-    makePatient('p2'),
-    makeObservation('o1', 'p1'),
-    makeObservation('o2', 'p2'),
-    makeObservation('o3', 'p1'),
-    provenance('prov1', ['Observation/o1'], '2020-01-01T00:00:00Z'),
-    provenance('prov2', ['Observation/o1'], '2021-01-01T00:00:00Z'),
-    provenance('prov3', ['Observation/o2'], '2022-01-01T00:00:00Z'),
-    provenance('prov4', ['Observation/o3', 'Observation/o2'], '2019-01-01T00:00:00Z'),
-    makeGroup('g', ['Patient/p1']),
-  ]);
-  const provIds = async (url: string): Promise<string[]> => {
-    const m = await runExport(url);
-    const lines = await readLines(m.output.filter((o) => o.type === 'Provenance'));
-    return lines.map((r) => String(r.id)).sort();
-  };
-  assert.deepEqual(await provIds(`${srv.baseUrl}/Group/g/$export`), ['prov1', 'prov2', 'prov4']);
-  assert.deepEqual(
-    await provIds(`${srv.baseUrl}/Group/g/$export?includeAssociatedData=LatestProvenanceResources`),
-    ['prov2', 'prov4'],
-  );
-  assert.deepEqual(
-    await provIds(
-      `${srv.baseUrl}/Group/g/$export?includeAssociatedData=LatestProvenanceResources,RelevantProvenanceResources`,
-    ),
-    ['prov1', 'prov2', 'prov4'],
-  );
-  assert.deepEqual(await provIds(`${srv.baseUrl}/Group/g/$export?_type=Observation`), []);
-  assert.deepEqual(await provIds(`${srv.baseUrl}/$export`), ['prov1', 'prov2', 'prov3', 'prov4']);
-  assert.deepEqual(await provIds(`${srv.baseUrl}/$export?includeAssociatedData=LatestProvenanceResources`), [
-    'prov2',
-    'prov3',
-    'prov4',
-  ]);
-});
+for (const backend of backends()) {
+  describe(`on ${backend.name}`, { skip: backend.skip }, () => {
+    test('Provenance follows its targets at patient level, and includeAssociatedData chooses which', async (t) => {
+      const srv = await startTestServer(t, { backend });
+      await srv.runtime.store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        makeObservation('o1', 'p1'),
+        makeObservation('o2', 'p2'),
+        makeObservation('o3', 'p1'),
+        provenance('prov1', ['Observation/o1'], '2020-01-01T00:00:00Z'),
+        provenance('prov2', ['Observation/o1'], '2021-01-01T00:00:00Z'),
+        provenance('prov3', ['Observation/o2'], '2022-01-01T00:00:00Z'),
+        provenance('prov4', ['Observation/o3', 'Observation/o2'], '2019-01-01T00:00:00Z'),
+        makeGroup('g', ['Patient/p1']),
+      ]);
+      const provIds = async (url: string): Promise<string[]> => {
+        const m = await runExport(url);
+        const lines = await readLines(m.output.filter((o) => o.type === 'Provenance'));
+        return lines.map((r) => String(r.id)).sort();
+      };
+      assert.deepEqual(await provIds(`${srv.baseUrl}/Group/g/$export`), ['prov1', 'prov2', 'prov4']);
+      assert.deepEqual(
+        await provIds(`${srv.baseUrl}/Group/g/$export?includeAssociatedData=LatestProvenanceResources`),
+        ['prov2', 'prov4'],
+      );
+      assert.deepEqual(
+        await provIds(
+          `${srv.baseUrl}/Group/g/$export?includeAssociatedData=LatestProvenanceResources,RelevantProvenanceResources`,
+        ),
+        ['prov1', 'prov2', 'prov4'],
+      );
+      assert.deepEqual(await provIds(`${srv.baseUrl}/Group/g/$export?_type=Observation`), []);
+      assert.deepEqual(await provIds(`${srv.baseUrl}/$export`), ['prov1', 'prov2', 'prov3', 'prov4']);
+      assert.deepEqual(
+        await provIds(`${srv.baseUrl}/$export?includeAssociatedData=LatestProvenanceResources`),
+        ['prov2', 'prov3', 'prov4'],
+      );
+    });
+  });
+}
