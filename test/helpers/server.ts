@@ -35,6 +35,11 @@ export interface TestServerOptions {
    * when the server closes.
    */
   backend?: Backend;
+  /**
+   * A database the caller made (and drops once every server on it has closed), so several servers can
+   * share one, as the processes of a deployment do; takes precedence over `backend`.
+   */
+  db?: string;
   export?: Partial<ExportConfig>;
   /** Authorization: off by default; `true` for the defaults, or settings (enabled unless they say not). */
   auth?: boolean | Partial<AuthConfig>;
@@ -71,11 +76,11 @@ export async function startTestServer(
   });
   const dir = tempDir(t);
   const port = await freePort();
-  if (options.backend) started.database = await options.backend.create();
+  if (options.backend && options.db === undefined) started.database = await options.backend.create();
   const base = loadServeConfig(
     { ...options.env },
     {
-      db: started.database?.db ?? join(dir, 'store.db'),
+      db: options.db ?? started.database?.db ?? join(dir, 'store.db'),
       port,
       exportDir: join(dir, 'exports'),
       ...(options.storage ? { storage: options.storage } : {}),
