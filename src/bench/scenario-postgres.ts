@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import pg from 'pg';
+import { withDefaultUser } from '../store/index.js';
 import type { BenchContext } from './context.js';
 import { eachRun } from './context.js';
 import { releaseRun, runExport, exportTimeoutMs } from './export-run.js';
@@ -31,10 +31,7 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 }
 
 async function createSchema(url: string): Promise<BenchSchema> {
-  const parsed = new URL(url);
-  // libpq defaults the user to the OS user; the pg driver would not.
-  if (parsed.username === '') parsed.username = process.env.PGUSER ?? userInfo().username;
-  const admin = parsed.href;
+  const admin = withDefaultUser(url);
   const name = `fhirhose_bench_${randomBytes(5).toString('hex')}`;
   await adminQuery(admin, `CREATE SCHEMA ${name}`);
   const sep = admin.includes('?') ? '&' : '?';

@@ -29,18 +29,14 @@ export class NdjsonSeries {
 
   /** Append lines (each without its newline). */
   async writeLines(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const writer = await this.writer();
-    await writer.write(lines.join('\n') + '\n');
-    this.currentCount += lines.length;
-    if (writer.bytes >= this.options.maxBytes) await this.rotate();
+    if (lines.length > 0) await this.writeChunk(lines.join('\n') + '\n', lines.length);
   }
 
-  /** Append `lines` newline-terminated lines given as UTF-8 bytes. */
-  async writeChunk(bytes: Uint8Array, lines: number): Promise<void> {
+  /** Append `lines` newline-terminated lines, given as text or as UTF-8 bytes. */
+  async writeChunk(chunk: string | Uint8Array, lines: number): Promise<void> {
     if (lines === 0) return;
     const writer = await this.writer();
-    await writer.write(bytes);
+    await writer.write(chunk);
     this.currentCount += lines;
     if (writer.bytes >= this.options.maxBytes) await this.rotate();
   }

@@ -13,4 +13,5 @@ export { SqliteAuthStore } from './sqlite-auth.js';
 export { openStore, isPostgresUrl, redactDb } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { openPostgresStore, PostgresStore } from './postgres-store.js';
+export { withDefaultUser } from './postgres-db.js';
 export type { PostgresStoreOptions } from './postgres-store.js';

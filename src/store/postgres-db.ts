@@ -40,20 +40,26 @@ const TYPES = {
     oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** A PostgreSQL URL with a user: as libpq, `PGUSER` or else the operating-system user when it names none. */
+export function withDefaultUser(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username !== '') return url;
+  try {
+    parsed.username = encodeURIComponent(process.env.PGUSER || userInfo().username);
+  } catch {
+    // no passwd entry: the driver's defaults apply
+    return url;
+  }
+  return parsed.href;
+}
+
 /**
  * The connection URL as the pool takes it: the operating-system user filled in when it names none, as
  * libpq does; JIT compilation off, as it costs more than it saves on our short or streaming queries;
  * and no parallel query, as exports already run units in parallel and its workers compete with them.
  */
 function connectionUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.username === '') {
-    try {
-      parsed.username = encodeURIComponent(userInfo().username);
-    } catch {
-      // no passwd entry: the driver's defaults apply
-    }
-  }
+  const parsed = new URL(withDefaultUser(url));
   const options = parsed.searchParams.get('options');
   parsed.searchParams.set(
     'options',

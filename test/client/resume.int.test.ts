@@ -38,6 +38,27 @@ async function until(what: string, check: () => boolean, tries = 500): Promise<v
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * Run `fhirhose export` and SIGKILL it once Patient is finished and more than 16 KiB of Observation
+ * is on disk.
+ */
+async function killMidExport(
+  t: { after: (fn: () => void) => void },
+  baseUrl: string,
+  what: string,
+): Promise<{ out: string; part: string; killed: { code: number | null; stdout: string; stderr: string } }> {
+  const out = join(tempDir(t), 'out');
+  const first = cli(['export', baseUrl, '--out', out, '--parallel', '2', ...FAST]);
+  const part = join(out, 'output', 'Observation.1.ndjson.part');
+  await until(what, () => {
+    return (
+      existsSync(join(out, 'output', 'Patient.1.ndjson')) && existsSync(part) && statSync(part).size > 16_384
+    );
+  });
+  first.child.kill('SIGKILL');
+  return { out, part, killed: await first.done };
+}
+
 const FILES: FaultFile[] = [
   { name: 'pat.ndjson', type: 'Patient', body: ndjson('Patient', 20), count: true },
   { name: 'obs.ndjson', type: 'Observation', body: ndjson('Observation', 3000), count: true },
@@ -52,18 +73,11 @@ describe('fhirhose export --resume after SIGKILL', () => {
       slow: { names: ['obs.ndjson', 'enc.ndjson'], chunkBytes: 8192, delayMs: 40 },
     };
     const server = await startFaultServer(t, script);
-    const out = join(tempDir(t), 'out');
-    const first = cli(['export', server.baseUrl, '--out', out, '--parallel', '2', ...FAST]);
-    const part = join(out, 'output', 'Observation.1.ndjson.part');
-    await until('one finished file and a partial one', () => {
-      return (
-        existsSync(join(out, 'output', 'Patient.1.ndjson')) &&
-        existsSync(part) &&
-        statSync(part).size > 16_384
-      );
-    });
-    first.child.kill('SIGKILL');
-    const killed = await first.done;
+    const { out, part, killed } = await killMidExport(
+      t,
+      server.baseUrl,
+      'one finished file and a partial one',
+    );
     assert.equal(killed.code, null);
     const partBytes = statSync(part).size;
     assert.ok(partBytes < Buffer.byteLength(FILES[1]!.body));
@@ -119,18 +133,11 @@ describe('fhirhose export --resume after SIGKILL', () => {
       slow: { names: ['obs.ndjson'], chunkBytes: 8192, delayMs: 40 },
     };
     const server = await startFaultServer(t, script);
-    const out = join(tempDir(t), 'out');
-    const first = cli(['export', server.baseUrl, '--out', out, '--parallel', '2', ...FAST]);
-    const part = join(out, 'output', 'Observation.1.ndjson.part');
-    await until('a refreshed Patient file and a partial Observation file', () => {
-      return (
-        existsSync(join(out, 'output', 'Patient.1.ndjson')) &&
-        existsSync(part) &&
-        statSync(part).size > 16_384
-      );
-    });
-    first.child.kill('SIGKILL');
-    const killed = await first.done;
+    const { out, killed } = await killMidExport(
+      t,
+      server.baseUrl,
+      'a refreshed Patient file and a partial Observation file',
+    );
     assert.match(killed.stdout, /"event":"manifest-refresh"/, 'the CLI reports the refresh');
     const before = JSON.parse(readFileSync(join(out, 'fhirhose-export.json'), 'utf8')) as ExportState;
     assert.ok(

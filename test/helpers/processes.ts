@@ -48,6 +48,17 @@ export function startFhirhose(args: string[], env: Record<string, string> = {}):
   });
 }
 
+/** `startFhirhose`, SIGKILLed when the test ends. */
+export function fhirhoseForTest(
+  t: { after: (fn: () => Promise<void>) => void },
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess {
+  const child = startFhirhose(args, env);
+  t.after(() => killHard(child));
+  return child;
+}
+
 /** SIGKILL a child and wait until it has exited. */
 export async function killHard(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -91,7 +102,7 @@ export async function poll(url: string): Promise<{ status: number; progress: str
 
 /** A manifest as these tests read it. */
 export interface ProcessManifest {
-  output: { url: string; type: string }[];
+  output: { url: string; type: string; count: number }[];
   error: { url: string }[];
 }
 

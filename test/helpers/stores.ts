@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openPostgresStore, openSqliteStore } from '../../src/store/index.js';
+import { openPostgresStore, openSqliteStore, withDefaultUser } from '../../src/store/index.js';
 import type { ResourceStore } from '../../src/store/index.js';
 
 /** PostgreSQL for the store tests: `FHIRHOSE_TEST_PG_URL`, e.g. postgres://127.0.0.1:5432/test. */
@@ -103,7 +103,7 @@ export function backends(): Backend[] {
     {
       name: 'PostgreSQL',
       skip: PG_URL ? false : 'FHIRHOSE_TEST_PG_URL is not set (e.g. postgres://127.0.0.1:5432/test)',
-      create: () => createSchema(withUser(PG_URL!)),
+      create: () => createSchema(withDefaultUser(PG_URL!)),
       async open(db, options = {}) {
         return openPostgresStore(db, options);
       },
@@ -113,11 +113,4 @@ export function backends(): Backend[] {
       },
     },
   ];
-}
-
-/** The URL with the OS user when it names none, as the store does (the driver would not). */
-function withUser(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.username === '') parsed.username = process.env.PGUSER ?? userInfo().username;
-  return parsed.href;
 }
