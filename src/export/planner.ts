@@ -98,7 +98,8 @@ export async function planUnits(
       add(0, { ...after, upTo: bound }, options.rowsPerUnit);
       after = { kind: 'resources', type, after: bound };
     }
-    add(0, after, count - bounds.length * options.rowsPerUnit);
+    // Bounds may come from a sample (postgres-reader.ts): the last estimate must not go below zero.
+    add(0, after, Math.max(0, count - bounds.length * options.rowsPerUnit));
   }
   if (request.since !== undefined) {
     for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);

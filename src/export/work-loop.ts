@@ -16,6 +16,8 @@ export interface WorkLoopDeps {
   /** Resolves when there may be new work (a kick-off), or after a timeout. */
   waitForWork: (ms: number) => Promise<void>;
   signal: AbortSignal;
+  /** Called when a unit has finished: it may have planned units, or opened the next phase. */
+  onUnitDone?: () => void;
   now?: () => number;
 }
 
@@ -33,6 +35,7 @@ export async function workLoop(deps: WorkLoopDeps): Promise<void> {
       continue;
     }
     await runLeased(deps, owner, unit, cache);
+    deps.onUnitDone?.();
   }
 }
 

@@ -44,6 +44,9 @@ export class WorkerPool {
       // (and the buffers they hold) sooner, which keeps the thread's memory flat during an export.
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
+    worker.on('message', (msg: unknown) => {
+      if (msg === 'unit-done') this.wake(worker);
+    });
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
       this.workers.splice(this.workers.indexOf(worker), 1);
@@ -60,9 +63,9 @@ export class WorkerPool {
     this.workers.push(worker);
   }
 
-  /** Tell idle threads there is new work. */
-  wake(): void {
-    for (const w of this.workers) w.postMessage('wake');
+  /** Tell idle threads (all but `except`) there is new work. */
+  wake(except?: Worker): void {
+    for (const w of this.workers) if (w !== except) w.postMessage('wake');
   }
 
   /** Stop every thread at its next batch boundary; their units go back to pending. */

@@ -41,7 +41,10 @@ const waitForWork = (ms: number): Promise<void> =>
     wake = done;
   });
 
-workLoop({ store, storage, config: data.config, log, waitForWork, signal: stop.signal })
+// Sibling threads idle on a timer; a finished unit may have work for them now.
+const onUnitDone = (): void => parentPort?.postMessage('unit-done');
+
+workLoop({ store, storage, config: data.config, log, waitForWork, onUnitDone, signal: stop.signal })
   .catch((err: unknown) => {
     log.error({ err }, 'export worker crashed');
     process.exitCode = 1;

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fdatasync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,9 +8,16 @@ import { StorageError } from '../fhir/index.js';
 import { checkName, checkPrefix } from './names.js';
 import type { FileInfo, FileStorage, FileWriter } from './types.js';
 
+// Flush to disk in the background every this many bytes, so the disk writes while the export still
+// computes, and the sync on commit has only the tail left: a file is not written twice as long.
+const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+
 class LocalFileWriter implements FileWriter {
   private readonly stream: WriteStream;
   private written = 0;
+  private unsynced = 0;
+  private syncing: Promise<void> | undefined;
+  private fd: number | undefined;
   private failure: Error | undefined;
 
   constructor(
@@ -19,6 +26,9 @@ class LocalFileWriter implements FileWriter {
     private readonly name: string,
   ) {
     this.stream = createWriteStream(tempPath, { highWaterMark: 1 << 20 });
+    this.stream.on('open', (fd: number) => {
+      this.fd = fd;
+    });
     this.stream.on('error', (err) => {
       this.failure = err;
     });
@@ -30,8 +40,25 @@ class LocalFileWriter implements FileWriter {
 
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
-    this.written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    this.written += bytes;
+    this.unsynced += bytes;
     if (!this.stream.write(chunk)) await this.drained();
+    if (this.unsynced >= SYNC_EVERY_BYTES && this.syncing === undefined) this.syncBehind();
+  }
+
+  /** Start an fdatasync of what was written so far; at most one runs at a time. */
+  private syncBehind(): void {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    this.unsynced = 0;
+    this.syncing = new Promise((resolve) => {
+      fdatasync(fd, (err) => {
+        if (err) this.failure ??= err;
+        this.syncing = undefined;
+        resolve();
+      });
+    });
   }
 
   /** Wait for 'drain', or fail on 'error'; both listeners are removed either way. */
@@ -51,6 +78,8 @@ class LocalFileWriter implements FileWriter {
   }
 
   async commit(): Promise<FileInfo> {
+    // The stream closes its descriptor on end: no sync may be running on it then.
+    await this.syncing;
     this.stream.end();
     await once(this.stream, 'finish');
     if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
@@ -65,6 +94,7 @@ class LocalFileWriter implements FileWriter {
   }
 
   async abort(): Promise<void> {
+    await this.syncing;
     this.stream.destroy();
     await unlink(this.tempPath).catch(() => undefined);
   }

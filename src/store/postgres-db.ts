@@ -6,6 +6,8 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { FhirhoseError, StoreError } from '../fhir/index.js';
 import { BinaryCopyEncoder, decodeBinaryCopy } from './postgres-copy.js';
+import { CopyOutNdjson } from './postgres-copy-out.js';
+import type { NdjsonChunk } from './types.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
 
 /** Something queries can run on: the pool, or one client inside a transaction. */
@@ -135,6 +137,33 @@ export class PgDb implements Queryable {
       await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
       stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
       for await (const rows of decodeBinaryCopy(stream, kinds)) yield rows;
+      await client.query('COMMIT');
+      finished = true;
+    } catch (err) {
+      throw storeError(err, 'read');
+    } finally {
+      if (!finished) stream?.destroy();
+      client.release(!finished);
+    }
+  }
+
+  /**
+   * The single text column of `query` as NDJSON chunks of about 512 KiB (see `copyOut` for the
+   * transaction, the settings and the pace): no object is made per row.
+   */
+  async *copyOutNdjson(query: string, settings: string[] = []): AsyncGenerator<NdjsonChunk> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storeError(err, 'connection');
+    }
+    let finished = false;
+    let stream: CopyOutNdjson | undefined;
+    try {
+      await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
+      stream = client.query(new CopyOutNdjson(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+      for await (const chunk of stream) yield chunk as NdjsonChunk;
       await client.query('COMMIT');
       finished = true;
     } catch (err) {

@@ -135,6 +135,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE resource ALTER COLUMN json SET STATISTICS 0;
   ALTER TABLE resource_history ALTER COLUMN json SET STATISTICS 0;
   `,
+  `
+  -- Rows up to a page stay inline and uncompressed. At the default target (2 kB) PostgreSQL compresses
+  -- one resource in seven with pglz: a sixth of the server's CPU in a load, a fifth in an export that
+  -- decompresses them again, to save a sixth of the table's bytes. Larger values use lz4 where the
+  -- server has it.
+  ALTER TABLE resource SET (toast_tuple_target = 8160);
+  ALTER TABLE resource_history SET (toast_tuple_target = 8160);
+  DO $$ BEGIN
+    ALTER TABLE resource ALTER COLUMN json SET COMPRESSION lz4;
+    ALTER TABLE resource_history ALTER COLUMN json SET COMPRESSION lz4;
+  EXCEPTION WHEN feature_not_supported THEN NULL;
+  END $$;
+  `,
 ];
 
 // Any fixed number; with the schema's name it keys the advisory lock that serializes migrations, so
