@@ -4,6 +4,8 @@ import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
 
 const PATIENTS_PER_BLOCK_UNIT = 1000;
+// Types counted and split at once while planning; more would only queue for pool connections.
+const PLAN_CONCURRENCY = 4;
 
 /** Planning knobs and the job's scope. */
 export interface PlanOptions {
@@ -88,9 +90,13 @@ export async function planUnits(
     if (request.since !== undefined) for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
     return units;
   }
-  for (const type of main) {
+  // Counting and splitting a type are independent of other types: on PostgreSQL, a few at once.
+  const sizes = await mapLimit(main, PLAN_CONCURRENCY, async (type) => {
     const count = await store.count(type);
     const bounds = count > options.rowsPerUnit ? await store.rangeBoundaries(type, options.rowsPerUnit) : [];
+    return { type, count, bounds };
+  });
+  for (const { type, count, bounds } of sizes) {
     // Ranges are (previous bound, bound]; the last one is open-ended so later versions of
     // snapshot rows (kept in history) still fall in exactly one range.
     let after: UnitSpec & { kind: 'resources' } = { kind: 'resources', type };
@@ -107,4 +113,18 @@ export async function planUnits(
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
   if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);
   return units;
+}
+
+/** `fn` over `items` with at most `limit` calls pending; results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }

@@ -127,7 +127,8 @@ export async function pump(
   try {
     if (copyBytes) {
       for await (const chunk of ctx.store.scanNdjson!(options)) {
-        await out.writeChunk(chunk.bytes, chunk.rows);
+        // With onText the bytes are read after the write: their buffer must not be handed back.
+        await out.writeChunk(chunk.bytes, chunk.rows, onText ? undefined : chunk.release);
         if (onText) for (const text of latin1Pieces(chunk.bytes)) await onText(text);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }

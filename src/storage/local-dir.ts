@@ -38,12 +38,12 @@ class LocalFileWriter implements FileWriter {
     return this.written;
   }
 
-  async write(chunk: string | Uint8Array): Promise<void> {
+  async write(chunk: string | Uint8Array, released?: () => void): Promise<void> {
     if (this.failure) throw new StorageError('file write failed', { cause: this.failure });
     const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     this.written += bytes;
     this.unsynced += bytes;
-    if (!this.stream.write(chunk)) await this.drained();
+    if (!this.stream.write(chunk, released && (() => released()))) await this.drained();
     if (this.unsynced >= SYNC_EVERY_BYTES && this.syncing === undefined) this.syncBehind();
   }
 

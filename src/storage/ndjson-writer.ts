@@ -32,11 +32,11 @@ export class NdjsonSeries {
     if (lines.length > 0) await this.writeChunk(lines.join('\n') + '\n', lines.length);
   }
 
-  /** Append `lines` newline-terminated lines, given as text or as UTF-8 bytes. */
-  async writeChunk(chunk: string | Uint8Array, lines: number): Promise<void> {
+  /** Append `lines` newline-terminated lines, given as text or as UTF-8 bytes; see FileWriter for `released`. */
+  async writeChunk(chunk: string | Uint8Array, lines: number, released?: () => void): Promise<void> {
     if (lines === 0) return;
     const writer = await this.writer();
-    await writer.write(chunk);
+    await writer.write(chunk, released);
     this.currentCount += lines;
     if (writer.bytes >= this.options.maxBytes) await this.rotate();
   }

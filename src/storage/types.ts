@@ -39,8 +39,11 @@ export interface SignedUrlOptions {
 
 /** A file being written. */
 export interface FileWriter {
-  /** Write text or UTF-8 bytes; resolves once the chunk is accepted (backpressure respected). */
-  write(chunk: string | Uint8Array): Promise<void>;
+  /**
+   * Write text or UTF-8 bytes; resolves once the chunk is accepted (backpressure respected). A writer
+   * may call `released` once it holds no reference to the chunk, so its buffer can be filled again.
+   */
+  write(chunk: string | Uint8Array, released?: () => void): Promise<void>;
   /** Bytes written so far. */
   readonly bytes: number;
   /** Flush, sync and move the file to its final name. */

@@ -18,6 +18,7 @@ const COPY_DATA = 0x64; // 'd'
 const COPY_DONE = 0x63; // 'c'
 const ERROR_RESPONSE = 0x45; // 'E'
 const NEWLINE = 10;
+const MAX_SPARE = 8;
 
 /** What the copy-data parser expects next. */
 const enum Expect {
@@ -42,7 +43,6 @@ export class CopyOutNdjson extends Readable {
   private connection: PgConnection | undefined;
   private pgDataListener: ((chunk: Buffer) => void) | undefined;
   private wanted = false;
-  private pumping = false;
   private handedBack = false;
   // Protocol message framing.
   private readonly head = Buffer.alloc(5);
@@ -56,7 +56,8 @@ export class CopyOutNdjson extends Readable {
   private smallNeed = HEADER_BYTES;
   private skipLeft = 0;
   private dataLeft = 0;
-  // The chunk being filled.
+  // The chunk being filled, and chunk buffers the consumer gave back (see NdjsonChunk.release).
+  private readonly spare: Buffer[] = [];
   private out: Buffer;
   private outUsed = 0;
   private outRows = 0;
@@ -78,8 +79,9 @@ export class CopyOutNdjson extends Readable {
     if (listeners.length !== 1) throw new TypeError('expected one data listener on the pg socket');
     this.pgDataListener = listeners[0] as (chunk: Buffer) => void;
     stream.removeListener('data', this.pgDataListener);
-    stream.pause();
-    stream.on('readable', this.onReadable);
+    // Chunk by chunk through 'data': read() of several buffered chunks would concatenate them.
+    stream.on('data', this.onData);
+    if (!this.wanted) stream.pause();
     connection.query(this.sql);
   }
 
@@ -96,30 +98,20 @@ export class CopyOutNdjson extends Readable {
 
   override _read(): void {
     this.wanted = true;
-    this.pump();
+    if (!this.handedBack) this.connection?.stream.resume();
   }
 
-  private readonly onReadable = (): void => this.pump();
-
-  private pump(): void {
-    if (this.pumping || this.handedBack || this.connection === undefined) return;
-    this.pumping = true;
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.handedBack) return;
     try {
-      let chunk: Buffer | null;
-      while (
-        this.wanted &&
-        !this.handedBack &&
-        (chunk = this.connection.stream.read() as Buffer | null) !== null
-      ) {
-        this.parse(chunk);
-      }
+      this.parse(chunk);
     } catch (err) {
       // The connection is mid-copy: its owner must discard it (postgres-db.ts releases it broken).
       this.destroy(err as Error);
-    } finally {
-      this.pumping = false;
+      return;
     }
-  }
+    if (!this.wanted && !this.handedBack) this.connection?.stream.pause();
+  };
 
   /** Walk the protocol messages of one socket chunk. */
   private parse(buf: Buffer): void {
@@ -246,8 +238,17 @@ export class CopyOutNdjson extends Readable {
   }
 
   private flush(): void {
-    const chunk: NdjsonChunk = { rows: this.outRows, bytes: this.out.subarray(0, this.outUsed) };
-    this.out = Buffer.allocUnsafe(this.chunkBytes);
+    const full = this.out;
+    const chunk: NdjsonChunk = {
+      rows: this.outRows,
+      bytes: full.subarray(0, this.outUsed),
+      release: () => {
+        if (full.length === this.chunkBytes && this.spare.length < MAX_SPARE) this.spare.push(full);
+      },
+    };
+    // Reused buffers keep an export's memory out of the garbage collector: fresh ones that outlive a
+    // file write are promoted and, at half a megabyte each, drive a full collection every few dozen.
+    this.out = this.spare.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
     this.outUsed = 0;
     this.outRows = 0;
     if (!this.push(chunk)) this.wanted = false;
@@ -258,7 +259,7 @@ export class CopyOutNdjson extends Readable {
     const connection = this.connection!;
     const listener = this.pgDataListener!;
     this.handedBack = true;
-    connection.stream.removeListener('readable', this.onReadable);
+    connection.stream.removeListener('data', this.onData);
     connection.stream.on('data', listener);
     if (done) {
       if (this.expect !== Expect.Nothing) {
@@ -269,7 +270,6 @@ export class CopyOutNdjson extends Readable {
       }
     }
     listener(rest);
-    // Resumed on the next tick, as removing the 'readable' listener leaves the socket paused.
-    process.nextTick(() => connection.stream.resume());
+    connection.stream.resume();
   }
 }

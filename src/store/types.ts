@@ -105,6 +105,8 @@ export interface ScanOptions {
 export interface NdjsonChunk {
   rows: number;
   bytes: Buffer;
+  /** Hand the buffer back to the producer for reuse, once nothing refers to `bytes` any more. */
+  release?: () => void;
 }
 
 /** A position in the (lastUpdated, id) order of one type. */
