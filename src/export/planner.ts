@@ -92,6 +92,7 @@ export async function planUnits(
   }
   // Counting and splitting a type are independent of other types: on PostgreSQL, a few at once.
   const sizes = await mapLimit(main, PLAN_CONCURRENCY, async (type) => {
+    if (store.planRanges) return { type, ...(await store.planRanges(type, options.rowsPerUnit)) };
     const count = await store.count(type);
     const bounds = count > options.rowsPerUnit ? await store.rangeBoundaries(type, options.rowsPerUnit) : [];
     return { type, count, bounds };

@@ -31,6 +31,35 @@ const toStored = (r: Row): StoredResource => ({
 const SAMPLE_PAGES = 2000;
 const SAMPLE_MIN_TABLE_PAGES = 20_000;
 const SAMPLE_MIN_ROWS = 200;
+const SAMPLE_REUSE_MS = 2000;
+
+/** When range planning samples the table (see `PgReader.sample`); the defaults suit production. */
+export interface SamplingOptions {
+  /** Sample once the table has this many pages. */
+  minTablePages?: number;
+  /** About this many pages. */
+  pages?: number;
+}
+
+/** Sampled keys of a type, in key order, and the row count they suggest. */
+interface Sample {
+  keys: { last_updated: number; id: string }[];
+  rows: number;
+}
+
+/** Bounds that cut a sample's key order into ranges of about `rowsPerRange` rows. */
+function sampleBounds(sample: Sample, rowsPerRange: number): ScanKey[] {
+  const { keys } = sample;
+  const ranges = Math.max(1, Math.round(sample.rows / rowsPerRange));
+  const bounds: ScanKey[] = [];
+  for (let i = 1; i < ranges; i++) {
+    const k = keys[Math.floor((i * keys.length) / ranges)]!;
+    const last = bounds.at(-1);
+    if (last?.lastUpdated === k.last_updated && last.id === k.id) continue;
+    bounds.push({ lastUpdated: k.last_updated, id: k.id });
+  }
+  return bounds;
+}
 
 const SCAN_SELECT = 'SELECT r.id, r.version, r.last_updated, r.json';
 const NEWLINE = Buffer.from('\n');
@@ -61,7 +90,14 @@ function scanQuery(o: ScanOptions): { current: string; history: string; currentS
 
 /** Point reads, snapshot scans, range planning and Group flattening of the PostgreSQL store. */
 export class PgReader {
-  constructor(private readonly db: PgDb) {}
+  private samples:
+    | { at: number; byType: Promise<{ percent: number; keys: Map<string, Sample['keys']> } | undefined> }
+    | undefined;
+
+  constructor(
+    private readonly db: PgDb,
+    private readonly sampling: SamplingOptions = {},
+  ) {}
 
   async read(type: string, id: string): Promise<ReadResult> {
     const found = await this.db.query<Row>(
@@ -193,37 +229,53 @@ export class PgReader {
 
   /** Every `rowsPerRange`-th key of a type's current rows, in one pass over the scan index. */
   async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
-    return (await this.sampledBoundaries(type, rowsPerRange)) ?? this.exactBoundaries(type, rowsPerRange);
+    const sample = await this.sample(type);
+    return sample ? sampleBounds(sample, rowsPerRange) : this.exactBoundaries(type, rowsPerRange);
+  }
+
+  /** A type's row count and ranges in one go; on a large table both come from one sample (estimates). */
+  async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
+    const sample = await this.sample(type);
+    if (sample) return { count: Math.round(sample.rows), bounds: sampleBounds(sample, rowsPerRange) };
+    const count = await this.count(type);
+    return { count, bounds: count > rowsPerRange ? await this.exactBoundaries(type, rowsPerRange) : [] };
   }
 
   /**
-   * Boundaries from a sample of the table's pages, on a large table: numbering every row of a type
-   * costs a third of a second per million, and ranges only need to be about even. Undefined when the
-   * table is small or the sample holds too few rows of the type.
+   * Sampled keys of a type, on a large table: counting a type and numbering its rows cost half a
+   * second per million, and ranges only need to be about even. Undefined when the table is small or
+   * the sample holds too few rows of the type.
    */
-  private async sampledBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[] | undefined> {
+  private async sample(type: string): Promise<Sample | undefined> {
+    // One sample of every type serves a whole plan: the planner asks for each type within moments.
+    const now = Date.now();
+    if (!this.samples || now - this.samples.at > SAMPLE_REUSE_MS) {
+      this.samples = { at: now, byType: this.sampleTable() };
+    }
+    const byType = await this.samples.byType;
+    const keys = byType?.keys.get(type) ?? [];
+    if (!byType || keys.length < SAMPLE_MIN_ROWS) return undefined;
+    return { keys, rows: (keys.length * 100) / byType.percent };
+  }
+
+  private async sampleTable(): Promise<{ percent: number; keys: Map<string, Sample['keys']> } | undefined> {
     const size = await this.db.query<{ pages: number }>(
       "SELECT relpages::int AS pages FROM pg_class WHERE oid = 'resource'::regclass",
     );
     const pages = size.rows[0]?.pages ?? 0;
-    if (pages < SAMPLE_MIN_TABLE_PAGES) return undefined;
-    const percent = (100 * SAMPLE_PAGES) / pages;
-    const sample = await this.db.query<{ last_updated: number; id: string }>(
-      `SELECT last_updated, id FROM resource TABLESAMPLE SYSTEM (${n(percent)})
-       WHERE type = $1 ORDER BY last_updated, id`,
-      [type],
+    if (pages < (this.sampling.minTablePages ?? SAMPLE_MIN_TABLE_PAGES)) return undefined;
+    const percent = Math.min(100, (100 * (this.sampling.pages ?? SAMPLE_PAGES)) / pages);
+    const found = await this.db.query<{ type: string; last_updated: number; id: string }>(
+      `SELECT type, last_updated, id FROM resource TABLESAMPLE SYSTEM (${n(percent)})
+       ORDER BY type, last_updated, id`,
     );
-    const keys = sample.rows;
-    if (keys.length < SAMPLE_MIN_ROWS) return undefined;
-    const ranges = Math.max(1, Math.round((keys.length * 100) / percent / rowsPerRange));
-    const bounds: ScanKey[] = [];
-    for (let i = 1; i < ranges; i++) {
-      const k = keys[Math.floor((i * keys.length) / ranges)]!;
-      const last = bounds.at(-1);
-      if (last?.lastUpdated === k.last_updated && last.id === k.id) continue;
-      bounds.push({ lastUpdated: k.last_updated, id: k.id });
+    const keys = new Map<string, Sample['keys']>();
+    for (const row of found.rows) {
+      let list = keys.get(row.type);
+      if (!list) keys.set(row.type, (list = []));
+      list.push(row);
     }
-    return bounds;
+    return { percent, keys };
   }
 
   private async exactBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {

@@ -7,6 +7,7 @@ import { migratePostgres } from './postgres-schema.js';
 import { PgWriter, tickClock } from './postgres-writer.js';
 import { writeBulk } from './postgres-ingest.js';
 import { PgReader } from './postgres-reader.js';
+import type { SamplingOptions } from './postgres-reader.js';
 import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
 import { pgSearch } from './postgres-search.js';
 import { PgJobStore } from './postgres-jobs.js';
@@ -40,6 +41,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Wall clock, injectable for tests. */
   now?: () => number;
+  /** When range planning samples instead of counting; for tests. */
+  sampling?: SamplingOptions;
 }
 
 /**
@@ -62,7 +65,7 @@ export class PostgresStore implements ResourceStore {
     options: PostgresStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.reader = new PgReader(db);
+    this.reader = new PgReader(db, options.sampling);
     this.jobs = new PgJobStore(db);
     this.auth = new PgAuthStore(db);
   }
@@ -217,6 +220,10 @@ export class PostgresStore implements ResourceStore {
 
   async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
     return this.reader.rangeBoundaries(type, rowsPerRange);
+  }
+
+  async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
+    return this.reader.planRanges(type, rowsPerRange);
   }
 
   async close(): Promise<void> {
