@@ -151,7 +151,7 @@ export class SqliteReader {
     const plan = this.plan(options);
     const json = 'CAST(r.json AS BLOB)';
     try {
-      for (const rows of this.rows<Buffer>('resource', plan.current, options, json)) yield toChunk(rows);
+      yield* this.currentNdjson(plan.current, options);
       for (const rows of this.historyRows<Buffer>(plan, options, json)) yield toChunk(rows);
     } finally {
       plan.dispose();
@@ -184,6 +184,44 @@ export class SqliteReader {
         ? batch.filter((r) => inCompartment({ ...r, json: r.json.toString() }, o.patients!))
         : batch;
       if (kept.length > 0) yield kept;
+    }
+  }
+
+  /**
+   * Current rows as NDJSON chunks: `rows` for the bytes path, with only the key and the JSON read, as
+   * arrays (`raw`), so no object or type string is made per row.
+   */
+  private *currentNdjson(filter: string, o: ScanOptions): Generator<NdjsonChunk> {
+    const stmt = this.db
+      .prepare<Record<string, unknown>, [number, string, Buffer]>(
+        `SELECT r.last_updated, r.id, CAST(r.json AS BLOB) FROM resource r
+         WHERE ${SCAN_WHERE} ${filter} ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
+      )
+      .raw(true);
+    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const params = scanParams(o);
+    for (;;) {
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      let read = 0;
+      let more = false;
+      let last: [number, string, Buffer] | undefined;
+      for (const row of stmt.iterate(params)) {
+        read += 1;
+        last = row;
+        parts.push(row[2], NEWLINE);
+        bytes += row[2].length + 1;
+        if (bytes >= budget) {
+          more = true;
+          break;
+        }
+      }
+      if (last) {
+        params.lu = last[0];
+        params.id = last[1];
+        yield { rows: parts.length / 2, bytes: Buffer.concat(parts, bytes) };
+      }
+      if (!more && read < ROWS_PER_QUERY) return;
     }
   }
 
