@@ -125,26 +125,12 @@ export class PgDb implements Queryable {
     kinds: readonly ColumnKind[],
     settings: string[] = [],
   ): AsyncGenerator<CopyValue[][]> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw storeError(err, 'connection');
-    }
-    let finished = false;
-    let stream: ReturnType<typeof copyTo> | undefined;
-    try {
-      await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
-      stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
-      for await (const rows of decodeBinaryCopy(stream, kinds)) yield rows;
-      await client.query('COMMIT');
-      finished = true;
-    } catch (err) {
-      throw storeError(err, 'read');
-    } finally {
-      if (!finished) stream?.destroy();
-      client.release(!finished);
-    }
+    yield* this.readCopy(
+      query,
+      settings,
+      (client, sql) => client.query(copyTo(sql)),
+      (stream) => decodeBinaryCopy(stream, kinds),
+    );
   }
 
   /**
@@ -152,6 +138,21 @@ export class PgDb implements Queryable {
    * transaction, the settings and the pace): no object is made per row.
    */
   async *copyOutNdjson(query: string, settings: string[] = []): AsyncGenerator<NdjsonChunk> {
+    yield* this.readCopy(
+      query,
+      settings,
+      (client, sql) => client.query(new CopyOutNdjson(sql)),
+      (stream) => stream as AsyncIterable<NdjsonChunk>,
+    );
+  }
+
+  /** `COPY (query) TO STDOUT (FORMAT binary)` in a read-only transaction, read by `read`. */
+  private async *readCopy<S extends Readable, T>(
+    query: string,
+    settings: string[],
+    start: (client: PoolClient, sql: string) => S,
+    read: (stream: S) => AsyncIterable<T>,
+  ): AsyncGenerator<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -159,11 +160,11 @@ export class PgDb implements Queryable {
       throw storeError(err, 'connection');
     }
     let finished = false;
-    let stream: CopyOutNdjson | undefined;
+    let stream: S | undefined;
     try {
       await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
-      stream = client.query(new CopyOutNdjson(`COPY (${query}) TO STDOUT (FORMAT binary)`));
-      for await (const chunk of stream) yield chunk as NdjsonChunk;
+      stream = start(client, `COPY (${query}) TO STDOUT (FORMAT binary)`);
+      yield* read(stream);
       await client.query('COMMIT');
       finished = true;
     } catch (err) {
