@@ -63,31 +63,39 @@ async function units(db: string, jobId: string): Promise<UnitRow[]> {
 
 /**
  * Wait until the job is at least 10% done, then SIGKILL a worker process that holds a lease on one of its
- * units (work loops name their process in the lease owner). Returns what was killed, for messages.
+ * units (work loops name their process in the lease owner). A unit can finish between the query and
+ * the signal; then that kill interrupted nothing, and another worker is tried (one is always left).
+ * Returns what was killed, for messages.
  */
 async function killWorkerMidUnit(db: string, jobId: string, workers: ChildProcess[]): Promise<string> {
-  for (let i = 0; i < 3000; i++) {
+  const alive = [...workers];
+  const missed: string[] = [];
+  for (let i = 0; i < 3000 && alive.length > 1; i++) {
     const rows = await units(db, jobId);
     const done = rows.reduce((n, u) => n + Number(u.progress), 0);
     const planned = rows.reduce((n, u) => n + Number(u.estimate), 0);
     assert.ok(
       rows.some((u) => u.status !== 'done'),
-      'export finished before a worker could be killed',
+      `export finished before a worker could be killed mid-unit${missed.length ? ` (${missed.join('; ')})` : ''}`,
     );
     const leased = rows.filter((u) => u.status === 'leased' && u.lease_owner !== null);
     if (planned > 0 && done / planned >= 0.1) {
       for (const unit of leased) {
         const pid = Number(unit.lease_owner!.split(':').at(-2));
-        const victim = workers.find((w) => w.pid === pid);
-        if (victim) {
-          await killHard(victim);
-          return `worker ${pid} in unit ${unit.seq} at ${Math.round((100 * done) / planned)}%`;
-        }
+        const victim = alive.find((w) => w.pid === pid);
+        if (!victim) continue;
+        await killHard(victim);
+        alive.splice(alive.indexOf(victim), 1);
+        const what = `worker ${pid} in unit ${unit.seq} at ${Math.round((100 * done) / planned)}%`;
+        const after = (await units(db, jobId)).find((u) => u.seq === unit.seq);
+        if (after?.status === 'leased' && after.lease_owner === unit.lease_owner) return what;
+        missed.push(`${what} had finished its unit`);
+        break;
       }
     }
     await sleep(20);
   }
-  throw new Error('never saw a worker mid-unit after 10% progress');
+  throw new Error(`never killed a worker mid-unit after 10% progress (${missed.join('; ')})`);
 }
 
 test(
