@@ -91,12 +91,10 @@ export async function planUnits(
     return units;
   }
   // Counting and splitting a type are independent of other types: on PostgreSQL, a few at once.
-  const sizes = await mapLimit(main, PLAN_CONCURRENCY, async (type) => {
-    if (store.planRanges) return { type, ...(await store.planRanges(type, options.rowsPerUnit)) };
-    const count = await store.count(type);
-    const bounds = count > options.rowsPerUnit ? await store.rangeBoundaries(type, options.rowsPerUnit) : [];
-    return { type, count, bounds };
-  });
+  const sizes = await mapLimit(main, PLAN_CONCURRENCY, async (type) => ({
+    type,
+    ...(await store.planRanges(type, options.rowsPerUnit)),
+  }));
   for (const { type, count, bounds } of sizes) {
     // Ranges are (previous bound, bound]; the last one is open-ended so later versions of
     // snapshot rows (kept in history) still fall in exactly one range.
@@ -105,7 +103,7 @@ export async function planUnits(
       add(0, { ...after, upTo: bound }, options.rowsPerUnit);
       after = { kind: 'resources', type, after: bound };
     }
-    // Bounds may come from a sample (postgres-reader.ts): the last estimate must not go below zero.
+    // Counts and bounds may come from a sample (planRanges): the last estimate must not go below zero.
     add(0, after, Math.max(0, count - bounds.length * options.rowsPerUnit));
   }
   if (request.since !== undefined) {

@@ -43,7 +43,7 @@ class LocalFileWriter implements FileWriter {
     const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     this.written += bytes;
     this.unsynced += bytes;
-    if (!this.stream.write(chunk, released && (() => released()))) await this.drained();
+    if (!this.stream.write(chunk, released)) await this.drained();
     if (this.unsynced >= SYNC_EVERY_BYTES && this.syncing === undefined) this.syncBehind();
   }
 

@@ -38,8 +38,6 @@ const enum Expect {
  * consumer stops reading, the socket is left unread and PostgreSQL waits.
  */
 export class CopyOutNdjson extends Readable {
-  /** Rows the server reported on completion. */
-  rowCount = 0;
   private connection: PgConnection | undefined;
   private pgDataListener: ((chunk: Buffer) => void) | undefined;
   private wanted = false;
@@ -89,10 +87,8 @@ export class CopyOutNdjson extends Readable {
     this.destroy(err);
   }
 
-  handleCommandComplete(msg: { text?: string }): void {
-    const m = /^COPY (\d+)/.exec(msg.text ?? '');
-    if (m) this.rowCount = Number(m[1]);
-  }
+  // pg calls these once it has the socket back; the chunks have already ended the stream.
+  handleCommandComplete(): void {}
 
   handleReadyForQuery(): void {}
 

@@ -193,6 +193,11 @@ export class SqliteStore implements ResourceStore {
     return this.reader.rangeBoundaries(type, rowsPerRange);
   }
 
+  async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
+    const count = this.reader.count(type);
+    return { count, bounds: count > rowsPerRange ? this.reader.rangeBoundaries(type, rowsPerRange) : [] };
+  }
+
   async close(): Promise<void> {
     await this.checkpointer?.stop();
     if (this.db.open) this.db.close();

@@ -193,8 +193,11 @@ export interface ResourceStore {
   compartmentsOf(type: string, id: string): Promise<string[]>;
   /** Keys that split a type's current rows into ranges of about `rowsPerRange` rows, for planning. */
   rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]>;
-  /** Optional: `count` and `rangeBoundaries` at once, where estimates are cheaper; `count` may be one. */
-  planRanges?(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }>;
+  /**
+   * What the planner asks of each type: its row count and `rangeBoundaries`. A store may estimate
+   * both where that is much cheaper (PostgreSQL on large tables); the ranges still cover every row.
+   */
+  planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }>;
   /** Export job state, kept in the same database. */
   readonly jobs: JobStore;
   /** SMART Backend Services clients, signing keys and replay cache, kept in the same database. */

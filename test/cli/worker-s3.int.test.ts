@@ -1,20 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { openSqliteStore } from '../../src/store/index.js';
-import { makeObservation, makePatient } from '../helpers/builders.js';
 import { fhirhoseForTest, finish, kickoffSystem, waitUp } from '../helpers/processes.js';
 import { startS3 } from '../helpers/s3.js';
 import { freePort } from '../helpers/server.js';
+import { smallSqliteDb } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
 
 test('a `fhirhose worker` process writes into the S3 storage its server lists by pre-signed URL', async (t) => {
   const s3 = await startS3(t);
   const dir = tempDir(t);
-  const db = join(dir, 'shared.db');
-  const store = openSqliteStore(db);
-  await store.ingest([makePatient('p1'), makePatient('p2'), makeObservation('o1', 'p1')]);
-  await store.close();
+  const db = await smallSqliteDb(dir);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const storage = `s3://${s3.bucket}/shared`;

@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { openSqliteStore } from '../../src/store/index.js';
-import { makeObservation, makePatient } from '../helpers/builders.js';
 import { fhirhoseForTest, finish, kickoffSystem, poll, sleep, waitUp } from '../helpers/processes.js';
 import { freePort } from '../helpers/server.js';
+import { smallSqliteDb } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
 
 test('a server without worker threads hands its exports to a separate `fhirhose worker` process', async (t) => {
   const dir = tempDir(t);
-  const db = join(dir, 'shared.db');
-  const store = openSqliteStore(db);
-  await store.ingest([makePatient('p1'), makePatient('p2'), makeObservation('o1', 'p1')]);
-  await store.close();
+  const db = await smallSqliteDb(dir);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const shared = ['--db', db, '--export-dir', join(dir, 'exports')];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openPostgresStore, openSqliteStore, withDefaultUser } from '../../src/store/index.js';
 import type { ResourceStore } from '../../src/store/index.js';
+import { makeObservation, makePatient } from './builders.js';
 
 /** PostgreSQL for the store tests: `FHIRHOSE_TEST_PG_URL`, e.g. postgres://127.0.0.1:5432/test. */
 export const PG_URL = process.env.FHIRHOSE_TEST_PG_URL;
@@ -113,4 +114,13 @@ export function backends(): Backend[] {
       },
     },
   ];
+}
+
+/** A SQLite file in `dir` holding two Patients and an Observation, for tests of several processes; its path. */
+export async function smallSqliteDb(dir: string): Promise<string> {
+  const db = join(dir, 'shared.db');
+  const store = openSqliteStore(db);
+  await store.ingest([makePatient('p1'), makePatient('p2'), makeObservation('o1', 'p1')]);
+  await store.close();
+  return db;
 }
