@@ -36,7 +36,7 @@ export const SERVER_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   FHIRHOSE_LOG_LEVEL: 'warn',
   // A 1 s Retry-After lets the bench poll every 300 ms (faster than a quarter of it gets 429).
   FHIRHOSE_RETRY_AFTER_SECONDS: '1',
-  FHIRHOSE_MAX_ACTIVE_JOBS: '50',
+  FHIRHOSE_MAX_QUEUED_JOBS: '50',
 });
 
 /**

@@ -125,12 +125,14 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
       d.retryAfterSeconds,
       1,
     ),
-    maxActiveJobsPerClient: int(
-      'FHIRHOSE_MAX_ACTIVE_JOBS',
-      env.FHIRHOSE_MAX_ACTIVE_JOBS,
-      d.maxActiveJobsPerClient,
+    maxQueuedJobsPerClient: int(
+      'FHIRHOSE_MAX_QUEUED_JOBS',
+      env.FHIRHOSE_MAX_QUEUED_JOBS,
+      d.maxQueuedJobsPerClient,
       1,
     ),
+    unitSliceMs:
+      int('FHIRHOSE_UNIT_SLICE_SECONDS', env.FHIRHOSE_UNIT_SLICE_SECONDS, d.unitSliceMs / 1000, 1) * 1000,
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
   const dir = exportDir(env, flags.exportDir, db, Boolean(flags.storage || env.FHIRHOSE_STORAGE));

@@ -16,8 +16,13 @@ export interface ExportConfig {
   fileTtlMs: number;
   /** Retry-After advertised while a job runs. */
   retryAfterSeconds: number;
-  /** Running jobs one client may have at once; one more gets 429. */
-  maxActiveJobsPerClient: number;
+  /** Unfinished (queued or running) jobs one client may have; one more gets 429. Kept finished jobs never count. */
+  maxQueuedJobsPerClient: number;
+  /**
+   * A unit that has run this long checks whether another client's work is waiting, and if so
+   * checkpoints and gives its worker back (only units that can resume: filtered or projected scans).
+   */
+  unitSliceMs: number;
   /** Units per manifest page when the client allows partial manifests. */
   manifestPageUnits: number;
   /** A unit that fails this many times is reported in `error` and the job goes on. */
@@ -34,8 +39,12 @@ export const DEFAULT_EXPORT_CONFIG: Readonly<ExportConfig> = Object.freeze({
   rowsPerUnit: 100_000,
   fileTtlMs: 24 * 3600 * 1000,
   retryAfterSeconds: 2,
-  // IG kick-off: a client that already has a running export SHOULD get 429.
-  maxActiveJobsPerClient: 1,
+  // Certification kits start several exports at once and keep finished ones: queue them, and refuse
+  // only a client that piles up more than this (429 with Retry-After).
+  maxQueuedJobsPerClient: 20,
+  // A few seconds: another client waits at most this long for a worker a heavy job holds, while a
+  // checkpoint (a file commit and a lease round trip, a few ms) stays rare.
+  unitSliceMs: 3_000,
   maxAttempts: 3,
   manifestPageUnits: 50,
 });

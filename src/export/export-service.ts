@@ -18,6 +18,11 @@ export type ExportStatus =
       request: ExportRequest;
       /** allowPartialManifests: the first page, once its files are final. */
       partial?: Manifest;
+      /**
+       * Set while the job waits for a worker: the client's unfinished jobs created before it (other
+       * clients' jobs share the workers round-robin, so they are not ahead of it in the same way).
+       */
+      queuedBehind?: number;
     }
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest };
@@ -59,20 +64,13 @@ export class ExportService {
   /** Accept an export: validate it against the data, fix its transactionTime, and queue its planning. */
   async kickoff(request: ExportRequest, clientId: string | null): Promise<{ jobId: string }> {
     const { store, config } = this.deps;
-    const running = await store.jobs.countJobs(clientId, 'running');
-    if (running >= config.maxActiveJobsPerClient) {
-      throw new TooManyRequestsError(
-        `${running} exports are already running for this client; wait for one to finish`,
-        config.retryAfterSeconds * 5,
-      );
-    }
     const patients = await this.resolvePatients(request);
     // Taken under the write lock: every earlier write is in, every later one is after it.
     const transactionTime = await store.tick();
     // A worker plans the units: counting and splitting the types scans indexes, off the event loop.
     const units = [{ phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 }];
     const jobId = randomUUID();
-    await store.jobs.createJob(
+    const created = await store.jobs.createJob(
       {
         id: jobId,
         clientId,
@@ -80,10 +78,20 @@ export class ExportService {
         transactionTime,
         createdAt: this.now(),
         ttlMs: config.fileTtlMs,
+        maxUnfinished: config.maxQueuedJobsPerClient,
         ...(patients ? { patients } : {}),
       },
       units,
     );
+    if (!created) {
+      const unfinished = await store.jobs.countJobs(clientId, 'running');
+      throw new TooManyRequestsError(
+        `${unfinished} exports of this client are queued or running, and the limit is ` +
+          `${config.maxQueuedJobsPerClient} (FHIRHOSE_MAX_QUEUED_JOBS); wait for one to finish or cancel one ` +
+          `with DELETE on its status URL`,
+        config.retryAfterSeconds * 5,
+      );
+    }
     this.deps.log.info({ jobId, level: request.level }, 'export accepted');
     this.deps.wake();
     return { jobId };
@@ -147,6 +155,7 @@ export class ExportService {
         retryAfterSeconds: config.retryAfterSeconds,
         request,
       };
+      if (job.startedAt === null) status.queuedBehind = await this.deps.store.jobs.jobsAhead(job);
       const first = { index: 0, size: config.manifestPageUnits };
       if (request.allowPartialManifests && pageReady(units, first))
         status.partial = await this.page(job, units, 0);

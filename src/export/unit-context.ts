@@ -4,6 +4,7 @@ import type {
   JobRecord,
   NewUnit,
   ResourceStore,
+  ScanKey,
   ScanOptions,
   StoredResource,
   UnitRecord,
@@ -11,7 +12,7 @@ import type {
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import type { ExportRequest } from './types.js';
-import type { FileKind, UnitFile } from './unit-spec.js';
+import type { FileKind, UnitCheckpoint, UnitFile } from './unit-spec.js';
 
 // What every kind of unit shares: its context, the compiled request, and the NDJSON output helpers.
 
@@ -27,11 +28,20 @@ export interface UnitContext {
   rowsPerUnit: number;
   /** Store the units a planning unit made; resolves false when its lease was lost. */
   savePlan: (units: NewUnit[]) => Promise<boolean>;
+  /** Asked between batches of a resumable scan: true when the unit should checkpoint and yield now. */
+  yieldNow: () => Promise<boolean>;
+  /** Store a checkpoint and give the unit back to the queue; resolves false when its lease was lost. */
+  saveCheckpoint: (checkpoint: UnitCheckpoint) => Promise<boolean>;
 }
 
 /** Thrown when a unit stops early because its job was cancelled or its lease lost. */
 export class UnitStoppedError extends Error {
   override name = 'UnitStoppedError';
+}
+
+/** Thrown when a unit checkpointed and gave its worker to another client's work (fair sharing). */
+export class UnitYieldedError extends UnitStoppedError {
+  override name = 'UnitYieldedError';
 }
 
 /** The parts of a request compiled once per job and reused by its units. */
@@ -60,14 +70,23 @@ export function series(
   unit: UnitRecord,
   kind: FileKind,
   type: string,
+  segment = 0,
 ): NdjsonSeries {
   const tag = kind === 'output' ? type : `${kind}-${type}`;
   return new NdjsonSeries({
     storage: ctx.storage,
     jobId: job.id,
     maxBytes: ctx.fileMaxBytes,
-    nameFor: (n) => `${unit.seq}.${tag}.${n}.ndjson`,
+    nameFor: (n) => `${segmentPrefix(unit.seq, segment)}${tag}.${n}.ndjson`,
   });
+}
+
+/**
+ * The name prefix of the files a unit writes in one segment (the part after its `segment`-th
+ * checkpoint). Segment 0's prefix covers every segment's files, which a fresh start removes.
+ */
+export function segmentPrefix(seq: number, segment: number): string {
+  return segment === 0 ? `${seq}.` : `${seq}.s${segment}.`;
 }
 
 /** Commit a series and describe its files. */
@@ -114,14 +133,19 @@ export function* latin1Pieces(bytes: Buffer): Generator<string> {
   }
 }
 
-/** Copy a scan to a series, filtered and projected, with progress and stop checks. */
+/**
+ * Copy a scan to a series, filtered and projected, with progress and stop checks. With `pause`, a
+ * parsed scan stops between batches when it answers true, and the cursor to resume from is returned
+ * (the byte-copy path never pauses: its units are bounded in rows and run at disk speed).
+ */
 export async function pump(
   ctx: UnitContext,
   options: ScanOptions,
   out: NdjsonSeries,
   compiled: CompiledRequest,
-  onText?: (text: string) => Promise<void>,
-): Promise<void> {
+  hooks: { onText?: (text: string) => Promise<void>; pause?: () => Promise<boolean> } = {},
+): Promise<ScanKey | undefined> {
+  const { onText, pause } = hooks;
   const filter = compiled.filters.get(options.type);
   const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
   try {
@@ -132,7 +156,7 @@ export async function pump(
         if (onText) for (const text of latin1Pieces(chunk.bytes)) await onText(text);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
-      return;
+      return undefined;
     }
     // Parsed batches make many objects per byte: small ones let them die in the young generation.
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
@@ -140,7 +164,9 @@ export async function pump(
       await out.writeLines(lines);
       if (onText) await onText(lines.join('\n'));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
+      if (pause && (await pause())) return batch.cursor;
     }
+    return undefined;
   } catch (err) {
     await out.abort();
     throw err;

@@ -4,10 +4,18 @@ import { BlockWriter } from './block-writer.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
-import { finish, pump, series, toLines, UnitStoppedError } from './unit-context.js';
-import type { UnitResult, UnitSpec } from './unit-spec.js';
+import {
+  finish,
+  pump,
+  segmentPrefix,
+  series,
+  toLines,
+  UnitStoppedError,
+  UnitYieldedError,
+} from './unit-context.js';
+import type { UnitCheckpoint, UnitResult, UnitSpec } from './unit-spec.js';
 
-export { compileRequest, UnitStoppedError } from './unit-context.js';
+export { compileRequest, UnitStoppedError, UnitYieldedError } from './unit-context.js';
 export type { CompiledRequest, UnitContext } from './unit-context.js';
 
 const SUPPORTING_REF =
@@ -23,13 +31,15 @@ export async function runUnit(
   unit: UnitRecord,
 ): Promise<UnitResult> {
   const spec = JSON.parse(unit.spec) as UnitSpec;
-  // A unit that ran before (a lost lease, a crash) starts again from nothing.
-  await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
+  const checkpoint = unit.checkpoint ? (JSON.parse(unit.checkpoint) as UnitCheckpoint) : undefined;
+  // A unit that ran before (a lost lease, a crash) starts again from nothing, or from its checkpoint:
+  // what it wrote after that is removed, what it committed before is kept.
+  await ctx.storage.removePrefix(job.id, segmentPrefix(unit.seq, checkpoint?.segment ?? 0));
   switch (spec.kind) {
     case 'plan':
       return runPlan(ctx, job, compiled);
     case 'resources':
-      return runResources(ctx, job, compiled, unit, spec);
+      return runResources(ctx, { job, compiled, unit, checkpoint }, spec);
     case 'blocks':
       return runBlocks(ctx, job, compiled, unit, spec);
     case 'provenance':
@@ -58,22 +68,29 @@ async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledReque
 
 async function runResources(
   ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
+  run: {
+    job: JobRecord;
+    compiled: CompiledRequest;
+    unit: UnitRecord;
+    checkpoint: UnitCheckpoint | undefined;
+  },
   spec: UnitSpec & { kind: 'resources' },
 ): Promise<UnitResult> {
+  const { job, compiled, unit, checkpoint } = run;
   const { request } = compiled;
   const options: ScanOptions = { type: spec.type, asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
   if (request.until !== undefined) options.until = request.until;
-  if (spec.after) options.after = spec.after;
+  // A checkpoint lies inside the unit's range: the rest of the range starts after it.
+  const after = checkpoint?.after ?? spec.after;
+  if (after) options.after = after;
   if (spec.upTo) options.upTo = spec.upTo;
   if (compiled.patients !== undefined) options.patients = compiled.patients;
-  const out = series(ctx, job, unit, 'output', spec.type);
+  const segment = checkpoint?.segment ?? 0;
+  const out = series(ctx, job, unit, 'output', spec.type, segment);
   const refs = new Map<string, { type: string; id: string }>();
   // Patient-level output pulls in the Practitioners, Organizations... it refers to (supporting units).
-  const collect =
+  const onText =
     request.level === 'system'
       ? undefined
       : async (text: string): Promise<void> => {
@@ -84,9 +101,18 @@ async function runResources(
             refs.clear();
           }
         };
-  await pump(ctx, options, out, compiled, collect);
+  const pausedAt = await pump(ctx, options, out, compiled, {
+    ...(onText ? { onText } : {}),
+    pause: ctx.yieldNow,
+  });
+  // Before a checkpoint too: the references of the rows written so far are not read again.
   await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
-  return { files: await finish(out, 'output', spec.type) };
+  const files = [...(checkpoint?.files ?? []), ...(await finish(out, 'output', spec.type))];
+  if (!pausedAt) return { files };
+  if (!(await ctx.saveCheckpoint({ segment: segment + 1, after: pausedAt, files }))) {
+    throw new UnitStoppedError('lease lost at a checkpoint');
+  }
+  throw new UnitYieldedError('checkpointed to let another client run');
 }
 
 async function runBlocks(

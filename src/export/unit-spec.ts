@@ -36,3 +36,13 @@ export interface UnitFile {
 export interface UnitResult {
   files: UnitFile[];
 }
+
+/**
+ * Where a unit that gave its worker back part-way resumes: the segment its next files are named in,
+ * the scan position after the last batch it wrote, and the files it committed before.
+ */
+export interface UnitCheckpoint {
+  segment: number;
+  after: ScanKey;
+  files: UnitFile[];
+}

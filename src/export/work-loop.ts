@@ -5,7 +5,13 @@ import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
 import type { CompiledRequest, UnitContext } from './unit-runner.js';
-import { compileRequest, runUnit, UnitStoppedError, writeUnitFailure } from './unit-runner.js';
+import {
+  compileRequest,
+  runUnit,
+  UnitStoppedError,
+  UnitYieldedError,
+  writeUnitFailure,
+} from './unit-runner.js';
 
 /** Dependencies of a worker loop. */
 export interface WorkLoopDeps {
@@ -49,8 +55,12 @@ async function runLeased(
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ jobId: unit.jobId, unit: unit.seq });
   let entry = cache.get(unit.jobId);
-  let rows = 0;
+  const job = entry?.job ?? (await store.jobs.getJob(unit.jobId));
+  if (!job) return;
+  // A resumed unit goes on counting from its checkpoint, so progress never goes back.
+  let rows = unit.checkpoint === null ? 0 : unit.progress;
   let lastBeat = now();
+  let sliceStart = now();
   const ctx: UnitContext = {
     store,
     storage: deps.storage,
@@ -64,15 +74,21 @@ async function runLeased(
       lastBeat = now();
       return store.jobs.heartbeat(unit, owner, lastBeat + config.leaseMs, rows);
     },
+    // Asked once per slice, so a job alone on the server never pays for a checkpoint.
+    yieldNow: async () => {
+      if (now() - sliceStart < config.unitSliceMs) return false;
+      sliceStart = now();
+      return store.jobs.othersWaiting(job.clientId, sliceStart);
+    },
+    saveCheckpoint: (checkpoint) =>
+      store.jobs.yieldUnit(unit, owner, { spec: JSON.stringify(checkpoint), progress: rows }),
   };
-  const job = entry?.job ?? (await store.jobs.getJob(unit.jobId));
-  if (!job) return;
   try {
     if (!entry) {
       entry = { job, compiled: await compileRequest(store, job) };
       cache.set(unit.jobId, entry);
     }
-    log.debug({ attempt: unit.attempts }, 'unit started');
+    log.debug({ attempt: unit.attempts, resumed: unit.checkpoint !== null }, 'unit started');
     const result = await runUnit(ctx, entry.job, entry.compiled, unit);
     const finished = await store.jobs.finishUnit(unit, owner, {
       status: 'done',
@@ -82,6 +98,10 @@ async function runLeased(
     });
     log.debug({ rows, finished }, 'unit finished');
   } catch (err) {
+    if (err instanceof UnitYieldedError) {
+      log.debug({ rows }, 'unit checkpointed: another client is waiting');
+      return;
+    }
     if (err instanceof UnitStoppedError) {
       log.info('unit stopped: job cancelled, lease lost or shutting down');
       if (deps.signal.aborted) await store.jobs.releaseUnit(unit, owner);

@@ -26,9 +26,9 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
-  /** Start the configured number of threads. */
-  start(): void {
-    for (let i = 0; i < this.options.config.workers; i++) this.spawn();
+  /** Start the configured number of threads, or `threads` more (a server started without workers). */
+  start(threads = this.options.config.workers): void {
+    for (let i = 0; i < threads; i++) this.spawn();
   }
 
   private spawn(): void {

@@ -9,6 +9,7 @@ export interface JobRow {
   request: string;
   transaction_time: number;
   created_at: number;
+  started_at: number | null;
   completed_at: number | null;
   expires_at: number | null;
   error: string | null;
@@ -27,6 +28,7 @@ export interface UnitRow {
   lease_owner: string | null;
   lease_expires: number | null;
   result: string | null;
+  checkpoint: string | null;
 }
 
 /** An export_job row as a record. */
@@ -37,6 +39,7 @@ export const toJob = (r: JobRow): JobRecord => ({
   request: r.request,
   transactionTime: r.transaction_time,
   createdAt: r.created_at,
+  startedAt: r.started_at,
   completedAt: r.completed_at,
   expiresAt: r.expires_at,
   error: r.error,
@@ -55,4 +58,5 @@ export const toUnit = (r: UnitRow): UnitRecord => ({
   leaseOwner: r.lease_owner,
   leaseExpires: r.lease_expires,
   result: r.result,
+  checkpoint: r.checkpoint,
 });

@@ -12,6 +12,8 @@ export interface JobRecord {
   request: string;
   transactionTime: number;
   createdAt: number;
+  /** When a worker first took one of its units; null while the job is queued. */
+  startedAt: number | null;
   completedAt: number | null;
   expiresAt: number | null;
   error: string | null;
@@ -36,6 +38,11 @@ export interface UnitRecord extends NewUnit {
   leaseExpires: number | null;
   /** Opaque JSON text written by the export layer when the unit finished. */
   result: string | null;
+  /**
+   * Opaque JSON text written by the export layer when the unit yielded its worker part-way (a time
+   * slice ran out while other clients waited): where to resume, and the files already committed.
+   */
+  checkpoint: string | null;
 }
 
 /** A job to create. */
@@ -49,18 +56,43 @@ export interface NewJob {
   ttlMs: number;
   /** Patients whose compartments a group or patient-list export covers. */
   patients?: string[];
+  /**
+   * Refuse the job when its client already has this many unfinished (queued or running) jobs; checked
+   * and inserted in one transaction, so parallel kick-offs cannot overshoot it.
+   */
+  maxUnfinished?: number;
 }
 
 /** Durable job and unit state with leases (DESIGN.md §2). */
 export interface JobStore {
-  /** Create a job with its units in one transaction. */
-  createJob(job: NewJob, units: NewUnit[]): Promise<void>;
+  /** Create a job with its units in one transaction; false (and nothing created) past `job.maxUnfinished`. */
+  createJob(job: NewJob, units: NewUnit[]): Promise<boolean>;
   getJob(id: string): Promise<JobRecord | undefined>;
   listUnits(jobId: string): Promise<UnitRecord[]>;
   /** Jobs of a client in a given status. */
   countJobs(clientId: string | null, status: JobStatus): Promise<number>;
-  /** Lease the next runnable unit (pending, or leased with an expired lease) of a running job. */
+  /**
+   * Lease the next runnable unit (pending, or leased with an expired lease) of a running job, fairly
+   * across clients: the client with the fewest units leased now, then the one served longest ago, then
+   * its oldest job (DESIGN.md §9).
+   */
   leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined>;
+  /**
+   * True when another client, holding fewer units now than `clientId` does, has a unit waiting: the
+   * fair share says one of `clientId`'s workers should go to it.
+   */
+  othersWaiting(clientId: string | null, now: number): Promise<boolean>;
+  /** Unfinished jobs of the same client created before this one: its place in the client's queue. */
+  jobsAhead(job: { id: string; clientId: string | null; createdAt: number }): Promise<number>;
+  /**
+   * Give a leased unit back part-way with a checkpoint to resume from; the yield does not count as an
+   * attempt, and progress is kept. False if the lease was lost.
+   */
+  yieldUnit(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    checkpoint: { spec: string; progress: number },
+  ): Promise<boolean>;
   /** Extend a lease and record progress; false when the lease was lost or the job stopped. */
   heartbeat(
     unit: { jobId: string; seq: number },

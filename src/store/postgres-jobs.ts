@@ -3,6 +3,19 @@ import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from
 import { toJob, toUnit } from './job-rows.js';
 import type { JobRow, UnitRow } from './job-rows.js';
 
+// A unit a worker may take: of a running job, not held by a live lease, and with every earlier phase
+// of its job finished. Aliases: u for export_unit, j for its export_job; $2 is the current time.
+const RUNNABLE = `j.status = 'running'
+  AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < $2))
+  AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
+                  AND p.status NOT IN ('done', 'failed'))`;
+
+// Units leased now, per client ('' stands for no client: auth off); $2 is the current time.
+const BUSY = `SELECT coalesce(j.client_id, '') AS client_key, count(*) AS n
+  FROM export_unit u JOIN export_job j ON j.id = u.job_id
+  WHERE u.status = 'leased' AND u.lease_expires >= $2 AND j.status = 'running'
+  GROUP BY 1`;
+
 /**
  * Export jobs and units in PostgreSQL. Any number of processes lease units concurrently: a lease takes
  * the first runnable unit that no other transaction holds (`FOR UPDATE SKIP LOCKED`).
@@ -10,9 +23,21 @@ import type { JobRow, UnitRow } from './job-rows.js';
 export class PgJobStore implements JobStore {
   constructor(private readonly db: PgDb) {}
 
-  async createJob(job: NewJob, units: NewUnit[]): Promise<void> {
+  async createJob(job: NewJob, units: NewUnit[]): Promise<boolean> {
     const done = units.length === 0;
-    await this.db.tx(async (c) => {
+    return this.db.tx(async (c) => {
+      if (job.maxUnfinished !== undefined) {
+        // Kick-offs of one client, in any API process, count and insert one at a time.
+        await c.query("SELECT pg_advisory_xact_lock(hashtextextended('fhirhose.jobs:' || $1, 0))", [
+          job.clientId ?? '',
+        ]);
+        const open = await c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM export_job
+           WHERE client_id IS NOT DISTINCT FROM $1 AND status = 'running'`,
+          [job.clientId],
+        );
+        if ((open.rows[0]?.n ?? 0) >= job.maxUnfinished) return false;
+      }
       await c.query(
         `INSERT INTO export_job (id, client_id, status, request, transaction_time, created_at, completed_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -38,6 +63,7 @@ export class PgJobStore implements JobStore {
          ON CONFLICT DO NOTHING`,
         [job.id, job.patients ?? []],
       );
+      return true;
     });
   }
 
@@ -63,23 +89,76 @@ export class PgJobStore implements JobStore {
   }
 
   async leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined> {
-    const { rows } = await this.db.query<UnitRow>(
-      `UPDATE export_unit u SET status = 'leased', lease_owner = $1, lease_expires = $3, attempts = u.attempts + 1,
-         progress = 0
-       FROM (
-         SELECT u.job_id, u.seq FROM export_unit u JOIN export_job j ON j.id = u.job_id
-         WHERE j.status = 'running'
-           AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < $2))
-           AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
-                           AND p.status NOT IN ('done', 'failed'))
-         ORDER BY j.created_at, u.job_id, u.phase, u.estimate DESC, u.seq LIMIT 1
-         FOR UPDATE OF u SKIP LOCKED
-       ) next
-       WHERE u.job_id = next.job_id AND u.seq = next.seq
-       RETURNING u.*`,
-      [owner, now, now + leaseMs],
+    return this.db.tx(async (c) => {
+      const { rows } = await c.query<UnitRow & { client_key: string }>(
+        `WITH busy AS (${BUSY}), next AS (
+           SELECT u.job_id, u.seq, coalesce(j.client_id, '') AS client_key
+           FROM export_unit u JOIN export_job j ON j.id = u.job_id
+           LEFT JOIN busy b ON b.client_key = coalesce(j.client_id, '')
+           LEFT JOIN export_client_turn t ON t.client_key = coalesce(j.client_id, '')
+           WHERE ${RUNNABLE}
+           ORDER BY coalesce(b.n, 0), coalesce(t.last_leased, 0), j.created_at, u.job_id, u.phase,
+             u.estimate DESC, u.seq
+           LIMIT 1
+           FOR UPDATE OF u SKIP LOCKED
+         )
+         UPDATE export_unit u SET status = 'leased', lease_owner = $1, lease_expires = $3,
+           attempts = u.attempts + 1, progress = CASE WHEN u.checkpoint IS NULL THEN 0 ELSE u.progress END
+         FROM next
+         WHERE u.job_id = next.job_id AND u.seq = next.seq
+         RETURNING u.*, next.client_key`,
+        [owner, now, now + leaseMs],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      await c.query('UPDATE export_job SET started_at = $1 WHERE id = $2 AND started_at IS NULL', [
+        now,
+        row.job_id,
+      ]);
+      await c.query(
+        `INSERT INTO export_client_turn (client_key, last_leased) VALUES ($1, $2)
+         ON CONFLICT (client_key) DO UPDATE SET last_leased = GREATEST(export_client_turn.last_leased, $2)`,
+        [row.client_key, now],
+      );
+      const { client_key: _key, ...unit } = row;
+      return toUnit(unit);
+    });
+  }
+
+  async othersWaiting(clientId: string | null, now: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `WITH busy AS (${BUSY})
+       SELECT 1 FROM export_unit u JOIN export_job j ON j.id = u.job_id
+       LEFT JOIN busy b ON b.client_key = coalesce(j.client_id, '')
+       WHERE coalesce(j.client_id, '') <> $1 AND ${RUNNABLE}
+         AND coalesce(b.n, 0) < (SELECT coalesce(max(n), 0) FROM busy WHERE client_key = $1)
+       LIMIT 1`,
+      [clientId ?? '', now],
     );
-    return rows[0] ? toUnit(rows[0]) : undefined;
+    return rows.length > 0;
+  }
+
+  async jobsAhead(job: { id: string; clientId: string | null; createdAt: number }): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM export_job WHERE client_id IS NOT DISTINCT FROM $1 AND status = 'running'
+         AND (created_at, id) < ($2, $3)`,
+      [job.clientId, job.createdAt, job.id],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async yieldUnit(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    checkpoint: { spec: string; progress: number },
+  ): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE export_unit SET status = 'pending', lease_owner = NULL, lease_expires = NULL,
+         attempts = attempts - 1, checkpoint = $1, progress = $2
+       WHERE job_id = $3 AND seq = $4 AND status = 'leased' AND lease_owner = $5`,
+      [checkpoint.spec, checkpoint.progress, unit.jobId, unit.seq, owner],
+    );
+    return rowCount === 1;
   }
 
   async heartbeat(

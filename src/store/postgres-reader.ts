@@ -2,11 +2,14 @@ import type { PgDb } from './postgres-db.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
 import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
 import { inCompartment } from './compartment-check.js';
-import type { NdjsonChunk, ReadResult, ScanKey, ScanOptions, StoredResource } from './types.js';
+import type { NdjsonChunk, ReadResult, ScanBatch, ScanKey, ScanOptions, StoredResource } from './types.js';
+import { withCursor } from './scan-cursor.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
 const DEFAULT_BATCH_BYTES = 512 * 1024;
-const SCAN_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text'];
+// Rows per merged page of a parsed scan: enough that a page's query and sort cost little per row.
+const ROWS_PER_QUERY = 5000;
+const MERGED_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text', 'int4'];
 /** Room for the sorts of patient-list scans and of history, which hold whole rows. */
 const WORK_MEM = "work_mem = '64MB'";
 
@@ -65,8 +68,8 @@ const SCAN_SELECT = 'SELECT r.id, r.version, r.last_updated, r.json';
 const NEWLINE = Buffer.from('\n');
 
 /**
- * The FROM and WHERE of a scan's current rows and of its superseded rows, each in (lastUpdated, id)
- * order, and the settings the current-rows query runs with.
+ * The FROM and WHERE of a scan's current rows and of its superseded rows, and the settings the
+ * current-rows query runs with.
  */
 function scanQuery(o: ScanOptions): { current: string; history: string; currentSettings: string[] } {
   const bounds = [`r.type = ${s(o.type)}`, `r.last_updated <= ${n(o.asOf)}`];
@@ -75,10 +78,9 @@ function scanQuery(o: ScanOptions): { current: string; history: string; currentS
   if (o.after) bounds.push(`(r.last_updated, r.id) > (${n(o.after.lastUpdated)}, ${s(o.after.id)})`);
   if (o.upTo) bounds.push(`(r.last_updated, r.id) <= (${n(o.upTo.lastUpdated)}, ${s(o.upTo.id)})`);
   if (o.ids) bounds.push(`r.id = ANY(${sqlTextArray(o.ids)})`);
-  const current = [...bounds, ...compartmentFilter(o.type, o.patients)].join(' AND ');
   return {
-    current: `FROM resource r WHERE ${current} ORDER BY r.last_updated, r.id`,
-    history: `FROM resource_history r WHERE ${bounds.join(' AND ')} AND r.ended > ${n(o.asOf)} ORDER BY r.last_updated, r.id`,
+    current: `FROM resource r WHERE ${[...bounds, ...compartmentFilter(o.type, o.patients)].join(' AND ')}`,
+    history: `FROM resource_history r WHERE ${bounds.join(' AND ')} AND r.ended > ${n(o.asOf)}`,
     // Without a patient list, read in index order: sorting a whole type would spill to disk. With
     // one, the few rows of those patients are found first and sorted. Units run in parallel already.
     currentSettings: [
@@ -86,6 +88,22 @@ function scanQuery(o: ScanOptions): { current: string; history: string; currentS
       Array.isArray(o.patients) ? WORK_MEM : 'enable_sort = off',
     ],
   };
+}
+
+/**
+ * The next `ROWS_PER_QUERY` rows of a scan, current and superseded merged in key order: each side is
+ * an ordered, limited index read, and only their union is sorted. A version keeps its key when a write
+ * moves it to history, so a keyset cursor over this order never reads it twice, even across a
+ * checkpoint (DESIGN.md §6). (PostgreSQL will not merge-append a UNION ALL of the two whole scans.)
+ */
+function mergedPage(o: ScanOptions): string {
+  const q = scanQuery(o);
+  const order = 'ORDER BY r.last_updated, r.id';
+  return `SELECT m.id, m.version, m.last_updated, m.json, m.old FROM (
+      (${SCAN_SELECT}, 0 AS old ${q.current} ${order} LIMIT ${ROWS_PER_QUERY})
+      UNION ALL
+      (${SCAN_SELECT}, 1 AS old ${q.history} ${order} LIMIT ${ROWS_PER_QUERY})
+    ) m ORDER BY m.last_updated, m.id LIMIT ${ROWS_PER_QUERY}`;
 }
 
 /** Point reads, snapshot scans, range planning and Group flattening of the PostgreSQL store. */
@@ -150,18 +168,27 @@ export class PgReader {
    * Current versions at `asOf`, then superseded versions that were current at `asOf`; each in
    * (lastUpdated, id) order. Rows stream by binary COPY at the consumer's pace.
    */
-  async *scan(o: ScanOptions): AsyncGenerator<StoredResource[]> {
+  async *scan(o: ScanOptions): AsyncGenerator<ScanBatch> {
     const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
-    const q = scanQuery(o);
     const patients = o.patients;
-    yield* this.batches(`${SCAN_SELECT} ${q.current}`, o.type, budget, q.currentSettings);
-    yield* this.batches(
-      `${SCAN_SELECT} ${q.history}`,
-      o.type,
-      budget,
-      [WORK_MEM],
-      patients ? (r) => inCompartment(r, patients) : undefined,
-    );
+    // History rows were not narrowed by the compartment table (it indexes current versions only).
+    const keep = patients
+      ? (r: StoredResource, old: boolean) => !old || inCompartment(r, patients)
+      : undefined;
+    const settings = [...scanQuery(o).currentSettings, WORK_MEM];
+    let after = o.after;
+    for (;;) {
+      let read = 0;
+      const page = this.batches(mergedPage({ ...o, ...(after ? { after } : {}) }), o.type, budget, settings, {
+        ...(keep ? { keep } : {}),
+        onRow: (r) => {
+          read += 1;
+          after = { lastUpdated: r.lastUpdated, id: r.id };
+        },
+      });
+      for await (const rows of page) yield withCursor(rows);
+      if (read < ROWS_PER_QUERY) return;
+    }
   }
 
   /** `scan` as NDJSON bytes: the COPY stream's text is copied out as UTF-8, never decoded. */
@@ -186,8 +213,18 @@ export class PgReader {
       bytes = 0;
       return chunk;
     };
-    yield* this.db.copyOutNdjson(`SELECT r.json ${q.current}`, q.currentSettings);
-    const history = this.db.copyOut(`SELECT r.id, r.json ${q.history}`, ['text', 'bytes'], [WORK_MEM]);
+    // Two passes, current then history, each one COPY: fast, but a version that a write moves to
+    // history between the two statements is read twice (see docs/architecture.md, "Snapshots").
+    // The parsed `scan` reads them merged, so checkpointed units never do.
+    yield* this.db.copyOutNdjson(
+      `SELECT r.json ${q.current} ORDER BY r.last_updated, r.id`,
+      q.currentSettings,
+    );
+    const history = this.db.copyOut(
+      `SELECT r.id, r.json ${q.history} ORDER BY r.last_updated, r.id`,
+      ['text', 'bytes'],
+      [WORK_MEM],
+    );
     for await (const batch of history) {
       for (const [id, json] of batch) {
         const text = json as Uint8Array;
@@ -207,14 +244,15 @@ export class PgReader {
     type: string,
     budget: number,
     settings: string[],
-    keep?: (r: StoredResource) => boolean,
+    hooks: { keep?: (r: StoredResource, old: boolean) => boolean; onRow?: (r: StoredResource) => void },
   ): AsyncGenerator<StoredResource[]> {
     let batch: StoredResource[] = [];
     let bytes = 0;
-    for await (const rows of this.db.copyOut(query, SCAN_COLUMNS, settings)) {
+    for await (const rows of this.db.copyOut(query, MERGED_COLUMNS, settings)) {
       for (const v of rows) {
         const r = scanRow(type, v);
-        if (keep && !keep(r)) continue;
+        hooks.onRow?.(r);
+        if (hooks.keep && !hooks.keep(r, v[4] === 1)) continue;
         batch.push(r);
         bytes += r.json.length;
         if (bytes >= budget) {

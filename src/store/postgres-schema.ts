@@ -148,6 +148,18 @@ const MIGRATIONS: string[] = [
   EXCEPTION WHEN feature_not_supported THEN NULL;
   END $$;
   `,
+  `
+  -- Fair sharing (issue 12): a unit that yields its worker part-way keeps where to resume, and each
+  -- client's last lease orders the round-robin between clients.
+  ALTER TABLE export_unit ADD COLUMN checkpoint text;
+  CREATE TABLE export_client_turn (
+    client_key text PRIMARY KEY,
+    last_leased bigint NOT NULL
+  );
+  CREATE INDEX export_job_client ON export_job (client_id, status, created_at);
+  -- When a worker first took one of the job's units: until then the job is queued.
+  ALTER TABLE export_job ADD COLUMN started_at bigint;
+  `,
 ];
 
 // Any fixed number; with the schema's name it keys the advisory lock that serializes migrations, so

@@ -23,6 +23,7 @@ import type {
   PatientBlock,
   ReadResult,
   ResourceStore,
+  ScanBatch,
   ScanKey,
   ScanOptions,
   SearchPage,
@@ -190,7 +191,7 @@ export class PostgresStore implements ResourceStore {
     return this.reader.count(type);
   }
 
-  scan(options: ScanOptions): AsyncIterable<StoredResource[]> {
+  scan(options: ScanOptions): AsyncIterable<ScanBatch> {
     return this.reader.scan(options);
   }
 

@@ -3,6 +3,19 @@ import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from
 import { toJob, toUnit } from './job-rows.js';
 import type { JobRow, UnitRow } from './job-rows.js';
 
+// A unit a worker may take: of a running job, not held by a live lease, and with every earlier phase
+// of its job finished. Aliases: u for export_unit, j for its export_job; @now is the current time.
+const RUNNABLE = `j.status = 'running'
+  AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < @now))
+  AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
+                  AND p.status NOT IN ('done', 'failed'))`;
+
+// Units leased now, per client ('' stands for no client: auth off).
+const BUSY = `SELECT coalesce(j.client_id, '') AS client_key, count(*) AS n
+  FROM export_unit u JOIN export_job j ON j.id = u.job_id
+  WHERE u.status = 'leased' AND u.lease_expires >= @now AND j.status = 'running'
+  GROUP BY 1`;
+
 /** Export jobs and units in the SQLite file, leased with expiry so a dead worker's unit is redone. */
 export class SqliteJobStore implements JobStore {
   constructor(private readonly db: Database.Database) {
@@ -13,8 +26,16 @@ export class SqliteJobStore implements JobStore {
     return this.db.transaction(fn).immediate();
   }
 
-  async createJob(job: NewJob, units: NewUnit[]): Promise<void> {
-    this.tx(() => {
+  async createJob(job: NewJob, units: NewUnit[]): Promise<boolean> {
+    return this.tx(() => {
+      if (job.maxUnfinished !== undefined) {
+        const open = this.db
+          .prepare<[string | null], { n: number }>(
+            "SELECT count(*) AS n FROM export_job WHERE client_id IS ? AND status = 'running'",
+          )
+          .get(job.clientId);
+        if ((open?.n ?? 0) >= job.maxUnfinished) return false;
+      }
       this.db
         .prepare(
           `INSERT INTO export_job (id, client_id, status, request, transaction_time, created_at, completed_at, expires_at)
@@ -38,6 +59,7 @@ export class SqliteJobStore implements JobStore {
         'INSERT OR IGNORE INTO export_job_patient (job_id, patient_id) VALUES (?, ?)',
       );
       for (const p of job.patients ?? []) patient.run(job.id, p);
+      return true;
     });
   }
 
@@ -65,30 +87,83 @@ export class SqliteJobStore implements JobStore {
   async leaseUnit(owner: string, now: number, leaseMs: number): Promise<UnitRecord | undefined> {
     return this.tx(() => {
       const row = this.db
-        .prepare<[number], UnitRow>(
-          `SELECT u.* FROM export_unit u JOIN export_job j ON j.id = u.job_id
-           WHERE j.status = 'running'
-             AND (u.status = 'pending' OR (u.status = 'leased' AND u.lease_expires < ?))
-             AND NOT EXISTS (SELECT 1 FROM export_unit p WHERE p.job_id = u.job_id AND p.phase < u.phase
-                             AND p.status NOT IN ('done', 'failed'))
-           ORDER BY j.created_at, u.job_id, u.phase, u.estimate DESC, u.seq LIMIT 1`,
+        .prepare<{ now: number }, UnitRow & { client_key: string }>(
+          `WITH busy AS (${BUSY})
+           SELECT u.*, coalesce(j.client_id, '') AS client_key
+           FROM export_unit u JOIN export_job j ON j.id = u.job_id
+           LEFT JOIN busy b ON b.client_key = coalesce(j.client_id, '')
+           LEFT JOIN export_client_turn t ON t.client_key = coalesce(j.client_id, '')
+           WHERE ${RUNNABLE}
+           ORDER BY coalesce(b.n, 0), coalesce(t.last_leased, 0), j.created_at, u.job_id, u.phase,
+             u.estimate DESC, u.seq
+           LIMIT 1`,
         )
-        .get(now);
+        .get({ now });
       if (!row) return undefined;
       this.db
         .prepare(
           `UPDATE export_unit SET status = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
-             progress = 0 WHERE job_id = ? AND seq = ?`,
+             progress = CASE WHEN checkpoint IS NULL THEN 0 ELSE progress END WHERE job_id = ? AND seq = ?`,
         )
         .run(owner, now + leaseMs, row.job_id, row.seq);
+      this.db
+        .prepare('UPDATE export_job SET started_at = ? WHERE id = ? AND started_at IS NULL')
+        .run(now, row.job_id);
+      this.db
+        .prepare(
+          `INSERT INTO export_client_turn (client_key, last_leased) VALUES (?, ?)
+           ON CONFLICT (client_key) DO UPDATE SET last_leased = excluded.last_leased`,
+        )
+        .run(row.client_key, now);
+      const { client_key: _key, ...unit } = row;
       return toUnit({
-        ...row,
+        ...unit,
         status: 'leased',
         lease_owner: owner,
         lease_expires: now + leaseMs,
         attempts: row.attempts + 1,
+        progress: row.checkpoint === null ? 0 : row.progress,
       });
     });
+  }
+
+  async othersWaiting(clientId: string | null, now: number): Promise<boolean> {
+    const row = this.db
+      .prepare<{ now: number; client: string }, { x: number }>(
+        `WITH busy AS (${BUSY})
+         SELECT 1 AS x FROM export_unit u JOIN export_job j ON j.id = u.job_id
+         LEFT JOIN busy b ON b.client_key = coalesce(j.client_id, '')
+         WHERE coalesce(j.client_id, '') <> @client AND ${RUNNABLE}
+           AND coalesce(b.n, 0) < (SELECT coalesce(max(n), 0) FROM busy WHERE client_key = @client)
+         LIMIT 1`,
+      )
+      .get({ now, client: clientId ?? '' });
+    return row !== undefined;
+  }
+
+  async jobsAhead(job: { id: string; clientId: string | null; createdAt: number }): Promise<number> {
+    const row = this.db
+      .prepare<[string | null, number, number, string], { n: number }>(
+        `SELECT count(*) AS n FROM export_job WHERE client_id IS ? AND status = 'running'
+           AND (created_at < ? OR (created_at = ? AND id < ?))`,
+      )
+      .get(job.clientId, job.createdAt, job.createdAt, job.id);
+    return row?.n ?? 0;
+  }
+
+  async yieldUnit(
+    unit: { jobId: string; seq: number },
+    owner: string,
+    checkpoint: { spec: string; progress: number },
+  ): Promise<boolean> {
+    const info = this.db
+      .prepare(
+        `UPDATE export_unit SET status = 'pending', lease_owner = NULL, lease_expires = NULL,
+           attempts = attempts - 1, checkpoint = ?, progress = ?
+         WHERE job_id = ? AND seq = ? AND status = 'leased' AND lease_owner = ?`,
+      )
+      .run(checkpoint.spec, checkpoint.progress, unit.jobId, unit.seq, owner);
+    return info.changes === 1;
   }
 
   async heartbeat(

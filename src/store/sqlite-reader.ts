@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { withCursor } from './scan-cursor.js';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
 import type {
@@ -8,6 +9,7 @@ import type {
   NdjsonChunk,
   ReadResult,
   ScanKey,
+  ScanBatch,
   ScanOptions,
   StoredResource,
   Tombstone,
@@ -31,12 +33,6 @@ interface Row<J extends string | Buffer = string> {
 
 const NEWLINE = Buffer.from('\n');
 
-function toChunk(rows: Row<Buffer>[]): NdjsonChunk {
-  const parts: Buffer[] = [];
-  for (const row of rows) parts.push(row.json, NEWLINE);
-  return { rows: rows.length, bytes: Buffer.concat(parts) };
-}
-
 const toStored = (r: Row): StoredResource => ({
   type: r.type,
   id: r.id,
@@ -50,6 +46,19 @@ let tempSeq = 0;
 /** The filters of every snapshot scan; the row value alone drives the index range (the time terms carry a unary +). */
 const SCAN_WHERE = `r.type = @type AND +r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until
   AND (r.last_updated, r.id) > (@lu, @id)`;
+
+/**
+ * Current and superseded rows merged in one key order (SQLite merges the index scan of the current
+ * rows with the few sorted history rows). A version keeps its key when a write moves it to history, so
+ * a keyset cursor never reads it twice, even when writes land between batches or across a checkpoint
+ * (DESIGN.md §6). The last column tells history rows (1) from current ones (0).
+ */
+function mergedSql(plan: ScanPlan, columns: string): string {
+  return `SELECT ${columns}, 0 AS old FROM resource r WHERE ${SCAN_WHERE} ${plan.current}
+    UNION ALL
+    SELECT ${columns}, 1 AS old FROM resource_history r WHERE ${SCAN_WHERE} AND r.ended > @asOf ${plan.history}
+    ORDER BY r.last_updated, r.id`;
+}
 
 /** A scan's SQL filters for current and superseded rows, and how to drop its temp tables. */
 interface ScanPlan {
@@ -135,24 +144,62 @@ export class SqliteReader {
   }
 
   /** Current versions at `asOf`, then superseded versions that were current at `asOf`; each in (lastUpdated, id) order. */
-  *scan(options: ScanOptions): Generator<StoredResource[]> {
+  *scan(options: ScanOptions): Generator<ScanBatch> {
     const plan = this.plan(options);
+    const patients = options.patients;
     try {
-      for (const rows of this.rows<string>('resource', plan.current, options, 'r.json'))
-        yield rows.map(toStored);
-      for (const rows of this.historyRows<string>(plan, options, 'r.json')) yield rows.map(toStored);
+      const sql = mergedSql(plan, 'r.type, r.id, r.version, r.last_updated, r.json');
+      for (const rows of this.batches<Row & { old: number }>(sql, options)) {
+        const kept = patients ? rows.filter((r) => !r.old || inCompartment(r, patients)) : rows;
+        if (kept.length > 0) yield withCursor(kept.map(toStored));
+      }
     } finally {
       plan.dispose();
     }
   }
 
-  /** `scan` as NDJSON bytes: SQLite hands over each row's UTF-8 as is, with no JS string in between. */
+  /**
+   * `scan` as NDJSON bytes, in the same order: SQLite hands over each row's UTF-8 as is, with no JS
+   * string in between; only the key, the JSON and the history flag are read, as arrays (`raw`), so no
+   * object or type string is made per row.
+   */
   *scanNdjson(options: ScanOptions): Generator<NdjsonChunk> {
     const plan = this.plan(options);
-    const json = 'CAST(r.json AS BLOB)';
+    const patients = options.patients;
+    const stmt = this.db
+      .prepare<Record<string, unknown>, [number, string, Buffer, number]>(
+        `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
+      )
+      .raw(true);
+    const budget = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const params = scanParams(options);
     try {
-      yield* this.currentNdjson(plan.current, options);
-      for (const rows of this.historyRows<Buffer>(plan, options, json)) yield toChunk(rows);
+      for (;;) {
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        let read = 0;
+        let more = false;
+        for (const row of stmt.iterate(params)) {
+          read += 1;
+          params.lu = row[0];
+          params.id = row[1];
+          // History rows are few; their compartment is checked in JS (the index holds current rows).
+          if (
+            row[3] &&
+            patients &&
+            !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
+          )
+            continue;
+          parts.push(row[2], NEWLINE);
+          bytes += row[2].length + 1;
+          if (bytes >= budget) {
+            more = true;
+            break;
+          }
+        }
+        if (parts.length > 0) yield { rows: parts.length / 2, bytes: Buffer.concat(parts, bytes) };
+        if (!more && read < ROWS_PER_QUERY) return;
+      }
     } finally {
       plan.dispose();
     }
@@ -174,74 +221,15 @@ export class SqliteReader {
     };
   }
 
-  private *historyRows<J extends string | Buffer>(
-    plan: ScanPlan,
-    o: ScanOptions,
-    json: string,
-  ): Generator<Row<J>[]> {
-    for (const batch of this.rows<J>('resource_history', `AND r.ended > @asOf ${plan.history}`, o, json)) {
-      const kept = o.patients
-        ? batch.filter((r) => inCompartment({ ...r, json: r.json.toString() }, o.patients!))
-        : batch;
-      if (kept.length > 0) yield kept;
-    }
-  }
-
-  /**
-   * Current rows as NDJSON chunks: `rows` for the bytes path, with only the key and the JSON read, as
-   * arrays (`raw`), so no object or type string is made per row.
-   */
-  private *currentNdjson(filter: string, o: ScanOptions): Generator<NdjsonChunk> {
-    const stmt = this.db
-      .prepare<Record<string, unknown>, [number, string, Buffer]>(
-        `SELECT r.last_updated, r.id, CAST(r.json AS BLOB) FROM resource r
-         WHERE ${SCAN_WHERE} ${filter} ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
-      )
-      .raw(true);
-    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
-    const params = scanParams(o);
-    for (;;) {
-      const parts: Buffer[] = [];
-      let bytes = 0;
-      let read = 0;
-      let more = false;
-      let last: [number, string, Buffer] | undefined;
-      for (const row of stmt.iterate(params)) {
-        read += 1;
-        last = row;
-        parts.push(row[2], NEWLINE);
-        bytes += row[2].length + 1;
-        if (bytes >= budget) {
-          more = true;
-          break;
-        }
-      }
-      if (last) {
-        params.lu = last[0];
-        params.id = last[1];
-        yield { rows: parts.length / 2, bytes: Buffer.concat(parts, bytes) };
-      }
-      if (!more && read < ROWS_PER_QUERY) return;
-    }
-  }
-
-  /** Batches of rows bounded by bytes, each read with its statement's iterator closed again. */
-  private *rows<J extends string | Buffer>(
-    table: string,
-    filter: string,
-    o: ScanOptions,
-    json: string,
-  ): Generator<Row<J>[]> {
-    const stmt = this.db.prepare<Record<string, unknown>, Row<J>>(
-      `SELECT r.type, r.id, r.version, r.last_updated, ${json} AS json FROM ${table} r
-       WHERE ${SCAN_WHERE} ${filter} ORDER BY r.last_updated, r.id LIMIT ${ROWS_PER_QUERY}`,
-    );
+  /** Batches of a keyset query (ordered by last_updated, id) bounded by bytes. */
+  private *batches<R extends Row<string | Buffer>>(sql: string, o: ScanOptions): Generator<R[]> {
+    const stmt = this.db.prepare<Record<string, unknown>, R>(`${sql} LIMIT ${ROWS_PER_QUERY}`);
     const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
     const params = scanParams(o);
     // A batch is yielded only after its iterator is closed: better-sqlite3 refuses any other
     // statement on the connection (a lease heartbeat, say) while an iterator is open.
     for (;;) {
-      const batch: Row<J>[] = [];
+      const batch: R[] = [];
       let bytes = 0;
       let more = false;
       let rows = 0;

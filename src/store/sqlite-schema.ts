@@ -130,6 +130,18 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX auth_jti_expiry ON auth_jti (expires_at);
   `,
+  `
+  -- Fair sharing (issue 12): a unit that yields its worker part-way keeps where to resume, and each
+  -- client's last lease orders the round-robin between clients.
+  ALTER TABLE export_unit ADD COLUMN checkpoint TEXT;
+  CREATE TABLE export_client_turn (
+    client_key TEXT PRIMARY KEY,
+    last_leased INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX export_job_client ON export_job (client_id, status, created_at);
+  -- When a worker first took one of the job's units: until then the job is queued.
+  ALTER TABLE export_job ADD COLUMN started_at INTEGER;
+  `,
 ];
 
 /** Bring a database up to the current schema version, in one transaction per step. */

@@ -20,8 +20,9 @@ import type {
   PatientBlock,
   ReadResult,
   ResourceStore,
-  ScanOptions,
+  ScanBatch,
   ScanKey,
+  ScanOptions,
   SearchPage,
   SearchQuery,
   StoredResource,
@@ -161,7 +162,7 @@ export class SqliteStore implements ResourceStore {
     return this.reader.count(type);
   }
 
-  async *scan(options: ScanOptions): AsyncIterable<StoredResource[]> {
+  async *scan(options: ScanOptions): AsyncIterable<ScanBatch> {
     yield* this.reader.scan(options);
   }
 

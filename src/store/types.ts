@@ -101,6 +101,13 @@ export interface ScanOptions {
   batchBytes?: number;
 }
 
+/**
+ * A batch of a scan, with where the scan stands after it: the key of its last row. `scan` reads
+ * current and superseded versions merged in key order, so a scan with `after` set to a batch's cursor
+ * reads exactly the rest, even after writes moved versions to history (a checkpointed unit).
+ */
+export type ScanBatch = StoredResource[] & { cursor: ScanKey };
+
 /** Scanned resources as NDJSON: each one's stored JSON as UTF-8, newline-terminated. */
 export interface NdjsonChunk {
   rows: number;
@@ -175,7 +182,7 @@ export interface ResourceStore {
   /** Count current resources of a type (as of now). */
   count(type: string): Promise<number>;
   /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */
-  scan(options: ScanOptions): AsyncIterable<StoredResource[]>;
+  scan(options: ScanOptions): AsyncIterable<ScanBatch>;
   /**
    * `scan` as NDJSON bytes, for output that is copied without parsing. Optional: without it the
    * exporter encodes the batches of `scan`.

@@ -126,8 +126,8 @@ for (const backend of backends()) {
     });
 
     describe('concurrent exports', () => {
-      test('a second kick-off while the client has one running gets 429 with Retry-After', async (t) => {
-        const srv = await startTestServer(t, { backend, export: { maxActiveJobsPerClient: 1, workers: 0 } });
+      test('a kick-off past the queue cap gets 429 with Retry-After, and a cancel frees a place', async (t) => {
+        const srv = await startTestServer(t, { backend, export: { maxQueuedJobsPerClient: 1, workers: 0 } });
         await srv.runtime.store.ingest([makePatient('a')]);
         const first = await kickoff(`${srv.baseUrl}/$export`);
         const second = await fetch(`${srv.baseUrl}/$export`, { headers: { prefer: 'respond-async' } });

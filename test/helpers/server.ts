@@ -98,7 +98,6 @@ export async function startTestServer(
       retryAfterSeconds: 1,
       heartbeatMs: 200,
       idlePollMs: 100,
-      maxActiveJobsPerClient: 8,
       ...options.export,
     },
   };

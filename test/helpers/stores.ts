@@ -39,6 +39,7 @@ const TABLES = [
   'group_member',
   'group_search',
   'export_job',
+  'export_client_turn',
   'auth_jti',
   'auth_client',
   'auth_signing_key',

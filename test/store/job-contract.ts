@@ -171,6 +171,98 @@ export function jobContract(backend: Backend, open: Open): void {
       ]);
     });
 
+    test('a job past the client’s cap of unfinished jobs is refused, and kept finished jobs do not count', async (t) => {
+      const store = await open(t);
+      const capped = (id: string, extra: Partial<NewJob> = {}): NewJob =>
+        job(id, { maxUnfinished: 2, ...extra });
+      assert.equal(await store.jobs.createJob(capped('a'), units(0)), true);
+      assert.equal(await store.jobs.createJob(capped('b'), units(0)), true);
+      assert.equal(await store.jobs.createJob(capped('c'), units(0)), false);
+      assert.equal(await store.jobs.getJob('c'), undefined);
+      // Another client has a cap of its own.
+      assert.equal(await store.jobs.createJob(capped('d', { clientId: 'c2' }), units(0)), true);
+      await store.jobs.setJobStatus('a', 'completed', T0);
+      await store.jobs.setJobStatus('b', 'cancelled', T0);
+      assert.equal(await store.jobs.createJob(capped('e'), units(0)), true);
+      assert.equal(await store.jobs.createJob(capped('f'), units(0)), true);
+      assert.equal(await store.jobs.createJob(capped('g'), units(0)), false);
+    });
+
+    test('parallel job creations never overshoot the cap', async (t) => {
+      const store = await open(t);
+      const made = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          store.jobs.createJob(job(`j${i}`, { maxUnfinished: 5 }), units(0)),
+        ),
+      );
+      assert.equal(made.filter(Boolean).length, 5);
+      assert.equal(await store.jobs.countJobs('c1', 'running'), 5);
+    });
+
+    test('leases go round-robin across clients, then to the oldest job of a client', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('a1'), units(0, 0, 0));
+      await store.jobs.createJob(job('a2', { createdAt: T0 + 1 }), units(0, 0));
+      await store.jobs.createJob(job('b1', { clientId: 'c2', createdAt: T0 + 2 }), units(0, 0));
+      await store.jobs.createJob(job('c1', { clientId: null, createdAt: T0 + 3 }), units(0));
+      const order: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        // Each lease is finished at once, so "units leased now" is 0 for every client: the turn decides.
+        const u = await store.jobs.leaseUnit('w', T0 + 10 + i, 60_000);
+        if (!u) break;
+        order.push(`${u.jobId}/${u.seq}`);
+        const outcome = { status: 'done' as const, result: '{}', now: T0 + 10 + i, ttlMs: TTL };
+        await store.jobs.finishUnit(u, 'w', outcome);
+      }
+      assert.deepEqual(order, ['a1/0', 'b1/0', 'c1/0', 'a1/1', 'b1/1', 'a1/2', 'a2/0', 'a2/1']);
+    });
+
+    test('a client with fewer units leased now is served first', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('a'), units(0, 0, 0, 0));
+      await store.jobs.createJob(job('b', { clientId: 'c2', createdAt: T0 + 1 }), units(0, 0, 0));
+      const got: string[] = [];
+      for (let i = 0; i < 4; i++) got.push((await store.jobs.leaseUnit(`w${i}`, T0 + i, 60_000))!.jobId);
+      assert.deepEqual(got, ['a', 'b', 'a', 'b']);
+      assert.equal(await store.jobs.othersWaiting('c1', T0 + 5), false);
+      // a holds two units and b one: b waits with fewer, so one of a's workers should go to it.
+      await store.jobs.releaseUnit(
+        (await store.jobs.listUnits('b')).find((u) => u.status === 'leased')!,
+        'w1',
+      );
+      assert.equal(await store.jobs.othersWaiting('c1', T0 + 5), true);
+      assert.equal(await store.jobs.othersWaiting('c2', T0 + 5), false);
+    });
+
+    test('a yielded unit keeps its checkpoint and progress, and the yield is not an attempt', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('j'), units(0));
+      assert.equal((await store.jobs.getJob('j'))?.startedAt, null);
+      const unit = (await store.jobs.leaseUnit('w1', T0, 60_000))!;
+      assert.equal((await store.jobs.getJob('j'))?.startedAt, T0);
+      assert.equal(unit.checkpoint, null);
+      assert.equal(await store.jobs.yieldUnit(unit, 'w2', { spec: '{"segment":1}', progress: 7 }), false);
+      assert.equal(await store.jobs.yieldUnit(unit, 'w1', { spec: '{"segment":1}', progress: 7 }), true);
+      const again = (await store.jobs.leaseUnit('w2', T0 + 50, 60_000))!;
+      assert.deepEqual(
+        [again.seq, again.attempts, again.progress, again.checkpoint],
+        [0, 1, 7, '{"segment":1}'],
+      );
+      assert.equal((await store.jobs.getJob('j'))?.startedAt, T0);
+    });
+
+    test('jobs ahead counts the same client’s earlier unfinished jobs only', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('a'), units(0));
+      await store.jobs.createJob(job('b', { createdAt: T0 + 1 }), units(0));
+      await store.jobs.createJob(job('x', { clientId: 'c2' }), units(0));
+      await store.jobs.createJob(job('c', { createdAt: T0 + 2 }), units(0));
+      await store.jobs.setJobStatus('a', 'completed', T0 + 3);
+      const c = (await store.jobs.getJob('c'))!;
+      assert.equal(await store.jobs.jobsAhead(c), 1);
+      assert.equal(await store.jobs.jobsAhead((await store.jobs.getJob('x'))!), 0);
+    });
+
     test('references are recorded once and paged by id; deleting a job removes its rows', async (t) => {
       const store = await open(t);
       await store.jobs.createJob(job('j'), units(0));

@@ -27,9 +27,11 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
       };
       if (status.state === 'in-progress') {
         answer(202);
-        reply
-          .header('x-progress', `${status.percent}% complete`)
-          .header('retry-after', String(status.retryAfterSeconds));
+        const progress =
+          status.queuedBehind === undefined
+            ? `${status.percent}% complete`
+            : `queued (${status.queuedBehind} ahead)`;
+        reply.header('x-progress', progress).header('retry-after', String(status.retryAfterSeconds));
         if (status.partial) return reply.type(MANIFEST_JSON).send(JSON.stringify(status.partial));
         return reply.send();
       }
