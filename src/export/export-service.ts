@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
+import type { Caller } from './authorize.js';
 import type { ExportConfig } from './config.js';
+import { assertMayReadFile } from './file-access.js';
 import type { Manifest } from './manifest.js';
-import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady, pageUnits } from './manifest.js';
+import {
+  buildManifest,
+  finishedFiles,
+  hasNextPage,
+  jobPercent,
+  listedFiles,
+  pageReady,
+  pageUnits,
+} from './manifest.js';
 import type { ManifestPage } from './manifest.js';
 import type { ExportRequest } from './types.js';
 
@@ -21,6 +32,15 @@ export type ExportStatus =
     }
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest };
+
+/** A file the caller may download. */
+export interface ExportFile {
+  bytes: number;
+  /** When the job and its files expire; null while the job runs (partial manifests). */
+  expiresAt: number | null;
+  /** Open the file, or one byte range of it (inclusive). */
+  read(range?: { start: number; end: number }): Readable;
+}
 
 /** Dependencies of the export service. */
 export interface ExportServiceDeps {
@@ -252,18 +272,22 @@ export class ExportService {
     this.deps.log.info({ jobId }, 'export released by client');
   }
 
-  /** Check that a file belongs to a finished job of this client and return its size. */
-  async file(
-    jobId: string,
-    name: string,
-    clientId: string | null,
-  ): Promise<{ bytes: number; expiresAt: number | null }> {
-    const job = await this.ownJob(jobId, clientId);
+  /**
+   * A file to download: it must belong to a job of the caller's client, be listed by a finished unit,
+   * and hold only types the caller's scopes cover (docs/export.md "Who may download which file").
+   * @throws NotFoundError for another client's job, or a file not listed, not stored or expired
+   * @throws ForbiddenError when the scopes do not cover a type the file holds
+   */
+  async file(jobId: string, name: string, caller: Caller): Promise<ExportFile> {
+    const job = await this.ownJob(jobId, caller.clientId);
     // Files of finished units are final, so partial manifests may list them before the job completes.
-    const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);
-    const info = listed ? await this.deps.storage.stat(jobId, name) : undefined;
+    const listed = listedFiles(await this.deps.store.jobs.listUnits(jobId)).find((l) => l.file.name === name);
+    if (!listed) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
+    assertMayReadFile(caller.access, listed);
+    const { storage } = this.deps;
+    const info = await storage.stat(jobId, name);
     if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
-    return { bytes: info.bytes, expiresAt: job.expiresAt };
+    return { bytes: info.bytes, expiresAt: job.expiresAt, read: (range) => storage.read(jobId, name, range) };
   }
 
   /** Remove expired jobs and cancelled ones (after their leases can no longer be held). */

@@ -1,7 +1,8 @@
 import { formatInstant } from '../fhir/index.js';
 import type { JobRecord, UnitRecord } from '../store/index.js';
+import type { ListedFile } from './file-access.js';
 import type { ExportRequest } from './types.js';
-import type { UnitFile, UnitResult } from './unit-spec.js';
+import type { UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
 
 /** One manifest file entry (STU2/STU3 shape). */
 export interface ManifestEntry {
@@ -51,15 +52,22 @@ export function hasNextPage(units: UnitRecord[], page: { index: number; size: nu
   return units.length > (page.index + 1) * page.size;
 }
 
-/** The files of the finished units, in unit order. */
-export function finishedFiles(units: UnitRecord[]): UnitFile[] {
-  const files: UnitFile[] = [];
+/** The files of the finished units, each with its unit's spec, in unit order. */
+export function listedFiles(units: UnitRecord[]): ListedFile[] {
+  const files: ListedFile[] = [];
   for (const u of units) {
-    if (finished(u) && u.result) {
-      files.push(...(JSON.parse(u.result) as UnitResult).files);
-    }
+    if (!finished(u) || !u.result) continue;
+    const written = (JSON.parse(u.result) as UnitResult).files;
+    if (written.length === 0) continue;
+    const spec = JSON.parse(u.spec) as UnitSpec;
+    for (const file of written) files.push({ spec, file });
   }
   return files;
+}
+
+/** The files of the finished units, in unit order. */
+export function finishedFiles(units: UnitRecord[]): UnitFile[] {
+  return listedFiles(units).map((l) => l.file);
 }
 
 /** Build the manifest of a job from its units. `fileUrl` makes the absolute download URL of a file. */
