@@ -1,5 +1,7 @@
 import { formatInstant } from '../fhir/index.js';
 import type { JobRecord, UnitRecord } from '../store/index.js';
+import type { ReadAccess } from './authorize.js';
+import { mayReadFile } from './file-access.js';
 import type { ListedFile } from './file-access.js';
 import type { ExportRequest } from './types.js';
 import type { UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
@@ -65,9 +67,14 @@ export function listedFiles(units: UnitRecord[]): ListedFile[] {
   return files;
 }
 
-/** The files of the finished units, in unit order. */
-export function finishedFiles(units: UnitRecord[]): UnitFile[] {
-  return listedFiles(units).map((l) => l.file);
+/**
+ * The files of the finished units, in unit order: those a token with `access` may read, or all of
+ * them when `access` is undefined (auth off).
+ */
+export function finishedFiles(units: UnitRecord[], access?: ReadAccess): UnitFile[] {
+  return listedFiles(units)
+    .filter((l) => mayReadFile(access, l))
+    .map((l) => l.file);
 }
 
 /** Build the manifest of a job from its units. `fileUrl` makes the absolute download URL of a file. */
@@ -79,6 +86,8 @@ export function buildManifest(
     fileUrl: (jobId: string, name: string) => string;
     /** Build only this page (partial manifests), with a `link` to the next one. */
     page?: ManifestPage;
+    /** List only the files a token with this grant may read (undefined: auth off, every file). */
+    access?: ReadAccess;
   },
 ): Manifest {
   const request = JSON.parse(job.request) as ExportRequest;
@@ -88,7 +97,7 @@ export function buildManifest(
     if (f.continuesIn) e.continuesInFile = options.fileUrl(job.id, f.continuesIn);
     return e;
   };
-  const files = finishedFiles(options.page ? pageUnits(units, options.page) : units);
+  const files = finishedFiles(options.page ? pageUnits(units, options.page) : units, options.access);
   const manifest: Manifest = {
     transactionTime: formatInstant(job.transactionTime),
     request: request.requestUrl,

@@ -1,12 +1,14 @@
-// Downloads check the token's scopes, not only the job's owner (Bulk IG "Privacy and
+// Downloads and manifests check the token's scopes, not only the job's owner (Bulk IG "Privacy and
 // Security": only what the client is authorized for), over real HTTP with real signed tokens, on every
-// store backend.
+// store backend, with local files and with S3 (s3rver) in pre-signed mode.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { getToken, jwksOf, makeKey, registerClient } from '../helpers/auth.js';
 import type { TestKey } from '../helpers/auth.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
+import { startS3 } from '../helpers/s3.js';
+import type { TestS3 } from '../helpers/s3.js';
 import { kickoff, startTestServer, suiteScope, waitForExport } from '../helpers/server.js';
 import type { TestManifest, TestServer } from '../helpers/server.js';
 import { backends } from '../helpers/stores.js';
@@ -47,6 +49,9 @@ async function seed(srv: TestServer): Promise<void> {
 /** `_since` before every write: all current resources, both deletions, and (lenient) a warning file. */
 const SINCE_EXPORT = '/$export?_since=2000-01-01T00:00:00Z&_unknownParameter=1';
 
+/** The file name of a manifest URL (a server file URL or a pre-signed S3 URL). */
+const nameOf = (url: string): string => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 async function expect403(res: Response): Promise<string> {
@@ -78,6 +83,10 @@ async function deletedTypes(url: string, headers: Record<string, string>): Promi
   return [...types].sort();
 }
 
+/** Every name in a manifest's output, deleted and error arrays. */
+const namesOf = (m: Manifest): string[] =>
+  [...m.output, ...(m.deleted ?? []), ...m.error].map((e) => nameOf(e.url)).sort();
+
 for (const backend of backends()) {
   describe(`on ${backend.name}`, { skip: backend.skip }, () => {
     describe('export file downloads and manifests follow the token scopes', () => {
@@ -92,6 +101,10 @@ for (const backend of backends()) {
 
       const token = (who: keyof typeof clients, scope: string): Promise<string> =>
         getToken(`${srv.baseUrl}/auth/token`, { id: clients[who], key }, scope);
+      const manifestFor = async (url: string, scope: string): Promise<Manifest> =>
+        JSON.parse(
+          await expectStatus(await fetch(url, { headers: bearer(await token('owner', scope)) }), 200),
+        );
       const fileOf = (type: string): string => {
         const entry = full.output.find((e) => e.type === type);
         assert.ok(entry, `an ${type} output file`);
@@ -171,6 +184,49 @@ for (const backend of backends()) {
         await expectStatus(await fetch(fileOf('Observation'), { headers: observations }), 200);
       });
 
+      test('the manifest served to a narrower token lists only its files, and the error file', async () => {
+        const narrow = await manifestFor(statusUrl, PATIENT);
+        assert.deepEqual(
+          narrow.output.map((e) => e.type),
+          ['Patient'],
+        );
+        assert.deepEqual(
+          narrow.deleted?.map((e) => e.url),
+          [deletedOf.Patient],
+        );
+        assert.deepEqual(narrow.error, full.error);
+        assert.equal(narrow.transactionTime, full.transactionTime);
+        const observations = await manifestFor(statusUrl, OBSERVATION);
+        assert.deepEqual(
+          observations.output.map((e) => e.type),
+          ['Observation'],
+        );
+        assert.deepEqual(observations.deleted, []);
+        assert.deepEqual(observations.error, full.error);
+      });
+
+      test('partial manifest pages list only the files the token may read', async () => {
+        const broad = bearer(await token('owner', BROAD));
+        const status = await kickoff(`${srv.baseUrl}/$export?allowPartialManifests=true`, { headers: broad });
+        await (await waitForExport(status, broad)).arrayBuffer();
+        const walk = async (scope: string): Promise<{ pages: number; types: string[] }> => {
+          const types: string[] = [];
+          let pages = 0;
+          for (let url: string | undefined = status; url !== undefined; pages++) {
+            const page = await manifestFor(url, scope);
+            types.push(...page.output.map((e) => e.type));
+            url = page.link?.find((l) => l.relation === 'next')?.url;
+          }
+          return { pages, types: types.sort() };
+        };
+        const all = await walk(BROAD);
+        assert.ok(all.pages > 1, 'several pages');
+        assert.deepEqual(all.types, ['AllergyIntolerance', 'Observation', 'Patient']);
+        const narrow = await walk(PATIENT);
+        assert.equal(narrow.pages, all.pages, 'the same pages, fewer files');
+        assert.deepEqual(narrow.types, ['Patient']);
+      });
+
       test('organized output needs every type its blocks may hold', async () => {
         const scope = 'system/Patient.read system/Observation.read';
         const both = bearer(await token('owner', scope));
@@ -183,6 +239,7 @@ for (const backend of backends()) {
         const url = organized.output[0]!.url;
         await expectStatus(await fetch(url, { headers: both }), 200);
         await expect403(await fetch(url, { headers: bearer(await token('owner', PATIENT)) }));
+        assert.deepEqual((await manifestFor(status, PATIENT)).output, []);
       });
 
       test('another client gets 404 for the job, its pages and every file, whatever its scopes', async () => {
@@ -191,6 +248,71 @@ for (const backend of backends()) {
         await expectStatus(await fetch(`${statusUrl}/page/1`, { headers: theirs }), 404);
         for (const e of [...full.output, ...(full.deleted ?? []), ...full.error])
           await expectStatus(await fetch(e.url, { headers: theirs }), 404);
+      });
+    });
+
+    describe('pre-signed S3 downloads follow the token scopes', () => {
+      let s3: TestS3;
+      let srv: TestServer;
+      let key: TestKey;
+      let owner = '';
+      const suite = suiteScope(after);
+
+      before(async () => {
+        s3 = await startS3(suite);
+        srv = await startTestServer(suite, {
+          backend,
+          auth: true,
+          env: s3.env,
+          storage: `s3://${s3.bucket}/scopes/`,
+          downloadMode: 'presigned',
+        });
+        key = await makeKey('ES384');
+        owner = await registerClient(srv.runtime, { jwks: jwksOf(key) }, BROAD);
+        await seed(srv);
+      });
+
+      test('a narrower token gets pre-signed URLs only for the files of its types', async () => {
+        const token = (scope: string): Promise<string> =>
+          getToken(`${srv.baseUrl}/auth/token`, { id: owner, key }, scope);
+        const broad = bearer(await token(BROAD));
+        const status = await kickoff(`${srv.baseUrl}${SINCE_EXPORT}`, { headers: { ...broad, ...LENIENT } });
+        const full = (await (await waitForExport(status, broad)).json()) as Manifest;
+        assert.equal(full.requiresAccessToken, false);
+        assert.equal(full.output.length, 3);
+        assert.equal(full.deleted?.length, 2);
+
+        const narrowToken = await token(PATIENT);
+        const narrow = JSON.parse(
+          await expectStatus(await fetch(status, { headers: bearer(narrowToken) }), 200),
+        ) as Manifest;
+        assert.deepEqual(
+          narrow.output.map((e) => e.type),
+          ['Patient'],
+        );
+        assert.equal(narrow.deleted?.length, 1);
+        assert.equal(narrow.error.length, 1);
+        const signed = [...narrow.output, ...(narrow.deleted ?? []), ...narrow.error];
+        for (const e of signed) {
+          assert.ok(e.url.startsWith(`${s3.endpoint}/${s3.bucket}/scopes/`), e.url);
+          assert.match(e.url, /X-Amz-Signature=/);
+        }
+        // The narrow manifest names exactly the Patient output, the Patient deletions and the error file.
+        assert.deepEqual(await deletedTypes(narrow.deleted![0]!.url, {}), ['Patient']);
+        const patientName = nameOf(full.output.find((e) => e.type === 'Patient')!.url);
+        assert.deepEqual(
+          namesOf(narrow),
+          [nameOf(narrow.deleted![0]!.url), nameOf(full.error[0]!.url), patientName].sort(),
+        );
+        // Each pre-signed URL works as it stands, without the token.
+        for (const e of signed) await expectStatus(await fetch(e.url), 200);
+
+        // The token-checked file route on S3 storage refuses the other types as well.
+        const jobId = status.slice(status.lastIndexOf('/') + 1);
+        const route = (name: string): string => `${srv.baseUrl}/$export-files/${jobId}/${name}`;
+        const allergyName = nameOf(full.output.find((e) => e.type === 'AllergyIntolerance')!.url);
+        await expect403(await fetch(route(allergyName), { headers: bearer(narrowToken) }));
+        await expectStatus(await fetch(route(patientName), { headers: bearer(narrowToken) }), 200);
       });
     });
   });
