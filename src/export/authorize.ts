@@ -9,6 +9,14 @@ export interface ReadAccess {
   readableTypes(): readonly string[] | '*';
 }
 
+/** Who asks about a job: the token's client and what it may read; both absent when auth is off. */
+export interface Caller {
+  /** The client that owns the job; null when authorization is off (one anonymous client). */
+  clientId: string | null;
+  /** The token's grant; undefined when authorization is off. */
+  access?: ReadAccess;
+}
+
 /**
  * Apply the client's scopes to a kick-off (Bulk IG "Privacy and Security"; SMART "Enforce
  * Authorization"): every `_type` and `_typeFilter` type must be readable, a Group export needs Group

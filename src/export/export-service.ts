@@ -1,13 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
+import type { Caller, ReadAccess } from './authorize.js';
 import type { ExportConfig } from './config.js';
+import { assertMayReadFile } from './file-access.js';
 import type { Manifest } from './manifest.js';
-import { buildManifest, finishedFiles, hasNextPage, jobPercent, pageReady, pageUnits } from './manifest.js';
+import {
+  buildManifest,
+  finishedFiles,
+  hasNextPage,
+  jobPercent,
+  listedFiles,
+  pageReady,
+  pageUnits,
+} from './manifest.js';
 import type { ManifestPage } from './manifest.js';
 import type { ExportRequest } from './types.js';
+import type { UnitFile } from './unit-spec.js';
 
 /** What a status poll finds. */
 export type ExportStatus =
@@ -26,6 +38,15 @@ export type ExportStatus =
     }
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest };
+
+/** A file the caller may download. */
+export interface ExportFile {
+  bytes: number;
+  /** When the job and its files expire; null while the job runs (partial manifests). */
+  expiresAt: number | null;
+  /** Open the file, or one byte range of it (inclusive). */
+  read(range?: { start: number; end: number }): Readable;
+}
 
 /** Dependencies of the export service. */
 export interface ExportServiceDeps {
@@ -140,9 +161,15 @@ export class ExportService {
     return job;
   }
 
-  /** The state of a job; polling much faster than advertised is refused with 429. */
-  async status(jobId: string, clientId: string | null): Promise<ExportStatus> {
-    const job = await this.ownJob(jobId, clientId);
+  /**
+   * The state of a job; its manifest lists only the files the caller's scopes cover. Polling much
+   * faster than advertised is refused.
+   * @throws NotFoundError for an unknown, expired or cancelled job, or another client's
+   * @throws TooManyRequestsError when polling a running job too fast
+   */
+  async status(jobId: string, caller: Caller): Promise<ExportStatus> {
+    const job = await this.ownJob(jobId, caller.clientId);
+    const { access } = caller;
     const request = JSON.parse(job.request) as ExportRequest;
     const { config } = this.deps;
     if (job.status === 'running') {
@@ -158,34 +185,39 @@ export class ExportService {
       if (job.startedAt === null) status.queuedBehind = await this.deps.store.jobs.jobsAhead(job);
       const first = { index: 0, size: config.manifestPageUnits };
       if (request.allowPartialManifests && pageReady(units, first))
-        status.partial = await this.page(job, units, 0);
+        status.partial = await this.manifest(job, units, { page: 0, access });
       return status;
     }
     this.lastPoll.delete(jobId);
     if (job.status === 'failed') return { state: 'failed', message: job.error ?? 'export failed', request };
     const units = await this.deps.store.jobs.listUnits(jobId);
-    if (request.allowPartialManifests) {
-      return {
-        state: 'completed',
-        manifest: await this.page(job, units, 0),
-        expiresAt: job.expiresAt ?? this.now(),
-        request,
-      };
-    }
-    const manifest = buildManifest(job, units, await this.urlOptions(job.id, units));
+    const page = request.allowPartialManifests ? 0 : undefined;
+    const manifest = await this.manifest(job, units, { page, access });
     return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
   }
 
-  private async page(job: JobRecord, units: UnitRecord[], index: number): Promise<Manifest> {
-    const page: ManifestPage = { index, size: this.deps.config.manifestPageUnits };
-    if (hasNextPage(units, page)) page.nextUrl = this.deps.pageUrl(job.id, index + 1);
-    return buildManifest(job, units, { ...(await this.urlOptions(job.id, pageUnits(units, page))), page });
+  /** The manifest of a job, or one page of it, listing only the files `access` may read. */
+  private async manifest(
+    job: JobRecord,
+    units: UnitRecord[],
+    view: { page: number | undefined; access: ReadAccess | undefined },
+  ): Promise<Manifest> {
+    let page: ManifestPage | undefined;
+    if (view.page !== undefined) {
+      page = { index: view.page, size: this.deps.config.manifestPageUnits };
+      if (hasNextPage(units, page)) page.nextUrl = this.deps.pageUrl(job.id, view.page + 1);
+    }
+    // Only listed files are signed: a pre-signed URL is a capability, so never one for a type the
+    // token may not read.
+    const files = finishedFiles(page ? pageUnits(units, page) : units, view.access);
+    const urls = await this.urlOptions(job.id, files);
+    return buildManifest(job, units, { ...urls, ...(page ? { page } : {}), access: view.access });
   }
 
-  /** How a manifest names its files: server URLs, or pre-signed storage URLs signed now. */
+  /** How a manifest names these files: server URLs, or pre-signed storage URLs signed now. */
   private async urlOptions(
     jobId: string,
-    units: UnitRecord[],
+    files: UnitFile[],
   ): Promise<{ requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string }> {
     const seconds = this.deps.presignedUrlSeconds;
     const sign = this.deps.storage.signedUrl?.bind(this.deps.storage);
@@ -193,7 +225,7 @@ export class ExportService {
       return { requiresAccessToken: this.deps.requiresAccessToken, fileUrl: this.deps.fileUrl };
     }
     const names = new Set<string>();
-    for (const f of finishedFiles(units)) {
+    for (const f of files) {
       names.add(f.name);
       if (f.continuesIn) names.add(f.continuesIn);
     }
@@ -211,17 +243,19 @@ export class ExportService {
 
   /**
    * A later manifest page (allowPartialManifests). It is final, and answered as such, once all of
-   * its units have finished; until then the caller polls it like the status URL.
+   * its units have finished; until then the caller polls it like the status URL. It lists only the
+   * files the caller's scopes cover.
+   * @throws NotFoundError for an unknown page, job or another client's job
    */
   async manifestPage(
     jobId: string,
-    clientId: string | null,
+    caller: Caller,
     index: number,
   ): Promise<
     | { ready: false; retryAfterSeconds: number }
     | { ready: true; manifest: Manifest; expiresAt: number | null }
   > {
-    const job = await this.ownJob(jobId, clientId);
+    const job = await this.ownJob(jobId, caller.clientId);
     const request = JSON.parse(job.request) as ExportRequest;
     const units = await this.deps.store.jobs.listUnits(jobId);
     const size = this.deps.config.manifestPageUnits;
@@ -230,7 +264,8 @@ export class ExportService {
     }
     if (!pageReady(units, { index, size }))
       return { ready: false, retryAfterSeconds: this.deps.config.retryAfterSeconds };
-    return { ready: true, manifest: await this.page(job, units, index), expiresAt: job.expiresAt };
+    const manifest = await this.manifest(job, units, { page: index, access: caller.access });
+    return { ready: true, manifest, expiresAt: job.expiresAt };
   }
 
   private checkPace(jobId: string): void {
@@ -261,18 +296,22 @@ export class ExportService {
     this.deps.log.info({ jobId }, 'export released by client');
   }
 
-  /** Check that a file belongs to a finished job of this client and return its size. */
-  async file(
-    jobId: string,
-    name: string,
-    clientId: string | null,
-  ): Promise<{ bytes: number; expiresAt: number | null }> {
-    const job = await this.ownJob(jobId, clientId);
+  /**
+   * A file to download: it must belong to a job of the caller's client, be listed by a finished unit,
+   * and hold only types the caller's scopes cover (docs/export.md "Who may download which file").
+   * @throws NotFoundError for another client's job, or a file not listed, not stored or expired
+   * @throws ForbiddenError when the scopes do not cover a type the file holds
+   */
+  async file(jobId: string, name: string, caller: Caller): Promise<ExportFile> {
+    const job = await this.ownJob(jobId, caller.clientId);
     // Files of finished units are final, so partial manifests may list them before the job completes.
-    const listed = finishedFiles(await this.deps.store.jobs.listUnits(jobId)).some((f) => f.name === name);
-    const info = listed ? await this.deps.storage.stat(jobId, name) : undefined;
+    const listed = listedFiles(await this.deps.store.jobs.listUnits(jobId)).find((l) => l.file.name === name);
+    if (!listed) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
+    assertMayReadFile(caller.access, listed);
+    const { storage } = this.deps;
+    const info = await storage.stat(jobId, name);
     if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
-    return { bytes: info.bytes, expiresAt: job.expiresAt };
+    return { bytes: info.bytes, expiresAt: job.expiresAt, read: (range) => storage.read(jobId, name, range) };
   }
 
   /** Remove expired jobs and cancelled ones (after their leases can no longer be held). */

@@ -1,7 +1,10 @@
 import { formatInstant } from '../fhir/index.js';
 import type { JobRecord, UnitRecord } from '../store/index.js';
+import type { ReadAccess } from './authorize.js';
+import { mayReadFile } from './file-access.js';
+import type { ListedFile } from './file-access.js';
 import type { ExportRequest } from './types.js';
-import type { UnitFile, UnitResult } from './unit-spec.js';
+import type { UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
 
 /** One manifest file entry (STU2/STU3 shape). */
 export interface ManifestEntry {
@@ -51,15 +54,27 @@ export function hasNextPage(units: UnitRecord[], page: { index: number; size: nu
   return units.length > (page.index + 1) * page.size;
 }
 
-/** The files of the finished units, in unit order. */
-export function finishedFiles(units: UnitRecord[]): UnitFile[] {
-  const files: UnitFile[] = [];
+/** The files of the finished units, each with its unit's spec, in unit order. */
+export function listedFiles(units: UnitRecord[]): ListedFile[] {
+  const files: ListedFile[] = [];
   for (const u of units) {
-    if (finished(u) && u.result) {
-      files.push(...(JSON.parse(u.result) as UnitResult).files);
-    }
+    if (!finished(u) || !u.result) continue;
+    const written = (JSON.parse(u.result) as UnitResult).files;
+    if (written.length === 0) continue;
+    const spec = JSON.parse(u.spec) as UnitSpec;
+    for (const file of written) files.push({ spec, file });
   }
   return files;
+}
+
+/**
+ * The files of the finished units, in unit order: those a token with `access` may read, or all of
+ * them when `access` is undefined (auth off).
+ */
+export function finishedFiles(units: UnitRecord[], access?: ReadAccess): UnitFile[] {
+  return listedFiles(units)
+    .filter((l) => mayReadFile(access, l))
+    .map((l) => l.file);
 }
 
 /** Build the manifest of a job from its units. `fileUrl` makes the absolute download URL of a file. */
@@ -71,6 +86,8 @@ export function buildManifest(
     fileUrl: (jobId: string, name: string) => string;
     /** Build only this page (partial manifests), with a `link` to the next one. */
     page?: ManifestPage;
+    /** List only the files a token with this grant may read (undefined: auth off, every file). */
+    access?: ReadAccess;
   },
 ): Manifest {
   const request = JSON.parse(job.request) as ExportRequest;
@@ -80,7 +97,7 @@ export function buildManifest(
     if (f.continuesIn) e.continuesInFile = options.fileUrl(job.id, f.continuesIn);
     return e;
   };
-  const files = finishedFiles(options.page ? pageUnits(units, options.page) : units);
+  const files = finishedFiles(options.page ? pageUnits(units, options.page) : units, options.access);
   const manifest: Manifest = {
     transactionTime: formatInstant(job.transactionTime),
     request: request.requestUrl,

@@ -1,6 +1,5 @@
 import type { ExportService } from '../export/index.js';
 import { NotFoundError, typeFilterSearchParams } from '../fhir/index.js';
-import type { FileStorage } from '../storage/index.js';
 import type { CapabilityOptions } from './capability.js';
 import type { RoutePlugin } from './context.js';
 import { FHIR_JSON } from './error-handler.js';
@@ -19,11 +18,11 @@ const operationDefinitionRoutes: RoutePlugin = async (app) => {
 };
 
 /** Every Bulk Data route plugin, for `buildServer({ plugins })`. */
-export function exportPlugins(service: ExportService, storage: FileStorage): RoutePlugin[] {
+export function exportPlugins(service: ExportService): RoutePlugin[] {
   return [
     exportKickoffRoutes(service),
     exportStatusRoutes(service),
-    exportFileRoutes(service, storage),
+    exportFileRoutes(service),
     operationDefinitionRoutes,
   ];
 }

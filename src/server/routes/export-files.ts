@@ -1,10 +1,9 @@
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ExportService } from '../../export/index.js';
-import type { FileStorage } from '../../storage/index.js';
 import { InvalidRequestError } from '../../fhir/index.js';
 import type { RoutePlugin } from '../context.js';
-import { clientIdOf } from './export-client.js';
+import { callerOf } from './export-client.js';
 
 const NDJSON = 'application/fhir+ndjson';
 
@@ -45,12 +44,16 @@ export function parseRange(
   return { start, end };
 }
 
-/** Output file download: token-checked, `Range` for resume, gzip only when the client offers it. */
-export function exportFileRoutes(service: ExportService, storage: FileStorage): RoutePlugin {
+/**
+ * File download (https://hl7.org/fhir/uv/bulkdata/export.html#file-request): the service checks the
+ * job's owner and the token's scopes; `Range` for resume, gzip only when the client offers it.
+ */
+export function exportFileRoutes(service: ExportService): RoutePlugin {
   return async (app) => {
     app.get('/$export-files/:jobId/:name', async (request, reply) => {
       const { jobId, name } = request.params as { jobId: string; name: string };
-      const { bytes, expiresAt } = await service.file(jobId, name, clientIdOf(request));
+      const file = await service.file(jobId, name, callerOf(request));
+      const { bytes, expiresAt } = file;
       if (expiresAt !== null) reply.header('expires', new Date(expiresAt).toUTCString());
       const range = parseRange(request.headers.range, bytes);
       reply.header('accept-ranges', 'bytes').header('vary', 'Accept-Encoding').type(NDJSON);
@@ -62,7 +65,7 @@ export function exportFileRoutes(service: ExportService, storage: FileStorage): 
           .code(206)
           .header('content-range', `bytes ${range.start}-${range.end}/${bytes}`)
           .header('content-length', String(range.end - range.start + 1));
-        return reply.send(storage.read(jobId, name, range));
+        return reply.send(file.read(range));
       }
       if (acceptsGzip(request.headers['accept-encoding'])) {
         reply.header('content-encoding', 'gzip');
@@ -70,10 +73,10 @@ export function exportFileRoutes(service: ExportService, storage: FileStorage): 
         // Level 1 with 256 KiB output chunks: NDJSON shrinks about 10x, and zlib's default 16 KiB
         // chunks cost one thread-pool round trip per 16 KiB, a third of the speed.
         const gzip = createGzip({ level: 1, chunkSize: 256 * 1024 });
-        return reply.send(pipeline(storage.read(jobId, name), gzip, () => undefined));
+        return reply.send(pipeline(file.read(), gzip, () => undefined));
       }
       reply.header('content-length', String(bytes));
-      return reply.send(storage.read(jobId, name));
+      return reply.send(file.read());
     });
   };
 }

@@ -2,7 +2,7 @@ import type { ExportService } from '../../export/index.js';
 import { operationOutcome } from '../../fhir/index.js';
 import type { RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
-import { clientIdOf } from './export-client.js';
+import { callerOf, clientIdOf } from './export-client.js';
 
 const MANIFEST_JSON = 'application/json; charset=utf-8';
 const STATUS_TEXT: Record<number, string> = {
@@ -19,7 +19,7 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
   return async (app) => {
     app.get('/$export-status/:jobId', async (request, reply) => {
       const { jobId } = request.params as { jobId: string };
-      const status = await service.status(jobId, clientIdOf(request));
+      const status = await service.status(jobId, callerOf(request));
       const separate = status.request.separateExportStatus;
       const answer = (code: number): void => {
         if (separate) reply.code(200).header('x-export-status', STATUS_TEXT[code]);
@@ -49,7 +49,7 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
     app.get('/$export-status/:jobId/page/:page', async (request, reply) => {
       const { jobId, page } = request.params as { jobId: string; page: string };
       const index = /^\d{1,6}$/.test(page) ? Number(page) : -1;
-      const result = await service.manifestPage(jobId, clientIdOf(request), index);
+      const result = await service.manifestPage(jobId, callerOf(request), index);
       if (!result.ready)
         return reply.code(202).header('retry-after', String(result.retryAfterSeconds)).send();
       if (result.expiresAt !== null) reply.header('expires', new Date(result.expiresAt).toUTCString());
