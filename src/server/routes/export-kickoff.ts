@@ -11,6 +11,7 @@ import type { RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
 import { grantOf } from '../request-grant.js';
 import { clientIdOf } from './export-client.js';
+import { refuseOtherMethods } from './method-not-allowed.js';
 
 function headerValues(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
@@ -20,6 +21,7 @@ function headerValues(value: string | string[] | undefined): string[] {
 /**
  * Kick-off endpoints (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request):
  * `[base]/$export`, `[base]/Patient/$export` and `[base]/Group/[id]/$export`, by GET or POST.
+ * A GET kick-off starts a job, so these URLs answer HEAD with 405 instead of running the GET.
  * @param limits - bounds on a kick-off; the body limit is enforced here, the others by parseKickoff
  */
 export function exportKickoffRoutes(service: ExportService, limits: KickoffLimits): RoutePlugin {
@@ -54,7 +56,7 @@ export function exportKickoffRoutes(service: ExportService, limits: KickoffLimit
       ['/Patient/$export', 'patient'],
       ['/Group/:id/$export', 'group'],
     ] as const) {
-      app.get(url, handle(level));
+      app.get(url, { exposeHeadRoute: false }, handle(level));
       app.post(
         url,
         {
@@ -63,6 +65,7 @@ export function exportKickoffRoutes(service: ExportService, limits: KickoffLimit
         },
         handle(level),
       );
+      refuseOtherMethods(app, url, ['GET', 'POST'], { refuseHead: true });
     }
   };
 }
