@@ -1,11 +1,12 @@
 import { DEFAULT_EXPORT_CONFIG } from '../export/index.js';
-import type { ExportConfig } from '../export/index.js';
+import type { ExportConfig, KickoffLimits } from '../export/index.js';
 import type { AuthConfig } from '../auth/index.js';
 import { isPostgresUrl, redactDb } from '../store/index.js';
 import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
 import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
+import { loadKickoffLimits } from './limits-config.js';
 import { loadStorageConfig } from './storage-config.js';
 import type { FileStorageSettings, StorageFlags } from './storage-config.js';
 
@@ -25,6 +26,8 @@ export interface ServeConfig {
   baseUrl: string;
   logLevel: string;
   export: ExportConfig;
+  /** Bounds on the size of each kick-off request. */
+  kickoffLimits: Readonly<KickoffLimits>;
   auth: AuthConfig;
   /** HTTPS certificate and key; plain HTTP when absent. */
   tls?: TlsConfig;
@@ -145,6 +148,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     baseUrl,
     logLevel: logLevel(env.FHIRHOSE_LOG_LEVEL),
     export: Object.freeze(exportConfig),
+    kickoffLimits: loadKickoffLimits(env),
     auth: loadAuthConfig(env, flags),
     ...(tls ? { tls } : {}),
   });

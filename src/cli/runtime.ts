@@ -84,7 +84,7 @@ export async function createRuntime(
     store,
     baseUrl: config.baseUrl,
     logger: log,
-    plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service)],
+    plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service, config.kickoffLimits)],
     capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
     ...(auth ? { auth: auth.verifier } : {}),
     ...(https ? { https } : {}),

@@ -5,6 +5,8 @@ export { parseKickoff } from './request-parser.js';
 export { EXPORTABLE_TYPES } from './exportable.js';
 export { ExportService } from './export-service.js';
 export type { ExportFile, ExportServiceDeps, ExportStatus } from './export-service.js';
+export { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from './limits.js';
+export type { KickoffLimits } from './limits.js';
 export { DEFAULT_EXPORT_CONFIG } from './config.js';
 export type { ExportConfig } from './config.js';
 export { WorkerPool } from './worker-pool.js';

@@ -11,6 +11,8 @@ import {
   parseReference,
 } from '../fhir/index.js';
 import type { FhirhoseError } from '../fhir/index.js';
+import { DEFAULT_KICKOFF_LIMITS, checkKickoffLimits } from './limits.js';
+import type { KickoffLimits } from './limits.js';
 import { readParametersBody } from './parameters-body.js';
 import { parsePrefer } from './prefer.js';
 import type { ExportLevel, ExportRequest, ExportWarning, KickoffInput } from './types.js';
@@ -24,6 +26,8 @@ export interface KickoffOptions {
   exportableTypes: ReadonlySet<string>;
   /** Epoch ms to compare `_since` with and to resolve `_typeFilter` `ap` dates; defaults to Date.now(). */
   now?: number;
+  /** Bounds on the request's size; defaults to DEFAULT_KICKOFF_LIMITS. */
+  limits?: KickoffLimits;
 }
 
 interface ParseContext {
@@ -65,11 +69,13 @@ const PROVENANCE_VALUES: ReadonlySet<string> = new Set([
  * Validates a Bulk Data kick-off request (system, Patient or Group `$export`) into an ExportRequest.
  * GET reads the query; POST reads a FHIR Parameters body, and query parameters sent with a POST are
  * merged in as if repeated. Under `Prefer: handling=lenient`, unknown parameters and unsupported
- * values are dropped with one warning each instead of failing; malformed values always fail.
+ * values are dropped with one warning each instead of failing; malformed values always fail, and so
+ * does a request over a limit, checked before any value is parsed.
  * See https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request.
  * @param input - the raw request from the HTTP layer
- * @param options - the exportable types and the clock
+ * @param options - the exportable types, the clock and the limits
  * @throws InvalidRequestError (expression = the parameter) for a malformed body or value
+ * @throws LimitExceededError (expression = the parameter) for a request over one of the limits
  * @throws NotSupportedError (expression = the parameter) for a valid feature fhirhose does not offer
  */
 export function parseKickoff(input: KickoffInput, options: KickoffOptions): ExportRequest {
@@ -77,6 +83,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Expo
   const now = options.now ?? Date.now();
   const ctx: ParseContext = { level: input.level, lenient: prefs.lenient, warnings: [] };
   const { params, patientRefs } = collectParams(input, ctx);
+  checkKickoffLimits(params, patientRefs, options.limits ?? DEFAULT_KICKOFF_LIMITS);
   const outputFormat = parseOutputFormat(single(params, '_outputFormat'));
   const { since, until } = parseTimeRange(params, now);
   const types = parseTypes(params.get('_type'), options.exportableTypes, ctx);

@@ -58,6 +58,33 @@ export class UnsupportedMediaTypeError extends FhirhoseError {
   readonly issueCode = 'not-supported' as const;
 }
 
+/** Options of {@link LimitExceededError}: which limit, its value, and what the request had. */
+export interface LimitExceededOptions extends FhirhoseErrorOptions {
+  /** The setting that sets the limit, such as `FHIRHOSE_MAX_TYPES`. */
+  setting?: string;
+  limit?: number;
+  /** What the request had, in the limit's unit. */
+  actual?: number;
+}
+
+/**
+ * A request is valid but larger than a configured limit allows (too many `_typeFilter` values,
+ * patients...): refused before any costly work, lenient handling or not.
+ */
+export class LimitExceededError extends FhirhoseError {
+  static override code = 'FHIRHOSE_ERR_LIMIT_EXCEEDED';
+  readonly issueCode = 'too-costly' as const;
+  readonly setting: string | undefined;
+  readonly limit: number | undefined;
+  readonly actual: number | undefined;
+  constructor(message: string, options: LimitExceededOptions = {}) {
+    super(message, options);
+    this.setting = options.setting;
+    this.limit = options.limit;
+    this.actual = options.actual;
+  }
+}
+
 /** A valid parameter or feature that fhirhose does not implement. */
 export class NotSupportedError extends FhirhoseError {
   static override code = 'FHIRHOSE_ERR_NOT_SUPPORTED';
@@ -148,6 +175,7 @@ export const ERROR_CLASSES = [
   InvalidRequestError,
   UnprocessableResourceError,
   UnsupportedMediaTypeError,
+  LimitExceededError,
   NotSupportedError,
   MethodNotAllowedError,
   NotFoundError,

@@ -5,7 +5,7 @@ import { compileClause } from './search-match.js';
 import type { ClauseTest } from './search-match.js';
 import { findSearchParam, listSearchParams } from './search-param-table.js';
 import type { SearchParamType } from './search-param-table.js';
-import { parseSearchQuery, splitTypeFilterValues, unsupportedFilter } from './search-query.js';
+import { parseSearchQuery, splitTypeFilterValues, unsupportedFilter, widestClause } from './search-query.js';
 import type { SearchQuery } from './search-query.js';
 
 export type { SearchParamType } from './search-param-table.js';
@@ -87,6 +87,35 @@ export function compileTypeFilters(
     byType.set(query.resourceType, list);
   }
   return new Map([...byType].map(([type, predicates]) => [type, anyOf(predicates)]));
+}
+
+/** The size of a kick-off's `_typeFilter` values, as {@link measureTypeFilters} counts it. */
+export interface TypeFilterSize {
+  /** Queries, once comma-joined lists (v1 style) are split: what compileTypeFilters compiles. */
+  queries: number;
+  /** Characters of all the values, as received. */
+  chars: number;
+  /** The parameter with the most OR'd (comma) values in any one query, and that count. */
+  widest: { name: string; values: number } | undefined;
+}
+
+/**
+ * Measures `_typeFilter` values in one linear pass, without compiling them, so that a request too
+ * costly to evaluate is refused before any work is done on it. Malformed queries are measured as far
+ * as they go; compileTypeFilters reports what is wrong with them.
+ * @param values - the `_typeFilter` values, already decoded once from the kick-off request
+ * @throws InvalidRequestError (expression `_typeFilter`) for a percent-encoded list that does not decode
+ */
+export function measureTypeFilters(values: readonly string[]): TypeFilterSize {
+  let chars = 0;
+  for (const value of values) chars += value.length;
+  const queries = splitTypeFilterValues(values);
+  let widest: TypeFilterSize['widest'];
+  for (const query of queries) {
+    const clause = widestClause(query);
+    if (clause !== undefined && (widest === undefined || clause.values > widest.values)) widest = clause;
+  }
+  return { queries: queries.length, chars, widest };
 }
 
 /**

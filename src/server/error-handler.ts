@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   GoneError,
   InvalidRequestError,
+  LimitExceededError,
   MethodNotAllowedError,
   NotFoundError,
   NotSupportedError,
@@ -32,6 +33,7 @@ const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [InvalidRequestError, 400],
   [UnprocessableResourceError, 422],
   [UnsupportedMediaTypeError, 415],
+  [LimitExceededError, 400],
   [NotSupportedError, 400],
   [MethodNotAllowedError, 405],
   [NotFoundError, 404],
@@ -54,14 +56,40 @@ const ISSUE_BY_FRAMEWORK_STATUS = new Map<number, string>([
   [415, 'not-supported'],
 ]);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The setting that sets the route's `bodyLimit`, named when a body is refused as too large. */
+    bodyLimitSetting?: string;
+  }
+}
+
+/** What the diagnostics of a framework error may take from its request. */
+export interface RequestFacts {
+  /** The request's Content-Length, in bytes, when it sent a valid one. */
+  contentLength?: number;
+  /** The route's body limit in bytes, and the setting that sets it, if any does. */
+  bodyLimit?: { bytes: number; setting?: string };
+}
+
 /** Clearer diagnostics than fastify's for the framework errors clients meet most. */
-const FRAMEWORK_MESSAGES = new Map<string, string>([
+const FRAMEWORK_MESSAGES = new Map<string, (facts: RequestFacts) => string>([
   [
     'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-    'unsupported request media type: send application/fhir+json, or application/x-www-form-urlencoded to _search',
+    () =>
+      'unsupported request media type: send application/fhir+json, or application/x-www-form-urlencoded to _search',
   ],
-  ['FST_ERR_CTP_BODY_TOO_LARGE', 'request body is too large'],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', bodyTooLargeText],
 ]);
+
+/** Names the limit and the body's size, as the kick-off limits do (docs/export.md). */
+function bodyTooLargeText({ contentLength, bodyLimit }: RequestFacts): string {
+  if (bodyLimit === undefined) return 'request body is too large';
+  const { bytes, setting } = bodyLimit;
+  // A chunked body has no Content-Length: fastify stops reading it once it passes the limit.
+  const size =
+    contentLength !== undefined && contentLength > bytes ? `${contentLength}` : `more than ${bytes}`;
+  return `request body has ${size} bytes; the limit is ${bytes} bytes${setting ? ` (${setting})` : ''}`;
+}
 
 /** How one error is answered: status, extra headers, and the outcome. */
 export interface ErrorResponse {
@@ -84,8 +112,11 @@ export function statusOf(error: FhirhoseError): number | undefined {
   return undefined;
 }
 
-/** Map any thrown value to a response. 5xx outcomes carry only a generic text and the request id. */
-export function toErrorResponse(error: unknown, requestId: string): ErrorResponse {
+/**
+ * Map any thrown value to a response. 5xx outcomes carry only a generic text and the request id.
+ * @param facts - what the request says of itself, for the diagnostics of framework errors
+ */
+export function toErrorResponse(error: unknown, requestId: string, facts: RequestFacts = {}): ErrorResponse {
   const status = statusFor(error);
   const headers: Record<string, string> = {};
   if (status >= 500) {
@@ -104,7 +135,7 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
   }
   const code = ISSUE_BY_FRAMEWORK_STATUS.get(status) ?? 'invalid';
   const { code: fastifyCode, message } = error as FastifyError;
-  const text = FRAMEWORK_MESSAGES.get(fastifyCode) ?? message;
+  const text = FRAMEWORK_MESSAGES.get(fastifyCode)?.(facts) ?? message;
   return { status, headers, outcome: operationOutcome('error', code, text) };
 }
 
@@ -129,7 +160,7 @@ function isFrameworkClientError(error: unknown): error is FastifyError & { statu
 
 /** Send an error as an OperationOutcome, logging 4xx at info and 5xx (with details) at error. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, headers, outcome } = toErrorResponse(error, request.id);
+  const { status, headers, outcome } = toErrorResponse(error, request.id, requestFacts(error, request));
   if (status >= 500) {
     request.log.error({ err: error, statusCode: status }, 'request failed');
   } else {
@@ -138,6 +169,17 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     request.log.info({ code, expression, statusCode: status }, 'request rejected');
   }
   return reply.status(status).headers(headers).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+/** The facts a body-too-large error names; none for other errors (framework errors may have no route). */
+function requestFacts(error: unknown, request: FastifyRequest): RequestFacts {
+  if ((error as Partial<FastifyError> | undefined)?.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return {};
+  const { bodyLimit, config } = request.routeOptions;
+  const length = Number(request.headers['content-length']);
+  return {
+    ...(Number.isSafeInteger(length) ? { contentLength: length } : {}),
+    bodyLimit: { bytes: bodyLimit, ...(config.bodyLimitSetting ? { setting: config.bodyLimitSetting } : {}) },
+  };
 }
 
 /** Install the error handler, the not-found handler and the framework-error hook on a root instance. */

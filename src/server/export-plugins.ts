@@ -1,4 +1,5 @@
-import type { ExportService } from '../export/index.js';
+import { DEFAULT_KICKOFF_LIMITS } from '../export/index.js';
+import type { ExportService, KickoffLimits } from '../export/index.js';
 import { NotFoundError, typeFilterSearchParams } from '../fhir/index.js';
 import type { CapabilityOptions } from './capability.js';
 import type { RoutePlugin } from './context.js';
@@ -17,10 +18,16 @@ const operationDefinitionRoutes: RoutePlugin = async (app) => {
   });
 };
 
-/** Every Bulk Data route plugin, for `buildServer({ plugins })`. */
-export function exportPlugins(service: ExportService): RoutePlugin[] {
+/**
+ * Every Bulk Data route plugin, for `buildServer({ plugins })`.
+ * @param limits - bounds on each kick-off; default DEFAULT_KICKOFF_LIMITS
+ */
+export function exportPlugins(
+  service: ExportService,
+  limits: KickoffLimits = DEFAULT_KICKOFF_LIMITS,
+): RoutePlugin[] {
   return [
-    exportKickoffRoutes(service),
+    exportKickoffRoutes(service, limits),
     exportStatusRoutes(service),
     exportFileRoutes(service),
     operationDefinitionRoutes,

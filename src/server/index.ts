@@ -5,7 +5,7 @@ export { buildCapabilityStatement } from './capability.js';
 export type { CapabilityOperation, CapabilityOptions } from './capability.js';
 export type { RouteContext, RoutePlugin } from './context.js';
 export { FHIR_JSON, sendError, statusOf, toErrorResponse } from './error-handler.js';
-export type { ErrorResponse } from './error-handler.js';
+export type { ErrorResponse, RequestFacts } from './error-handler.js';
 export { refuseOtherMethods } from './routes/method-not-allowed.js';
 export { exportCapability, exportPlugins } from './export-plugins.js';
 export { authCapability, authPlugins } from './auth-plugins.js';

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadServeConfig } from '../../src/cli/config.js';
+import { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from '../../src/export/index.js';
+import type { KickoffLimits } from '../../src/export/index.js';
 
 const PG = 'postgres://fhir:s3cret@db.example.test:5432/fhir';
 
@@ -41,5 +43,44 @@ describe('loadServeConfig: database and workers', () => {
   test('--no-workers runs no export threads, whatever FHIRHOSE_EXPORT_WORKERS says', () => {
     assert.equal(loadServeConfig({ FHIRHOSE_EXPORT_WORKERS: '3' }, { workers: false }).export.workers, 0);
     assert.equal(loadServeConfig({ FHIRHOSE_EXPORT_WORKERS: '3' }, {}).export.workers, 3);
+  });
+});
+
+describe('loadServeConfig: kick-off limits', () => {
+  test('defaults to DEFAULT_KICKOFF_LIMITS', () => {
+    assert.deepEqual(loadServeConfig({}, {}).kickoffLimits, DEFAULT_KICKOFF_LIMITS);
+  });
+
+  test('reads every limit from the variable KICKOFF_LIMIT_SETTINGS names', () => {
+    const env = Object.fromEntries(
+      Object.values(KICKOFF_LIMIT_SETTINGS).map((name, i) => [name, String(2000 + i)]),
+    );
+    const limits = loadServeConfig(env, {}).kickoffLimits;
+    for (const [i, key] of (Object.keys(KICKOFF_LIMIT_SETTINGS) as (keyof KickoffLimits)[]).entries()) {
+      assert.equal(limits[key], 2000 + i, key);
+    }
+    assert.ok(Object.isFrozen(limits));
+  });
+
+  test('treats an empty variable as unset', () => {
+    assert.equal(loadServeConfig({ FHIRHOSE_MAX_TYPES: '' }, {}).kickoffLimits.maxTypes, 200);
+  });
+
+  test('rejects a value that is not an integer in range, naming the variable', () => {
+    for (const [name, raw] of [
+      ['FHIRHOSE_MAX_TYPE_FILTERS', '0'],
+      ['FHIRHOSE_MAX_FILTER_OR_VALUES', 'many'],
+      ['FHIRHOSE_MAX_FILTER_CHARS', '1.5'],
+      ['FHIRHOSE_MAX_TYPES', '-1'],
+      ['FHIRHOSE_MAX_PATIENTS', '99999999999'],
+      ['FHIRHOSE_MAX_KICKOFF_BODY_BYTES', '100'],
+    ]) {
+      assert.throws(() => loadServeConfig({ [name!]: raw! }, {}), {
+        name: 'ConfigError',
+        message: new RegExp(
+          `^${name} must be an integer from \\d+ to \\d+, got '${raw!.replace('.', '\\.')}'$`,
+        ),
+      });
+    }
   });
 });

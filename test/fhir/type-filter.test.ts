@@ -2,7 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { compileTypeFilters, typeFilterSearchParams } from '../../src/fhir/type-filter.js';
+import {
+  compileTypeFilters,
+  measureTypeFilters,
+  typeFilterSearchParams,
+} from '../../src/fhir/type-filter.js';
 import { compileExtractor } from '../../src/fhir/search-extract.js';
 import { listSearchParams } from '../../src/fhir/search-param-table.js';
 import { RESOURCE_TYPES } from '../../src/fhir/resource-types.js';
@@ -376,6 +380,32 @@ describe('type filter rejections', () => {
       );
     });
   }
+});
+
+describe('measureTypeFilters', () => {
+  test('counts queries, characters and the widest OR list as compileTypeFilters would read them', () => {
+    const values = [
+      'Observation?code=a,b%2Cc&status=final,amended',
+      'Patient?gender=male,Condition?code=x\\,y',
+    ];
+    assert.deepEqual(measureTypeFilters(values), {
+      queries: 3,
+      chars: values[0]!.length + values[1]!.length,
+      widest: { name: 'code', values: 3 },
+    });
+  });
+
+  test('measures malformed queries without throwing', () => {
+    assert.deepEqual(measureTypeFilters(['Observation', 'Observation?=a,b', 'Observation?code=%E0%A4%A,b']), {
+      queries: 3,
+      chars: 11 + 16 + 27,
+      widest: { name: 'code', values: 2 },
+    });
+  });
+
+  test('reports no widest parameter when there is no name=value term', () => {
+    assert.equal(measureTypeFilters(['Observation?']).widest, undefined);
+  });
 });
 
 describe('typeFilterSearchParams', () => {

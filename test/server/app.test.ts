@@ -58,6 +58,19 @@ for (const backend of backends()) {
         assertOutcome(res, 400, 'invalid');
       });
 
+      test('reads an empty JSON body on DELETE as no body', async (t) => {
+        const { app } = await startServer(t);
+        for (const type of ['application/fhir+json', 'application/json']) {
+          const res = await app.inject({
+            method: 'DELETE',
+            url: '/Patient/p1',
+            headers: { 'content-type': type },
+            payload: '',
+          });
+          assert.equal(res.statusCode, 200, res.body);
+        }
+      });
+
       test('reads application/json and FHIR JSON with parameters', async (t) => {
         const { app } = await startServer(t);
         for (const type of ['application/json', 'application/fhir+json; fhirVersion=4.0; charset=utf-8']) {

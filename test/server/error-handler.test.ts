@@ -5,6 +5,7 @@ import {
   ConflictError,
   ERROR_CLASSES,
   InvalidRequestError,
+  LimitExceededError,
   NotFoundError,
   PreconditionFailedError,
   StorageError,
@@ -17,6 +18,7 @@ const EXPECTED: Record<string, number> = {
   InvalidRequestError: 400,
   UnprocessableResourceError: 422,
   UnsupportedMediaTypeError: 415,
+  LimitExceededError: 400,
   NotSupportedError: 400,
   MethodNotAllowedError: 405,
   NotFoundError: 404,
@@ -110,6 +112,40 @@ describe('toErrorResponse', () => {
     const res = toErrorResponse(error, 'r');
     assert.equal(res.status, 413);
     assert.equal(res.outcome.issue[0]?.code, 'too-long');
+  });
+
+  test('names the size and the limit of a body that is too large, and the setting when there is one', () => {
+    const error = Object.assign(new Error('Request body is too large'), {
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+      statusCode: 413,
+    });
+    const bodyLimit = { bytes: 4096, setting: 'FHIRHOSE_MAX_KICKOFF_BODY_BYTES' };
+    const texts = [
+      toErrorResponse(error, 'r', { contentLength: 5000, bodyLimit }),
+      toErrorResponse(error, 'r', { bodyLimit }),
+      toErrorResponse(error, 'r', { contentLength: 5000, bodyLimit: { bytes: 4096 } }),
+      toErrorResponse(error, 'r'),
+    ].map((res) => res.outcome.issue[0]?.diagnostics);
+    assert.deepEqual(texts, [
+      'request body has 5000 bytes; the limit is 4096 bytes (FHIRHOSE_MAX_KICKOFF_BODY_BYTES)',
+      'request body has more than 4096 bytes; the limit is 4096 bytes (FHIRHOSE_MAX_KICKOFF_BODY_BYTES)',
+      'request body has 5000 bytes; the limit is 4096 bytes',
+      'request body is too large',
+    ]);
+  });
+
+  test('answers a limit exceeded with 400, issue code too-costly and the parameter', () => {
+    const error = new LimitExceededError('_type has 201 entries; the limit is 200 (FHIRHOSE_MAX_TYPES)', {
+      expression: '_type',
+      setting: 'FHIRHOSE_MAX_TYPES',
+      limit: 200,
+      actual: 201,
+    });
+    const res = toErrorResponse(error, 'r');
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.outcome.issue, [
+      { severity: 'error', code: 'too-costly', diagnostics: error.message, expression: ['_type'] },
+    ]);
   });
 
   test('answers a not-found error with issue code not-found', () => {
