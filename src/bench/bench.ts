@@ -17,6 +17,7 @@ import {
   benchTypeFilterExport,
 } from './scenario-exports.js';
 import { benchLoad, loadInto, loadedBefore } from './scenario-load.js';
+import { benchMixed } from './scenario-mixed.js';
 import { benchPostgres, DEFAULT_PG_URL } from './scenario-postgres.js';
 import { benchLatency, benchSystemExport } from './scenario-system.js';
 import type { BenchReport } from './types.js';
@@ -33,6 +34,7 @@ export const SCENARIOS = [
   'client',
   'scaling',
   'concurrent',
+  'mixed',
   'postgres',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -74,6 +76,7 @@ const RUNNERS: Record<Exclude<ScenarioName, 'load'>, Scenario> = {
   client: benchClient,
   scaling: benchScaling,
   concurrent: benchConcurrentSmall,
+  mixed: benchMixedSmall,
   postgres: (ctx, options) => benchPostgresIfUp(ctx, options.pgUrl ?? DEFAULT_PG_URL),
 };
 
@@ -165,7 +168,9 @@ async function attempt(ctx: BenchContext, what: string, fn: () => Promise<void>)
 }
 
 /** A loaded store of about {@link SMALL_RESOURCES} resources, or undefined when the data set is that small. */
-async function smallStore(ctx: BenchContext): Promise<{ db: string; resources: number } | undefined> {
+async function smallStore(
+  ctx: BenchContext,
+): Promise<{ db: string; resources: number; dataDir: string } | undefined> {
   if (ctx.resources < SMALL_RESOURCES * 2) return undefined;
   const small = await ensureDataset(join(ctx.work, `data-${SMALL_RESOURCES}`), SMALL_RESOURCES);
   const db = join(ctx.work, `store-${SMALL_RESOURCES}.db`);
@@ -173,7 +178,7 @@ async function smallStore(ctx: BenchContext): Promise<{ db: string; resources: n
     ctx.log(`  load ${small.resources} resources (not measured)`);
     await loadInto(ctx, small.dir, db);
   }
-  return { db, resources: small.resources };
+  return { db, resources: small.resources, dataDir: small.dir };
 }
 
 async function benchScaling(ctx: BenchContext): Promise<void> {
@@ -190,6 +195,15 @@ async function benchScaling(ctx: BenchContext): Promise<void> {
 async function benchConcurrentSmall(ctx: BenchContext): Promise<void> {
   const small = await smallStore(ctx);
   await benchConcurrent(ctx, small ?? { db: ctx.db, resources: ctx.resources });
+}
+
+/**
+ * The mixed load of 5 clients on the small store (the main one when the data set is small): 20
+ * exports at once, twice per run (one client alone first), fit the 15-minute budget only there.
+ */
+async function benchMixedSmall(ctx: BenchContext): Promise<void> {
+  const small = await smallStore(ctx);
+  await benchMixed(ctx, small ?? { db: ctx.db, resources: ctx.resources, dataDir: ctx.dataDir });
 }
 
 /** The full-size point of the memory-scaling figure is the system export's peak RSS. */

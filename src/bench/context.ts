@@ -32,6 +32,8 @@ export interface WithServerOptions {
   db?: string;
   settings?: Record<string, string>;
   nodeArgs?: readonly string[];
+  /** Start the server with authorization on (SMART Backend Services tokens). */
+  auth?: boolean;
 }
 
 /** Run `fn` against a fresh server child process, stopped (and its files removed) afterwards. */
@@ -46,6 +48,7 @@ export async function withServer<T>(
     env: ctx.env,
     ...(options.settings ? { settings: options.settings } : {}),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.auth ? { auth: true } : {}),
   });
   try {
     return await fn(server);

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { request } from 'undici';
+import { parseRetryAfter } from '../client/index.js';
 
 /** One file of a manifest. */
 export interface ManifestFile {
@@ -27,24 +28,58 @@ export interface Kickoff {
   latencyMs: number;
 }
 
+/**
+ * An access token for the next request, for servers with authorization on; called before every
+ * request, so a token near its expiry is renewed.
+ */
+export type Bearer = () => Promise<string>;
+
 /** A kick-off request: path below the base (`/$export?_type=Patient`), with an optional POST body. */
 export interface KickoffRequest {
   path: string;
   body?: unknown;
+  /** The client's token; without it the request is anonymous (servers with authorization off). */
+  bearer?: Bearer;
+}
+
+/** A kick-off the server did not accept, with its status and Retry-After kept as data. */
+export class KickoffRefusedError extends Error {
+  override readonly name = 'KickoffRefusedError';
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The answer's Retry-After in ms, when it sent one. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+
+  /** Whether the server refused for load (429 Too Many Requests): worth retrying after Retry-After. */
+  get throttled(): boolean {
+    return this.status === 429;
+  }
 }
 
 async function failure(what: string, status: number, body: { text(): Promise<string> }): Promise<Error> {
   return new Error(`${what} answered ${status}: ${(await body.text()).slice(0, 500)}`);
 }
 
+async function authorization(bearer: Bearer | undefined): Promise<Record<string, string>> {
+  return bearer ? { authorization: `Bearer ${await bearer()}` } : {};
+}
+
 /**
  * Start an export and return its status URL.
- * @throws Error unless the server answers 202 with Content-Location
+ * @throws KickoffRefusedError unless the server answers 202 with Content-Location
  */
 export async function kickoff(base: string, req: KickoffRequest): Promise<Kickoff> {
-  const startedAt = performance.now();
-  const headers: Record<string, string> = { accept: 'application/fhir+json', prefer: 'respond-async' };
+  const headers: Record<string, string> = {
+    accept: 'application/fhir+json',
+    prefer: 'respond-async',
+    ...(await authorization(req.bearer)),
+  };
   if (req.body !== undefined) headers['content-type'] = 'application/fhir+json';
+  const startedAt = performance.now();
   const res = await request(base + req.path, {
     method: req.body === undefined ? 'GET' : 'POST',
     headers,
@@ -52,8 +87,11 @@ export async function kickoff(base: string, req: KickoffRequest): Promise<Kickof
   });
   const latencyMs = performance.now() - startedAt;
   const location = res.headers['content-location'];
-  if (res.statusCode !== 202 || typeof location !== 'string')
-    throw await failure('kick-off', res.statusCode, res.body);
+  if (res.statusCode !== 202 || typeof location !== 'string') {
+    const { message } = await failure('kick-off', res.statusCode, res.body);
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], Date.now());
+    throw new KickoffRefusedError(message, res.statusCode, retryAfterMs);
+  }
   await res.body.dump();
   return { statusUrl: location, startedAt, latencyMs };
 }
@@ -65,6 +103,8 @@ export interface PollOptions {
   latenciesMs: number[];
   /** Give up after this long. */
   timeoutMs: number;
+  /** The token of the client that started the export, when authorization is on. */
+  bearer?: Bearer;
 }
 
 /** A completed export, as its status URL reported it. */
@@ -85,8 +125,9 @@ export async function awaitManifest(statusUrl: string, options: PollOptions): Pr
   let polls = 0;
   let throttled = 0;
   while (performance.now() < deadline) {
+    const headers = { accept: 'application/json', ...(await authorization(options.bearer)) };
     const sent = performance.now();
-    const res = await request(statusUrl, { headers: { accept: 'application/json' } });
+    const res = await request(statusUrl, { headers });
     const arrived = performance.now();
     options.latenciesMs.push(arrived - sent);
     polls++;
@@ -157,10 +198,11 @@ async function downloadOne(url: string, gzip: boolean): Promise<Downloaded> {
 
 /**
  * DELETE a job, which removes its files.
+ * @param bearer - the token of the client that owns the job, when authorization is on
  * @throws Error unless the server answers 202
  */
-export async function deleteJob(statusUrl: string): Promise<void> {
-  const res = await request(statusUrl, { method: 'DELETE' });
+export async function deleteJob(statusUrl: string, bearer?: Bearer): Promise<void> {
+  const res = await request(statusUrl, { method: 'DELETE', headers: await authorization(bearer) });
   if (res.statusCode !== 202) throw await failure('DELETE', res.statusCode, res.body);
   await res.body.dump();
 }

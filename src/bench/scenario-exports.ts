@@ -14,6 +14,11 @@ export const TYPE_FILTER = 'Observation?category=laboratory';
 /** The `_elements` benchmark: three root elements on every type (parses every resource). */
 export const ELEMENTS = 'status,code,subject';
 
+/** The benchmark Group's members: every tenth patient, in file order. */
+export function groupMembers(patientIds: readonly string[]): string[] {
+  return patientIds.filter((_, i) => i % Math.round(1 / GROUP_SHARE) === 0);
+}
+
 /** A kick-off to measure the same way as the system export: rate, seconds and peak server RSS. */
 interface ExportCase {
   key: string;
@@ -82,8 +87,7 @@ export async function benchPatientExport(ctx: BenchContext): Promise<void> {
 
 /** Group export of a Group holding every tenth patient, created through `POST /Group`. */
 export async function benchGroupExport(ctx: BenchContext): Promise<void> {
-  const ids = await readPatientIds(ctx.dataDir);
-  const members = ids.filter((_, i) => i % Math.round(1 / GROUP_SHARE) === 0);
+  const members = groupMembers(await readPatientIds(ctx.dataDir));
   const groupId = await withServer(ctx, (server) => postGroup(server.baseUrl, members));
   ctx.details.groupMembers = members.length;
   const label = `Group export (${members.length.toLocaleString('en-US')} patients)`;

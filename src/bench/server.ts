@@ -15,9 +15,11 @@ export interface ServerOptions {
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
   cwd?: string;
+  /** Require SMART Backend Services tokens; off by default, so anonymous requests are one client. */
+  auth?: boolean;
 }
 
-/** A `fhirhose serve` child process on loopback, without authorization. */
+/** A `fhirhose serve` child process on loopback, without authorization unless asked for. */
 export interface BenchServer {
   baseUrl: string;
   pid: number;
@@ -45,7 +47,12 @@ export const SERVER_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
  */
 export async function startServer(options: ServerOptions): Promise<BenchServer> {
   const port = await freePort();
-  const env: ChildEnv = { ...options.env, ...SERVER_SETTINGS, ...options.settings };
+  const env: ChildEnv = {
+    ...options.env,
+    ...SERVER_SETTINGS,
+    ...(options.auth ? { FHIRHOSE_AUTH: 'on' } : {}),
+    ...options.settings,
+  };
   const args = [
     'serve',
     '--db',
@@ -54,7 +61,7 @@ export async function startServer(options: ServerOptions): Promise<BenchServer> 
     String(port),
     '--export-dir',
     options.exportDir,
-    '--no-auth',
+    options.auth ? '--auth' : '--no-auth',
   ];
   const child = spawnCli(args, env, options.nodeArgs);
   const stderr = collect(child.stderr);
