@@ -32,6 +32,12 @@ export interface MixedSummary {
   slowestRatio: number;
   /** The fastest client's span divided by the time alone: far below the slowest when sharing is unfair. */
   fastestRatio: number;
+  /**
+   * The lowest slowest-client ratio any scheduler could reach in this run: the clients' work divided by
+   * the mixed rate, over the time alone (when one client alone keeps every worker busy, N clients of
+   * the same workload cannot all finish sooner than about N times its time alone).
+   */
+  floorRatio: number;
 }
 
 /**
@@ -78,6 +84,7 @@ export function summarizeMixed(alone: ClientSpan, mixed: readonly ClientSpan[]):
     slowestClient: slowest,
     slowestRatio: clientSeconds[slowest]! / aloneSeconds,
     fastestRatio: Math.min(...clientSeconds) / aloneSeconds,
+    floorRatio: wallSeconds > 0 && wall.resources > 0 ? wallSeconds / aloneSeconds : 0,
   };
 }
 

@@ -48,6 +48,12 @@ describe('summarizeMixed', () => {
     assert.equal(got.rate, 800 / 3);
   });
 
+  it('gives as floor the whole mixed run over the time alone: some client always finishes last', () => {
+    const got = summarizeMixed(span(0, 10_000), [span(0, 50_000, 100), span(0, 20_000, 100)]);
+    assert.equal(got.floorRatio, 5);
+    assert.equal(got.slowestRatio, 5);
+  });
+
   it('gives a ratio of 1 to clients that share nothing, as if each ran alone', () => {
     const got = summarizeMixed(span(0, 4_000), [span(0, 4_000), span(100, 4_100)]);
     assert.equal(got.slowestRatio, 1);
