@@ -5,35 +5,15 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { FhirResource } from '../../src/fhir/index.js';
 import { loadPaths } from '../../src/store/index.js';
 import type { ResourceStore } from '../../src/store/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
 import type { Backend, TestDatabase } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
+import { currentJson, ndjson, withoutPrepared } from './loader-helpers.js';
 
 type TestContext = { after: (fn: () => Promise<void> | void) => void };
-
-const ndjson = (resources: FhirResource[]): string =>
-  resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
-
-/** The same store with `ingestPrepared` hidden, so the loader takes its one-thread path. */
-function withoutPrepared(store: ResourceStore): ResourceStore {
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'ingestPrepared') return undefined;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-async function currentJson(store: ResourceStore, type: string, id: string): Promise<Record<string, unknown>> {
-  const result = await store.read(type, id);
-  assert.ok(result.status === 'found', `${type}/${id} is not stored`);
-  return JSON.parse(result.resource.json) as Record<string, unknown>;
-}
 
 function loaderTests(backend: Backend): void {
   let database: TestDatabase;
