@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
 import { isResource } from '../fhir/index.js';
 import { bundleOperations } from './bundle.js';
+import { gzipDamage } from './gzip-check.js';
 import { preparedEvents } from './ingest-source.js';
 import { fileLines, isNdjsonFile, parseLine, rejectReason } from './ndjson-lines.js';
 import type { IngestSummary, ResourceStore } from './types.js';
@@ -24,6 +25,7 @@ export interface LoadReport {
   updated: number;
   unchanged: number;
   deleted: number;
+  /** Problems reported: NDJSON lines, and whole files (a damaged gzip file is one). */
   rejected: number;
   seconds: number;
 }
@@ -58,7 +60,11 @@ export async function listLoadable(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones loaded. */
+/**
+ * Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones
+ * loaded. A gzip file is inflated once to check it before it is loaded, and a damaged one loads
+ * nothing.
+ */
 export async function loadPaths(
   store: ResourceStore,
   paths: string[],
@@ -142,6 +148,11 @@ async function loadInline(run: LoadRun, files: string[]): Promise<void> {
 }
 
 async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
+  const damage = file.endsWith('.gz') ? await gzipDamage(file) : undefined;
+  if (damage !== undefined) {
+    run.problem({ file, line: 0, reason: damage });
+    return;
+  }
   let batch: FhirResource[] = [];
   let texts: string[] = [];
   let bytes = 0;

@@ -175,24 +175,6 @@ function loaderTests(backend: Backend): void {
     assert.deepEqual(await store.compartmentsOf('Observation', 'o4'), ['p39']);
   });
 
-  test('a truncated gzip file reports the line reached and keeps the lines before it', async (t) => {
-    const dir = tempDir(t);
-    const patients = Array.from({ length: 2000 }, (_, i) =>
-      makePatient(`p${i}`, { note: 'x'.repeat(200 + (i % 13)) }),
-    );
-    const zipped = gzipSync(ndjson(patients));
-    writeFileSync(join(dir, 'Patient.ndjson.gz'), zipped.subarray(0, zipped.length >> 1));
-    writeFileSync(join(dir, 'Practitioner.ndjson'), ndjson([{ resourceType: 'Practitioner', id: 'd1' }]));
-    const store = await open(t);
-    const problems: { line: number; reason: string }[] = [];
-    const report = await loadPaths(store, [dir], { batchBytes: 4096, onProblem: (p) => problems.push(p) });
-    assert.equal(problems.length, 1);
-    assert.match(problems[0]!.reason, /^read failed/);
-    // Every whole line before the break is loaded: about half the file.
-    assert.ok(report.created > 900 && report.created === problems[0]!.line + 1, JSON.stringify(report));
-    assert.equal((await store.read('Practitioner', 'd1')).status, 'found');
-  });
-
   test('a store without ingestPrepared is loaded on one thread with the same result', async (t) => {
     const dir = tempDir(t);
     const lines = [
