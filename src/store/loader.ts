@@ -1,21 +1,28 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
-import { isResource } from '../fhir/index.js';
-import { bundleOperations } from './bundle.js';
 import { gzipDamage } from './gzip-check.js';
 import { preparedEvents } from './ingest-source.js';
-import { fileLines, isNdjsonFile, parseLine, rejectReason } from './ndjson-lines.js';
-import type { IngestSummary, ResourceStore } from './types.js';
+import { addSummary, loadJsonFile } from './json-file-load.js';
+import { fileLines, isNdjsonFile, parseLine } from './ndjson-lines.js';
+import type { ResourceStore } from './types.js';
 
-/** A line or entry that was not loaded, and why. */
+/** A line, Bundle entry or whole file that was not loaded, and why. */
 export interface LoadProblem {
   file: string;
-  /** 1-based line number (NDJSON), or 0 for a whole file. */
+  /** 1-based line number (NDJSON), or 0 for a Bundle entry or a whole file. */
   line: number;
+  /** 0-based index in `Bundle.entry`, for a Bundle entry. */
+  entry?: number;
   reason: string;
+}
+
+/** A problem as one line of text: `file:line: reason`, `file entry[i]: reason` or `file: reason`. */
+export function describeProblem(problem: LoadProblem): string {
+  const { file, line, entry, reason } = problem;
+  const where = entry !== undefined ? `${file} entry[${entry}]` : line > 0 ? `${file}:${line}` : file;
+  return `${where}: ${reason}`;
 }
 
 /** The outcome of a load. */
@@ -25,7 +32,7 @@ export interface LoadReport {
   updated: number;
   unchanged: number;
   deleted: number;
-  /** Problems reported: NDJSON lines, and whole files (a damaged gzip file is one). */
+  /** Problems reported: NDJSON lines, Bundle entries, and whole files (a damaged gzip file is one). */
   rejected: number;
   seconds: number;
 }
@@ -61,9 +68,9 @@ export async function listLoadable(paths: string[]): Promise<string[]> {
 }
 
 /**
- * Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones
- * loaded. A gzip file is inflated once to check it before it is loaded, and a damaged one loads
- * nothing.
+ * Load NDJSON (plain or gzip) and Bundle files into the store. Bad lines and Bundle entries are
+ * reported and the good ones loaded. A gzip file is inflated once to check it before it is loaded,
+ * and a damaged one loads nothing. A transaction Bundle with a bad entry loads nothing.
  */
 export async function loadPaths(
   store: ResourceStore,
@@ -107,7 +114,8 @@ const DEFAULT_BATCH_ROWS = 50_000;
 // smaller ones hold less memory: each worker holds a chunk and its batch, and so does the writer.
 const DEFAULT_BATCH_BYTES = 24 * 1024 * 1024;
 
-interface LoadRun {
+/** One load's settings, totals and callbacks. */
+export interface LoadRun {
   store: ResourceStore;
   report: LoadReport;
   batchRows: number;
@@ -185,46 +193,4 @@ async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
     run.problem({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
   }
   await flush();
-}
-
-async function loadJsonFile(run: LoadRun, file: string): Promise<void> {
-  const { store, report, problem } = run;
-  let value: unknown;
-  try {
-    const raw = await readFile(file);
-    value = JSON.parse((file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'));
-  } catch (err) {
-    problem({ file, line: 0, reason: `cannot read JSON: ${(err as Error).message}` });
-    return;
-  }
-  if (isResource(value) && value.resourceType === 'Bundle') {
-    let ops;
-    try {
-      ops = bundleOperations(value);
-    } catch (err) {
-      problem({ file, line: 0, reason: (err as Error).message });
-      return;
-    }
-    const puts: FhirResource[] = [];
-    for (const op of ops) {
-      if (op.kind === 'delete') {
-        if (await store.delete(op.type, op.id)) report.deleted += 1;
-        continue;
-      }
-      const reason = rejectReason(op.resource);
-      if (reason) problem({ file, line: 0, reason });
-      else puts.push(op.resource);
-    }
-    if (puts.length > 0) addSummary(report, await store.ingest(puts));
-    return;
-  }
-  const reason = rejectReason(value);
-  if (reason) problem({ file, line: 0, reason });
-  else addSummary(report, await store.ingest([value as FhirResource]));
-}
-
-function addSummary(report: LoadReport, s: IngestSummary): void {
-  report.created += s.created;
-  report.updated += s.updated;
-  report.unchanged += s.unchanged;
 }
