@@ -7,6 +7,7 @@ import {
   GoneError,
   InvalidRequestError,
   MethodNotAllowedError,
+  NestingTooDeepError,
   NotFoundError,
   NotSupportedError,
   PreconditionFailedError,
@@ -31,6 +32,7 @@ type ErrorClass = abstract new (...args: never[]) => FhirhoseError;
 const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [InvalidRequestError, 400],
   [UnprocessableResourceError, 422],
+  [NestingTooDeepError, 400],
   [UnsupportedMediaTypeError, 415],
   [NotSupportedError, 400],
   [MethodNotAllowedError, 405],

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FhirResource } from '../fhir/index.js';
-import { FhirhoseError, InvalidRequestError, isResource, isResourceType, isValidId } from '../fhir/index.js';
+import {
+  FhirhoseError,
+  InvalidRequestError,
+  checkResource,
+  isResourceType,
+  isValidId,
+} from '../fhir/index.js';
 
 /** One operation a Bundle entry asks for. */
 export type BundleOp =
@@ -18,9 +24,9 @@ export interface BundlePlan {
 const READABLE_TYPES = new Set(['transaction', 'batch', 'collection', 'searchset', 'history']);
 
 /**
- * Turn a Bundle into store operations, entry by entry: a resource needs a known resourceType (an
- * invalid or missing id is taken from a `urn:uuid:` fullUrl or assigned), and a DELETE needs
- * `request.url` `Type/id`. `urn:uuid:` fullUrls of good entries become `Type/id` and every
+ * Turn a Bundle into store operations, entry by entry: a resource must pass `checkResource` (as a REST
+ * create would; an invalid or missing id is taken from a `urn:uuid:` fullUrl or assigned), and a
+ * DELETE needs `request.url` `Type/id`. `urn:uuid:` fullUrls of good entries become `Type/id` and every
  * reference to them is rewritten (https://hl7.org/fhir/R4/bundle.html#references). The caller decides
  * what bad entries mean: a transaction is all-or-nothing (R4 http.html#transaction).
  * @throws InvalidRequestError when the Bundle's type cannot be loaded
@@ -52,6 +58,7 @@ export function bundleOperations(bundle: FhirResource): BundlePlan {
     problems,
     ops: ops.map((op) => {
       if (op.kind !== 'pending') return op;
+      // Safe to recurse: checkResource bounded the depth.
       if (rewrites.size > 0) rewriteReferences(op.resource, rewrites);
       return { kind: 'put', resource: op.resource as FhirResource & { id: string } };
     }),
@@ -64,7 +71,7 @@ type EntryOperation =
 
 /**
  * What one entry asks for.
- * @throws InvalidRequestError for a bad entry
+ * @throws InvalidRequestError, NestingTooDeepError, UnprocessableResourceError for a bad entry
  */
 function entryOperation(entry: unknown): EntryOperation {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
@@ -87,17 +94,7 @@ function entryOperation(entry: unknown): EntryOperation {
   if (resource === undefined) {
     throw new InvalidRequestError('the entry has no resource', { expression: 'Bundle.entry.resource' });
   }
-  if (!isResource(resource)) {
-    throw new InvalidRequestError('not a FHIR resource: a JSON object with a resourceType', {
-      expression: 'resourceType',
-    });
-  }
-  if (!isResourceType(resource.resourceType)) {
-    throw new InvalidRequestError(`unknown resourceType '${resource.resourceType}'`, {
-      expression: 'resourceType',
-    });
-  }
-  const checked = resource;
+  const checked = checkResource(resource, { id: 'ignored' });
   const fullUrl = typeof url === 'string' ? url : undefined;
   if (!isValidId(checked.id)) {
     const fromUrl = fullUrl?.startsWith('urn:uuid:') ? fullUrl.slice(9) : undefined;

@@ -1,15 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
-import { FhirhoseError, isResource } from '../fhir/index.js';
+import { FhirhoseError, checkResource, isResource } from '../fhir/index.js';
 import { bundleOperations } from './bundle.js';
 import type { BundlePlan } from './bundle.js';
-import { rejectReason } from './ndjson-lines.js';
 import type { LoadReport, LoadRun } from './loader.js';
 import type { IngestSummary } from './types.js';
 
 /**
- * Load a file holding one JSON document (plain or gzip): a resource, or a Bundle. The good entries of a Bundle are loaded and each bad one is reported by its index, except
+ * Load a file holding one JSON document (plain or gzip): a resource, checked as an NDJSON line is, or
+ * a Bundle. The good entries of a Bundle are loaded and each bad one is reported by its index, except
  * in a transaction, which is all-or-nothing (R4 http.html#transaction): one bad entry and none is
  * loaded. A damaged gzip file is refused whole: it is inflated and checked before anything is written.
  */
@@ -24,12 +25,15 @@ export async function loadJsonFile(run: LoadRun, file: string): Promise<void> {
     await loadBundle(run, file, value);
     return;
   }
-  const reason = rejectReason(value);
-  if (reason !== undefined) {
-    run.problem({ file, line: 0, reason });
+  let resource: FhirResource;
+  try {
+    resource = checkResource(value, { id: 'required' });
+  } catch (err) {
+    if (!(err instanceof FhirhoseError)) throw err;
+    run.problem({ file, line: 0, reason: err.message });
     return;
   }
-  addSummary(run.report, await run.store.ingest([value as FhirResource]));
+  addSummary(run.report, await run.store.ingest([resource]));
 }
 
 async function readJson(file: string): Promise<{ value: unknown } | { reason: string }> {
@@ -46,6 +50,7 @@ async function readJson(file: string): Promise<{ value: unknown } | { reason: st
       return { reason: `damaged gzip file (${(err as Error).message}): nothing from this file was loaded` };
     }
   }
+  if (!isUtf8(bytes)) return { reason: 'invalid UTF-8: FHIR JSON is UTF-8 text' };
   try {
     return { value: JSON.parse(bytes.toString('utf8')) as unknown };
   } catch (err) {

@@ -5,7 +5,7 @@ import type { FhirResource } from '../fhir/index.js';
 import { gzipDamage } from './gzip-check.js';
 import { preparedEvents } from './ingest-source.js';
 import { addSummary, loadJsonFile } from './json-file-load.js';
-import { fileLines, isNdjsonFile, parseLine } from './ndjson-lines.js';
+import { eachLine, fileChunks, isNdjsonFile } from './ndjson-lines.js';
 import type { ResourceStore } from './types.js';
 
 /** A line, Bundle entry or whole file that was not loaded, and why. */
@@ -69,8 +69,9 @@ export async function listLoadable(paths: string[]): Promise<string[]> {
 
 /**
  * Load NDJSON (plain or gzip) and Bundle files into the store. Bad lines and Bundle entries are
- * reported and the good ones loaded. A gzip file is inflated once to check it before it is loaded,
- * and a damaged one loads nothing. A transaction Bundle with a bad entry loads nothing.
+ * reported and the good ones loaded; each is checked by `checkResource`, as a REST write is. A gzip
+ * file is inflated once to check it before it is loaded, and a damaged one loads nothing. A
+ * transaction Bundle with a bad entry loads nothing.
  */
 export async function loadPaths(
   store: ResourceStore,
@@ -161,36 +162,46 @@ async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
     run.problem({ file, line: 0, reason: damage });
     return;
   }
-  let batch: FhirResource[] = [];
-  let texts: string[] = [];
-  let bytes = 0;
-  let lineNo = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length > 0) addSummary(run.report, await run.store.ingest(batch, texts));
-    batch = [];
-    texts = [];
-    bytes = 0;
-    run.progress();
-  };
+  let lines = 0;
+  // A chunk is about `batchBytes`: a batch, or several when `batchRows` is reached first.
+  const chunks = fileChunks(file, run.batchBytes);
   try {
-    for await (const lines of fileLines(file)) {
-      for (const raw of lines) {
-        lineNo += 1;
-        const line = raw.trim();
-        if (line === '') continue;
-        const parsed = parseLine(line);
-        if ('reason' in parsed) {
-          run.problem({ file, line: lineNo, reason: parsed.reason });
-          continue;
-        }
-        batch.push(parsed.resource);
-        texts.push(line);
-        bytes += line.length;
-        if (batch.length >= run.batchRows || bytes >= run.batchBytes) await flush();
+    for (;;) {
+      let next: IteratorResult<{ buffer: Buffer; length: number }>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        // Only a read fails here; a failed write is no problem of the file, and ends the load.
+        run.problem({ file, line: lines, reason: `read failed: ${(err as Error).message}` });
+        return;
       }
+      if (next.done) return;
+      lines += await ingestChunk(run, { file, firstLine: lines, ...next.value });
     }
-  } catch (err) {
-    run.problem({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
+  } finally {
+    await chunks.return(undefined);
   }
-  await flush();
+}
+
+/** Parse, check and write a chunk of whole lines; returns its line count. */
+async function ingestChunk(
+  run: LoadRun,
+  chunk: { file: string; firstLine: number; buffer: Buffer; length: number },
+): Promise<number> {
+  const resources: FhirResource[] = [];
+  const texts: string[] = [];
+  const lines = eachLine(chunk.buffer, chunk.length, (line, parsed) => {
+    if ('reason' in parsed) {
+      run.problem({ file: chunk.file, line: chunk.firstLine + line, reason: parsed.reason });
+      return;
+    }
+    resources.push(parsed.resource);
+    texts.push(parsed.text);
+  });
+  for (let i = 0; i < resources.length; i += run.batchRows) {
+    const end = i + run.batchRows;
+    addSummary(run.report, await run.store.ingest(resources.slice(i, end), texts.slice(i, end)));
+    run.progress();
+  }
+  return lines;
 }

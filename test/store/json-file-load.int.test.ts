@@ -64,6 +64,27 @@ function jsonFileTests(backend: Backend): void {
     });
   }
 
+  test('checks each Bundle entry as a REST create would', async (t) => {
+    const file = join(tempDir(t), 'bundle.json');
+    const deep = JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`) as unknown;
+    const entry = [
+      { resource: makePatient('c1') },
+      { resource: makeObservation('o2', 'c1', { code: null }) },
+      { resource: makePatient('deep', { extension: deep }) },
+      { resource: makePatient('m1', { meta: [] }) },
+    ];
+    writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry }));
+    const store = await open(t);
+    const { report, problems } = await load(store, file);
+    assert.deepEqual(problems, [
+      'bundle.json entry[1]: Observation.code is null; FHIR JSON omits empty elements',
+      'bundle.json entry[2]: Patient is nested more than 100 levels deep',
+      'bundle.json entry[3]: Patient.meta must be an object',
+    ]);
+    assert.deepEqual([report.created, report.rejected], [1, 3]);
+    assert.equal(await store.count('Patient'), 1);
+  });
+
   test('a transaction Bundle with a bad entry loads none of its entries and says why', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'before.ndjson'), `${JSON.stringify(makePatient('kept'))}\n`);
@@ -100,6 +121,17 @@ function jsonFileTests(backend: Backend): void {
       /^bundle\.json\.gz: damaged gzip file \(.+\): nothing from this file was loaded$/,
     );
     assert.deepEqual([report.created, report.rejected], [0, 1]);
+  });
+
+  test('a file of one resource is checked as an NDJSON line is', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(makePatient('a', { meta: [] })));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(makePatient('b')));
+    const store = await open(t);
+    const problems: string[] = [];
+    const report = await loadPaths(store, [dir], { onProblem: (p) => problems.push(describeProblem(p)) });
+    assert.deepEqual(problems, [`${join(dir, 'a.json')}: Patient.meta must be an object`]);
+    assert.deepEqual([report.created, report.rejected], [1, 1]);
   });
 }
 

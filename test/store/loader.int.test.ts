@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadPaths } from '../../src/store/index.js';
-import type { ResourceStore } from '../../src/store/index.js';
+import type { LoadProblem, ResourceStore } from '../../src/store/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
 import type { Backend, TestDatabase } from '../helpers/stores.js';
@@ -174,6 +174,58 @@ function loaderTests(backend: Backend): void {
     assert.deepEqual(await store.compartmentsOf('Observation', 'o6'), ['p34']);
     assert.deepEqual(await store.compartmentsOf('Observation', 'o4'), ['p39']);
   });
+
+  for (const path of ['worker threads', 'one thread'] as const) {
+    test(`rejects on ${path} the lines a REST write refuses, each with its line and reason`, async (t) => {
+      const dir = tempDir(t);
+      // Nesting `depth` levels deep, the resource itself being level 1.
+      const nested = (id: string, depth: number): string =>
+        `{"resourceType":"Patient","id":"${id}","extension":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      const lines: (string | Buffer)[] = [
+        JSON.stringify(makePatient('good1')),
+        '{"resourceType":"Observation","id":"o1","status":"final","code":null}',
+        '{"resourceType":"Patient","id":"m1","meta":[]}',
+        '{"resourceType":"Patient","id":"n1","name":[{"family":null}]}',
+        Buffer.from([
+          ...Buffer.from('{"resourceType":"Patient","id":"u1","name":[{"family":"'),
+          0xff,
+          0xfe,
+          0x22,
+          0x7d,
+          0x5d,
+          0x7d,
+        ]),
+        nested('deep5000', 5000),
+        nested('deep101', 101),
+        nested('deep100', 100),
+        JSON.stringify(makePatient('good2')),
+      ];
+      const bytes = Buffer.concat(lines.flatMap((l) => [Buffer.from(l), Buffer.from('\n')]));
+      writeFileSync(join(dir, 'all.ndjson'), bytes);
+      const opened = await open(t);
+      const store = path === 'one thread' ? withoutPrepared(opened) : opened;
+      const problems: LoadProblem[] = [];
+      const report = await loadPaths(store, [dir], { onProblem: (p) => problems.push(p) });
+      assert.deepEqual(
+        problems.map((p) => [p.line, p.reason]),
+        [
+          [2, 'Observation.code is null; FHIR JSON omits empty elements'],
+          [3, 'Patient.meta must be an object'],
+          [4, 'Patient.name[0].family is null; FHIR JSON omits empty elements'],
+          [5, 'invalid UTF-8: NDJSON and FHIR JSON are UTF-8 text'],
+          [6, 'Patient is nested more than 100 levels deep'],
+          [7, 'Patient is nested more than 100 levels deep'],
+        ],
+      );
+      assert.deepEqual([report.created, report.rejected], [3, 6]);
+      for (const id of ['m1', 'n1', 'u1', 'deep5000', 'deep101']) {
+        assert.equal((await store.read('Patient', id)).status, 'missing', id);
+      }
+      assert.equal((await store.read('Observation', 'o1')).status, 'missing');
+      for (const id of ['good1', 'deep100', 'good2'])
+        assert.equal((await store.read('Patient', id)).status, 'found');
+    });
+  }
 
   test('a store without ingestPrepared is loaded on one thread with the same result', async (t) => {
     const dir = tempDir(t);
