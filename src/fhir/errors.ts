@@ -52,6 +52,15 @@ export class UnprocessableResourceError extends FhirhoseError {
   readonly issueCode = 'processing' as const;
 }
 
+/**
+ * A resource nested deeper than `MAX_RESOURCE_DEPTH` levels (`resource-check.ts`): refused before any
+ * code that walks a resource by recursion runs out of stack.
+ */
+export class NestingTooDeepError extends FhirhoseError {
+  static override code = 'FHIRHOSE_ERR_NESTING_TOO_DEEP';
+  readonly issueCode = 'too-costly' as const;
+}
+
 /** The request body uses a media type we do not read. */
 export class UnsupportedMediaTypeError extends FhirhoseError {
   static override code = 'FHIRHOSE_ERR_UNSUPPORTED_MEDIA_TYPE';
@@ -174,6 +183,7 @@ export class StorageError extends FhirhoseError {
 export const ERROR_CLASSES = [
   InvalidRequestError,
   UnprocessableResourceError,
+  NestingTooDeepError,
   UnsupportedMediaTypeError,
   LimitExceededError,
   NotSupportedError,

@@ -10,3 +10,4 @@ export * from './group.js';
 export * from './supporting-refs.js';
 export * from './type-filter.js';
 export * from './elements.js';
+export * from './resource-check.js';

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequestError, UnsupportedMediaTypeError } from '../fhir/index.js';
 
@@ -12,11 +13,18 @@ const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
  * Replace fastify's parsers: FHIR JSON and JSON parse to `unknown`, forms to URLSearchParams. An
  * empty JSON body is a 400 on POST, PUT and PATCH, and no body on other methods (a DELETE).
  * Any other media type is left unparsed, so fastify answers it with a 415 (FST_ERR_CTP_INVALID_MEDIA_TYPE).
+ * JSON is read as bytes, so that invalid UTF-8 is refused (as `fhirhose load` refuses such a line)
+ * rather than decoded to U+FFFD and stored.
  */
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(new InvalidRequestError('request body is not valid UTF-8 (FHIR JSON is UTF-8)'), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
     if (text.trim() === '') {
       // No body at all, as if no Content-Type had been sent.
       if (!BODY_METHODS.has(request.method)) done(null, undefined);

@@ -8,6 +8,7 @@ import {
   InvalidRequestError,
   LimitExceededError,
   MethodNotAllowedError,
+  NestingTooDeepError,
   NotFoundError,
   NotSupportedError,
   PreconditionFailedError,
@@ -32,6 +33,7 @@ type ErrorClass = abstract new (...args: never[]) => FhirhoseError;
 const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [InvalidRequestError, 400],
   [UnprocessableResourceError, 422],
+  [NestingTooDeepError, 400],
   [UnsupportedMediaTypeError, 415],
   [LimitExceededError, 400],
   [NotSupportedError, 400],

@@ -2,10 +2,10 @@
 export type * from './types.js';
 export { openSqliteStore, SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
-export { listLoadable, loadPaths } from './loader.js';
+export { describeProblem, listLoadable, loadPaths } from './loader.js';
 export type { LoadOptions, LoadProblem, LoadReport } from './loader.js';
 export { bundleOperations } from './bundle.js';
-export type { BundleOp } from './bundle.js';
+export type { BundleOp, BundlePlan } from './bundle.js';
 export type * from './job-types.js';
 export { SqliteJobStore } from './sqlite-jobs.js';
 export type * from './auth-types.js';

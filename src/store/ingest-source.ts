@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { LoadProblem } from './loader.js';
+import { gzipDamage } from './gzip-check.js';
 import { fileChunks, isNdjsonFile } from './ndjson-lines.js';
 import type { PreparedBatch } from './prepared-batch.js';
 
@@ -96,6 +97,8 @@ export async function* preparedEvents(options: PreparedEventsOptions): AsyncGene
           // The line reached: every line of the chunks read before the failure.
           const problem = { file: item.file, line: firstLine, reason: `read failed: ${item.error.message}` };
           yield { kind: 'problems', problems: [problem] };
+        } else if (item.kind === 'damaged') {
+          yield { kind: 'problems', problems: [{ file: item.file, line: 0, reason: item.reason }] };
         } else yield item;
         firstLine = 0;
         continue;
@@ -119,20 +122,28 @@ export async function* preparedEvents(options: PreparedEventsOptions): AsyncGene
 type ReadItem =
   | { kind: 'chunk'; file: string; buffer: Buffer; length: number }
   | { kind: 'json' | 'end'; file: string }
-  | { kind: 'failed'; file: string; error: Error };
+  | { kind: 'failed'; file: string; error: Error }
+  | { kind: 'damaged'; file: string; reason: string };
 
 type Queued =
   | Exclude<ReadItem, { kind: 'chunk' }>
   | { kind: 'prepared'; file: string; prepared: Promise<ChunkResult & { worker: number }> };
 
 /**
- * The files as chunks of lines, each NDJSON file followed by its 'end'. A read that fails ends its
- * file with 'failed' (after the chunks read before it) and the load goes on with the next file.
+ * The files as chunks of lines, each NDJSON file followed by its 'end'. A gzip file is checked whole
+ * first (`gzipDamage`): a damaged one gives 'damaged' and no chunk. A read that fails ends its file
+ * with 'failed' (after the chunks read before it) and the load goes on with the next file.
  */
 async function* readItems(files: string[], chunkBytes: number, spare: Buffer[]): AsyncGenerator<ReadItem> {
   for (const file of files) {
     if (!isNdjsonFile(file)) {
       yield { kind: 'json', file };
+      continue;
+    }
+    const damage = file.endsWith('.gz') ? await gzipDamage(file) : undefined;
+    if (damage !== undefined) {
+      yield { kind: 'damaged', file, reason: damage };
+      yield { kind: 'end', file };
       continue;
     }
     try {

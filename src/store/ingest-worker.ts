@@ -2,7 +2,7 @@
 // validating, serializing, hashing, indexing: the CPU half of a load) while the loading thread only
 // writes to the database. See ingest-source.ts for the protocol.
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseLine } from './ndjson-lines.js';
+import { eachLine } from './ndjson-lines.js';
 import { BatchBuilder } from './prepared-batch.js';
 import type { ChunkResult, ChunkTask, ChunkReturn, IngestWorkerData } from './ingest-source.js';
 
@@ -26,25 +26,16 @@ function prepareChunk(task: ChunkTask): { result: ChunkResult; transfer: ArrayBu
     if (builder) result.batches.push(builder.build({ sortByKey: options.sortByKey }));
     builder = undefined;
   };
-  // Line by line rather than one string for the chunk: a string that large would stay in the heap
-  // until the next full collection.
-  for (let start = 0; start < task.length;) {
-    const newline = bytes.indexOf(10, start);
-    const end = newline === -1 ? task.length : newline;
-    const line = bytes.toString('utf8', start, end).trim();
-    start = end + 1;
-    result.lines += 1;
-    if (line === '') continue;
-    const parsed = parseLine(line);
+  result.lines = eachLine(bytes, task.length, (line, parsed) => {
     if ('reason' in parsed) {
-      result.problems.push({ line: result.lines, reason: parsed.reason });
-      continue;
+      result.problems.push({ line, reason: parsed.reason });
+      return;
     }
     // The stored JSON is each line and 90-odd bytes of meta; a quarter more leaves room to spare.
     builder ??= new BatchBuilder(spare.pop() ?? task.length + (task.length >> 2));
-    builder.add(parsed.resource, line);
+    builder.add(parsed.resource, parsed.text);
     if (builder.rows >= options.batchRows) finish();
-  }
+  });
   finish();
   // The small arrays of a batch are copied; its JSON and the chunk are moved.
   return { result, transfer: [task.chunk, ...result.batches.map((b) => b.json.buffer as ArrayBuffer)] };

@@ -1,20 +1,28 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
-import { isResource } from '../fhir/index.js';
-import { bundleOperations } from './bundle.js';
+import { gzipDamage } from './gzip-check.js';
 import { preparedEvents } from './ingest-source.js';
-import { fileLines, isNdjsonFile, parseLine, rejectReason } from './ndjson-lines.js';
-import type { IngestSummary, ResourceStore } from './types.js';
+import { addSummary, loadJsonFile } from './json-file-load.js';
+import { eachLine, fileChunks, isNdjsonFile } from './ndjson-lines.js';
+import type { ResourceStore } from './types.js';
 
-/** A line or entry that was not loaded, and why. */
+/** A line, Bundle entry or whole file that was not loaded, and why. */
 export interface LoadProblem {
   file: string;
-  /** 1-based line number (NDJSON), or 0 for a whole file. */
+  /** 1-based line number (NDJSON), or 0 for a Bundle entry or a whole file. */
   line: number;
+  /** 0-based index in `Bundle.entry`, for a Bundle entry. */
+  entry?: number;
   reason: string;
+}
+
+/** A problem as one line of text: `file:line: reason`, `file entry[i]: reason` or `file: reason`. */
+export function describeProblem(problem: LoadProblem): string {
+  const { file, line, entry, reason } = problem;
+  const where = entry !== undefined ? `${file} entry[${entry}]` : line > 0 ? `${file}:${line}` : file;
+  return `${where}: ${reason}`;
 }
 
 /** The outcome of a load. */
@@ -24,6 +32,7 @@ export interface LoadReport {
   updated: number;
   unchanged: number;
   deleted: number;
+  /** Problems reported: NDJSON lines, Bundle entries, and whole files (a damaged gzip file is one). */
   rejected: number;
   seconds: number;
 }
@@ -58,7 +67,12 @@ export async function listLoadable(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** Load NDJSON (plain or gzip) and Bundle files into the store; bad lines are reported, good ones loaded. */
+/**
+ * Load NDJSON (plain or gzip) and Bundle files into the store. Bad lines and Bundle entries are
+ * reported and the good ones loaded; each is checked by `checkResource`, as a REST write is. A gzip
+ * file is inflated once to check it before it is loaded, and a damaged one loads nothing. A
+ * transaction Bundle with a bad entry loads nothing.
+ */
 export async function loadPaths(
   store: ResourceStore,
   paths: string[],
@@ -101,7 +115,8 @@ const DEFAULT_BATCH_ROWS = 50_000;
 // smaller ones hold less memory: each worker holds a chunk and its batch, and so does the writer.
 const DEFAULT_BATCH_BYTES = 24 * 1024 * 1024;
 
-interface LoadRun {
+/** One load's settings, totals and callbacks. */
+export interface LoadRun {
   store: ResourceStore;
   report: LoadReport;
   batchRows: number;
@@ -142,78 +157,51 @@ async function loadInline(run: LoadRun, files: string[]): Promise<void> {
 }
 
 async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
-  let batch: FhirResource[] = [];
-  let texts: string[] = [];
-  let bytes = 0;
-  let lineNo = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length > 0) addSummary(run.report, await run.store.ingest(batch, texts));
-    batch = [];
-    texts = [];
-    bytes = 0;
-    run.progress();
-  };
-  try {
-    for await (const lines of fileLines(file)) {
-      for (const raw of lines) {
-        lineNo += 1;
-        const line = raw.trim();
-        if (line === '') continue;
-        const parsed = parseLine(line);
-        if ('reason' in parsed) {
-          run.problem({ file, line: lineNo, reason: parsed.reason });
-          continue;
-        }
-        batch.push(parsed.resource);
-        texts.push(line);
-        bytes += line.length;
-        if (batch.length >= run.batchRows || bytes >= run.batchBytes) await flush();
-      }
-    }
-  } catch (err) {
-    run.problem({ file, line: lineNo, reason: `read failed: ${(err as Error).message}` });
-  }
-  await flush();
-}
-
-async function loadJsonFile(run: LoadRun, file: string): Promise<void> {
-  const { store, report, problem } = run;
-  let value: unknown;
-  try {
-    const raw = await readFile(file);
-    value = JSON.parse((file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'));
-  } catch (err) {
-    problem({ file, line: 0, reason: `cannot read JSON: ${(err as Error).message}` });
+  const damage = file.endsWith('.gz') ? await gzipDamage(file) : undefined;
+  if (damage !== undefined) {
+    run.problem({ file, line: 0, reason: damage });
     return;
   }
-  if (isResource(value) && value.resourceType === 'Bundle') {
-    let ops;
-    try {
-      ops = bundleOperations(value);
-    } catch (err) {
-      problem({ file, line: 0, reason: (err as Error).message });
+  let lines = 0;
+  // A chunk is about `batchBytes`: a batch, or several when `batchRows` is reached first.
+  const chunks = fileChunks(file, run.batchBytes);
+  try {
+    for (;;) {
+      let next: IteratorResult<{ buffer: Buffer; length: number }>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        // Only a read fails here; a failed write is no problem of the file, and ends the load.
+        run.problem({ file, line: lines, reason: `read failed: ${(err as Error).message}` });
+        return;
+      }
+      if (next.done) return;
+      lines += await ingestChunk(run, { file, firstLine: lines, ...next.value });
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
+}
+
+/** Parse, check and write a chunk of whole lines; returns its line count. */
+async function ingestChunk(
+  run: LoadRun,
+  chunk: { file: string; firstLine: number; buffer: Buffer; length: number },
+): Promise<number> {
+  const resources: FhirResource[] = [];
+  const texts: string[] = [];
+  const lines = eachLine(chunk.buffer, chunk.length, (line, parsed) => {
+    if ('reason' in parsed) {
+      run.problem({ file: chunk.file, line: chunk.firstLine + line, reason: parsed.reason });
       return;
     }
-    const puts: FhirResource[] = [];
-    for (const op of ops) {
-      if (op.kind === 'delete') {
-        if (await store.delete(op.type, op.id)) report.deleted += 1;
-        continue;
-      }
-      const reason = rejectReason(op.resource);
-      if (reason) problem({ file, line: 0, reason });
-      else puts.push(op.resource);
-    }
-    if (puts.length > 0) addSummary(report, await store.ingest(puts));
-    return;
+    resources.push(parsed.resource);
+    texts.push(parsed.text);
+  });
+  for (let i = 0; i < resources.length; i += run.batchRows) {
+    const end = i + run.batchRows;
+    addSummary(run.report, await run.store.ingest(resources.slice(i, end), texts.slice(i, end)));
+    run.progress();
   }
-  const reason = rejectReason(value);
-  if (reason) problem({ file, line: 0, reason });
-  else addSummary(report, await store.ingest([value as FhirResource]));
-}
-
-function addSummary(report: LoadReport, s: IngestSummary): void {
-  report.created += s.created;
-  report.updated += s.updated;
-  report.unchanged += s.unchanged;
+  return lines;
 }

@@ -1,34 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
-import { isResource, isResourceType, isValidId } from '../fhir/index.js';
+import { FhirhoseError, checkResource } from '../fhir/index.js';
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Whether a loadable file is NDJSON (one resource per line) rather than one JSON document. */
 export function isNdjsonFile(file: string): boolean {
   return /\.(ndjson|jsonl)(\.gz)?$/.test(file);
-}
-
-/**
- * The lines of a plain or gzipped text file, in chunks of lines (one per read, so the caller pays one
- * await per chunk rather than per line). Every line is yielded, empty ones too, so the caller can
- * number them; a trailing CR is kept.
- */
-export async function* fileLines(file: string): AsyncGenerator<string[]> {
-  const raw = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
-  // pipeline() destroys the last stream on any error, which ends the loop below with that error.
-  const input: Readable = file.endsWith('.gz') ? pipeline(raw, createGunzip(), () => undefined) : raw;
-  input.setEncoding('utf8');
-  let rest = '';
-  for await (const chunk of input as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop() ?? '';
-    if (lines.length > 0) yield lines;
-  }
-  if (rest !== '') yield [rest];
 }
 
 /**
@@ -76,22 +58,58 @@ export async function* fileChunks(
   if (length > 0) yield { buffer, length };
 }
 
-/** Why a parsed value cannot be stored, or undefined when it can. */
-export function rejectReason(value: unknown): string | undefined {
-  if (!isResource(value)) return 'not a FHIR resource (no resourceType)';
-  if (!isResourceType(value.resourceType)) return `unknown resourceType '${value.resourceType}'`;
-  if (!isValidId(value.id)) return `${value.resourceType} has no valid id`;
-  return undefined;
+/** A line of NDJSON: the resource it holds (with the line's text), or why it cannot be loaded. */
+export type ParsedLine = { resource: FhirResource & { id: string }; text: string } | { reason: string };
+
+/**
+ * Visit each line of `bytes[0, length)`, whole NDJSON lines, numbered from 1. Empty lines are
+ * counted but not visited. A line that is not valid UTF-8 is rejected (R4 json.html: JSON is UTF-8)
+ * rather than decoded to U+FFFD; the chunk is checked at once, and line by line only when it fails.
+ * @returns the number of lines
+ */
+export function eachLine(
+  buffer: Buffer,
+  length: number,
+  visit: (line: number, parsed: ParsedLine) => void,
+): number {
+  const bytes = buffer.subarray(0, length);
+  const checkEach = !isUtf8(bytes);
+  let lines = 0;
+  // Line by line rather than one string for the chunk: a string that large would stay in the heap
+  // until the next full collection.
+  for (let start = 0; start < length;) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline === -1 ? length : newline;
+    lines += 1;
+    if (checkEach && !isUtf8(bytes.subarray(start, end))) {
+      visit(lines, { reason: 'invalid UTF-8: NDJSON and FHIR JSON are UTF-8 text' });
+    } else {
+      const text = bytes.toString('utf8', start, end).trim();
+      if (text !== '') visit(lines, parseLine(text));
+    }
+    start = end + 1;
+  }
+  return lines;
 }
 
-/** Parse one NDJSON line (already trimmed) into a storable resource, or give the reason it is not one. */
-export function parseLine(line: string): { resource: FhirResource & { id: string } } | { reason: string } {
+/**
+ * Parse one NDJSON line (already trimmed) into a storable resource, or give the reason it is not one:
+ * invalid JSON, or what `checkResource` refuses, as a REST write would be refused.
+ */
+export function parseLine(line: string): ParsedLine {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (err) {
     return { reason: `invalid JSON: ${(err as Error).message}` };
   }
-  const reason = rejectReason(value);
-  return reason === undefined ? { resource: value as FhirResource & { id: string } } : { reason };
+  try {
+    return {
+      resource: checkResource(value, { id: 'required' }) as FhirResource & { id: string },
+      text: line,
+    };
+  } catch (err) {
+    if (err instanceof FhirhoseError) return { reason: err.message };
+    throw err;
+  }
 }

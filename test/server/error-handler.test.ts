@@ -17,6 +17,7 @@ import { statusOf, toErrorResponse } from '../../src/server/index.js';
 const EXPECTED: Record<string, number> = {
   InvalidRequestError: 400,
   UnprocessableResourceError: 422,
+  NestingTooDeepError: 400,
   UnsupportedMediaTypeError: 415,
   LimitExceededError: 400,
   NotSupportedError: 400,

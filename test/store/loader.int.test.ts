@@ -5,35 +5,15 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { FhirResource } from '../../src/fhir/index.js';
 import { loadPaths } from '../../src/store/index.js';
-import type { ResourceStore } from '../../src/store/index.js';
+import type { LoadProblem, ResourceStore } from '../../src/store/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
 import type { Backend, TestDatabase } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
+import { currentJson, ndjson, withoutPrepared } from './loader-helpers.js';
 
 type TestContext = { after: (fn: () => Promise<void> | void) => void };
-
-const ndjson = (resources: FhirResource[]): string =>
-  resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
-
-/** The same store with `ingestPrepared` hidden, so the loader takes its one-thread path. */
-function withoutPrepared(store: ResourceStore): ResourceStore {
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'ingestPrepared') return undefined;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-async function currentJson(store: ResourceStore, type: string, id: string): Promise<Record<string, unknown>> {
-  const result = await store.read(type, id);
-  assert.ok(result.status === 'found', `${type}/${id} is not stored`);
-  return JSON.parse(result.resource.json) as Record<string, unknown>;
-}
 
 function loaderTests(backend: Backend): void {
   let database: TestDatabase;
@@ -195,23 +175,57 @@ function loaderTests(backend: Backend): void {
     assert.deepEqual(await store.compartmentsOf('Observation', 'o4'), ['p39']);
   });
 
-  test('a truncated gzip file reports the line reached and keeps the lines before it', async (t) => {
-    const dir = tempDir(t);
-    const patients = Array.from({ length: 2000 }, (_, i) =>
-      makePatient(`p${i}`, { note: 'x'.repeat(200 + (i % 13)) }),
-    );
-    const zipped = gzipSync(ndjson(patients));
-    writeFileSync(join(dir, 'Patient.ndjson.gz'), zipped.subarray(0, zipped.length >> 1));
-    writeFileSync(join(dir, 'Practitioner.ndjson'), ndjson([{ resourceType: 'Practitioner', id: 'd1' }]));
-    const store = await open(t);
-    const problems: { line: number; reason: string }[] = [];
-    const report = await loadPaths(store, [dir], { batchBytes: 4096, onProblem: (p) => problems.push(p) });
-    assert.equal(problems.length, 1);
-    assert.match(problems[0]!.reason, /^read failed/);
-    // Every whole line before the break is loaded: about half the file.
-    assert.ok(report.created > 900 && report.created === problems[0]!.line + 1, JSON.stringify(report));
-    assert.equal((await store.read('Practitioner', 'd1')).status, 'found');
-  });
+  for (const path of ['worker threads', 'one thread'] as const) {
+    test(`rejects on ${path} the lines a REST write refuses, each with its line and reason`, async (t) => {
+      const dir = tempDir(t);
+      // Nesting `depth` levels deep, the resource itself being level 1.
+      const nested = (id: string, depth: number): string =>
+        `{"resourceType":"Patient","id":"${id}","extension":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      const lines: (string | Buffer)[] = [
+        JSON.stringify(makePatient('good1')),
+        '{"resourceType":"Observation","id":"o1","status":"final","code":null}',
+        '{"resourceType":"Patient","id":"m1","meta":[]}',
+        '{"resourceType":"Patient","id":"n1","name":[{"family":null}]}',
+        Buffer.from([
+          ...Buffer.from('{"resourceType":"Patient","id":"u1","name":[{"family":"'),
+          0xff,
+          0xfe,
+          0x22,
+          0x7d,
+          0x5d,
+          0x7d,
+        ]),
+        nested('deep5000', 5000),
+        nested('deep101', 101),
+        nested('deep100', 100),
+        JSON.stringify(makePatient('good2')),
+      ];
+      const bytes = Buffer.concat(lines.flatMap((l) => [Buffer.from(l), Buffer.from('\n')]));
+      writeFileSync(join(dir, 'all.ndjson'), bytes);
+      const opened = await open(t);
+      const store = path === 'one thread' ? withoutPrepared(opened) : opened;
+      const problems: LoadProblem[] = [];
+      const report = await loadPaths(store, [dir], { onProblem: (p) => problems.push(p) });
+      assert.deepEqual(
+        problems.map((p) => [p.line, p.reason]),
+        [
+          [2, 'Observation.code is null; FHIR JSON omits empty elements'],
+          [3, 'Patient.meta must be an object'],
+          [4, 'Patient.name[0].family is null; FHIR JSON omits empty elements'],
+          [5, 'invalid UTF-8: NDJSON and FHIR JSON are UTF-8 text'],
+          [6, 'Patient is nested more than 100 levels deep'],
+          [7, 'Patient is nested more than 100 levels deep'],
+        ],
+      );
+      assert.deepEqual([report.created, report.rejected], [3, 6]);
+      for (const id of ['m1', 'n1', 'u1', 'deep5000', 'deep101']) {
+        assert.equal((await store.read('Patient', id)).status, 'missing', id);
+      }
+      assert.equal((await store.read('Observation', 'o1')).status, 'missing');
+      for (const id of ['good1', 'deep100', 'good2'])
+        assert.equal((await store.read('Patient', id)).status, 'found');
+    });
+  }
 
   test('a store without ingestPrepared is loaded on one thread with the same result', async (t) => {
     const dir = tempDir(t);

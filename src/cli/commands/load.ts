@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadPaths, openStore } from '../../store/index.js';
+import { describeProblem, loadPaths, openStore } from '../../store/index.js';
 import type { LoadReport } from '../../store/index.js';
 import { loadDb } from '../config.js';
 
@@ -22,7 +22,7 @@ export function registerLoad(program: Command): void {
       try {
         const report = await loadPaths(store, paths, {
           batchSize: opts.batch,
-          onProblem: (p) => console.error(`${p.file}:${p.line}: ${p.reason}`),
+          onProblem: (p) => console.error(describeProblem(p)),
           onProgress: (r) => {
             if (opts.quiet || r.seconds - lastPrint < 1) return;
             lastPrint = r.seconds;

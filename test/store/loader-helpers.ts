@@ -1,0 +1,30 @@
+// What the loader tests share: NDJSON text, the one-thread loading path, and reading stored JSON.
+import assert from 'node:assert/strict';
+import type { FhirResource } from '../../src/fhir/index.js';
+import type { ResourceStore } from '../../src/store/index.js';
+
+/** The resources as NDJSON text, newline-terminated. */
+export const ndjson = (resources: FhirResource[]): string =>
+  resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+/** The same store with `ingestPrepared` hidden, so the loader takes its one-thread path. */
+export function withoutPrepared(store: ResourceStore): ResourceStore {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'ingestPrepared') return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The current version of a resource, parsed; fails the test when there is none. */
+export async function currentJson(
+  store: ResourceStore,
+  type: string,
+  id: string,
+): Promise<Record<string, unknown>> {
+  const result = await store.read(type, id);
+  assert.ok(result.status === 'found', `${type}/${id} is not stored`);
+  return JSON.parse(result.resource.json) as Record<string, unknown>;
+}
