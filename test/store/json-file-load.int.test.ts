@@ -1,6 +1,6 @@
 // Files holding one JSON document: a resource, or a Bundle whose good entries load unless it is a
 // transaction (R4 http.html#transaction: all-or-nothing). On every backend.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -9,11 +9,9 @@ import { describeProblem, loadPaths } from '../../src/store/index.js';
 import type { LoadProblem, ResourceStore } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
-import type { Backend, TestDatabase } from '../helpers/stores.js';
+import type { Backend } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
-import { currentJson } from './loader-helpers.js';
-
-type TestContext = { after: (fn: () => Promise<void> | void) => void };
+import { currentJson, suiteStores } from './loader-helpers.js';
 
 const PID = '11111111-2222-3333-4444-555555555555';
 
@@ -34,16 +32,7 @@ const MIXED_PROBLEMS = [
 ];
 
 function jsonFileTests(backend: Backend): void {
-  let database: TestDatabase;
-  before(async () => {
-    database = await backend.create();
-  });
-  after(() => database?.drop());
-  const open = async (t: TestContext): Promise<ResourceStore> => {
-    const store = await backend.open(await backend.empty(database));
-    t.after(() => store.close());
-    return store;
-  };
+  const open = suiteStores(backend);
   const load = async (store: ResourceStore, file: string) => {
     const problems: LoadProblem[] = [];
     const report = await loadPaths(store, [file], { onProblem: (p) => problems.push(p) });

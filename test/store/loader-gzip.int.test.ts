@@ -1,20 +1,18 @@
 // A gzip file proves itself only at its end (CRC-32 and length, RFC 1952 §2.3): the loader checks it
 // whole first, so a damaged one loads nothing, on every backend and on both loading paths.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadPaths } from '../../src/store/index.js';
-import type { LoadProblem, ResourceStore } from '../../src/store/index.js';
+import type { LoadProblem } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
-import type { Backend, TestDatabase } from '../helpers/stores.js';
+import type { Backend } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
-import { currentJson, ndjson, withoutPrepared } from './loader-helpers.js';
-
-type TestContext = { after: (fn: () => Promise<void> | void) => void };
+import { currentJson, ndjson, suiteStores, withoutPrepared } from './loader-helpers.js';
 
 /** Damage done to a gzip file; the trailer is its last 8 bytes (CRC-32, then length). */
 const DAMAGES: { name: string; damage: (gz: Buffer) => Buffer }[] = [
@@ -38,16 +36,7 @@ const noise = (i: number): string => createHash('sha256').update(String(i)).dige
 const PATIENTS = 1000;
 
 function gzipTests(backend: Backend, path: 'worker threads' | 'one thread'): void {
-  let database: TestDatabase;
-  before(async () => {
-    database = await backend.create();
-  });
-  after(() => database?.drop());
-  const open = async (t: TestContext): Promise<ResourceStore> => {
-    const store = await backend.open(await backend.empty(database));
-    t.after(() => store.close());
-    return path === 'one thread' ? withoutPrepared(store) : store;
-  };
+  const open = suiteStores(backend, (store) => (path === 'one thread' ? withoutPrepared(store) : store));
 
   for (const { name, damage } of DAMAGES) {
     test(`a gzip file with ${name} commits nothing and the other files load`, async (t) => {

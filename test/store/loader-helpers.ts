@@ -1,7 +1,9 @@
 // What the loader tests share: NDJSON text, the one-thread loading path, and reading stored JSON.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
 import type { ResourceStore } from '../../src/store/index.js';
+import type { Backend, TestDatabase } from '../helpers/stores.js';
 
 /** The resources as NDJSON text, newline-terminated. */
 export const ndjson = (resources: FhirResource[]): string =>
@@ -27,4 +29,24 @@ export async function currentJson(
   const result = await store.read(type, id);
   assert.ok(result.status === 'found', `${type}/${id} is not stored`);
   return JSON.parse(result.resource.json) as Record<string, unknown>;
+}
+
+/**
+ * One database for a suite (made before its tests, dropped after them), and an opener of a store on
+ * it emptied for each test; `wrap` changes the store a test gets (e.g. `withoutPrepared`).
+ */
+export function suiteStores(
+  backend: Backend,
+  wrap: (store: ResourceStore) => ResourceStore = (store) => store,
+): (t: { after: (fn: () => Promise<void> | void) => void }) => Promise<ResourceStore> {
+  let database: TestDatabase;
+  before(async () => {
+    database = await backend.create();
+  });
+  after(() => database?.drop());
+  return async (t) => {
+    const store = await backend.open(await backend.empty(database));
+    t.after(() => store.close());
+    return wrap(store);
+  };
 }

@@ -1,31 +1,20 @@
 // loadPaths against every backend: the worker-thread path, and the one-thread path for stores
 // without `ingestPrepared`.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadPaths } from '../../src/store/index.js';
-import type { LoadProblem, ResourceStore } from '../../src/store/index.js';
+import type { LoadProblem } from '../../src/store/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
-import type { Backend, TestDatabase } from '../helpers/stores.js';
+import type { Backend } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
-import { currentJson, ndjson, withoutPrepared } from './loader-helpers.js';
-
-type TestContext = { after: (fn: () => Promise<void> | void) => void };
+import { currentJson, ndjson, suiteStores, withoutPrepared } from './loader-helpers.js';
 
 function loaderTests(backend: Backend): void {
-  let database: TestDatabase;
-  before(async () => {
-    database = await backend.create();
-  });
-  after(() => database?.drop());
-  const open = async (t: TestContext): Promise<ResourceStore> => {
-    const store = await backend.open(await backend.empty(database));
-    t.after(() => store.close());
-    return store;
-  };
+  const open = suiteStores(backend);
 
   test('stores each line as it was, with meta spliced in after resourceType', async (t) => {
     const dir = tempDir(t);
