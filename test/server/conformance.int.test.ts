@@ -50,4 +50,35 @@ describe('fhirhose over HTTP (issue 13)', () => {
       assert.equal((await fetch(status, { method: 'DELETE' })).status, 202);
     });
   });
+
+  describe('impossible dates', () => {
+    const kickoff = (query: string): Promise<Response> =>
+      fetch(`${srv.baseUrl}/$export?${query}`, { headers: KICKOFF_HEADERS });
+    const cases = [
+      '_since=2024-02-30T00:00:00Z',
+      '_since=2023-02-29T00:00:00Z',
+      '_since=2024-04-31T00:00:00Z',
+      '_since=0000-01-01T00:00:00Z',
+      '_until=2024-02-30T00:00:00Z',
+      '_until=0000-01-01T00:00:00Z',
+      `_typeFilter=${encodeURIComponent('Observation?date=ge2024-02-30')}`,
+      `_typeFilter=${encodeURIComponent('Observation?date=0000')}`,
+      `_typeFilter=${encodeURIComponent('Observation?date=2023-02-29T10:00:00Z')}`,
+    ];
+    for (const query of cases) {
+      test(`refuses ${decodeURIComponent(query)} as invalid`, async () => {
+        const outcome = await outcomeOf(await kickoff(query), 400);
+        assert.equal(outcome.issue[0]?.code, 'invalid');
+      });
+    }
+
+    test('accepts February 29th of a leap year in _since', async () => {
+      const res = await kickoff('_since=2024-02-29T00:00:00Z');
+      await outcomeOf(res, 202);
+      assert.equal(
+        (await fetch(res.headers.get('content-location') ?? '', { method: 'DELETE' })).status,
+        202,
+      );
+    });
+  });
 });
