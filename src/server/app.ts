@@ -10,7 +10,12 @@ import { installBodyParsers } from './body-parsers.js';
 import { buildCapabilityStatement } from './capability.js';
 import type { CapabilityOptions } from './capability.js';
 import type { RouteContext, RoutePlugin } from './context.js';
-import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
+import {
+  MAX_HEADER_BYTES,
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+} from './error-handler.js';
 import { formatParamCheck } from './format-param.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { restRoutes } from './routes/rest.js';
@@ -75,7 +80,10 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
     },
     frameworkErrors: frameworkErrorHandler,
-    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
+    clientErrorHandler,
+    ...(options.https
+      ? { https: { ...options.https, minVersion: 'TLSv1.2' as const, maxHeaderSize: MAX_HEADER_BYTES } }
+      : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
   });
 
   installBodyParsers(app);

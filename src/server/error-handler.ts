@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AuthenticationError,
   ConflictError,
@@ -203,4 +205,50 @@ export function frameworkErrorHandler(
   // These errors skip the onRequest hooks, so the request id is echoed here.
   reply.header('x-request-id', request.id);
   void sendError(error, request, reply);
+}
+
+/**
+ * The most bytes the request line and headers of one request may have: Node's default, set explicitly
+ * so that the answer to a longer request can name it.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/** Connection-level errors Node's HTTP parser raises before any request exists, by their code. */
+const CLIENT_ERRORS = new Map<string, { status: number; code: string; text: string }>([
+  [
+    'HPE_HEADER_OVERFLOW',
+    {
+      status: 431,
+      code: 'too-long',
+      text: `the request line and headers are longer than ${MAX_HEADER_BYTES} bytes; send long parameters in a POST body`,
+    },
+  ],
+  [
+    'ERR_HTTP_REQUEST_TIMEOUT',
+    { status: 408, code: 'timeout', text: 'the request was not received in time' },
+  ],
+]);
+const MALFORMED = { status: 400, code: 'invalid', text: 'the request is not valid HTTP/1.1' };
+
+/**
+ * Fastify's `clientErrorHandler`, for requests Node refuses before routing (a request line or headers
+ * over {@link MAX_HEADER_BYTES}, malformed HTTP, a timeout): answers with an OperationOutcome like
+ * every other error, written on the socket as a complete HTTP/1.1 response, then closes the connection.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  // A reset connection has nobody to answer (Node http "clientError" event).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, text } = CLIENT_ERRORS.get(error.code) ?? MALFORMED;
+  this.log.info({ code: error.code, statusCode: status }, 'request refused by the HTTP parser');
+  const body = JSON.stringify(operationOutcome('error', code, text));
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    `Content-Type: ${FHIR_JSON}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  // end() rather than write() then destroy(): destroying with unread request bytes in the receive
+  // buffer makes the kernel send a reset, which can reach the client before the response does.
+  if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  else socket.destroy(error);
 }

@@ -81,4 +81,24 @@ describe('fhirhose over HTTP (issue 13)', () => {
       );
     });
   });
+
+  describe('requests over the header size limit', () => {
+    test('answers a request line over 16 KB with a 431 OperationOutcome', async () => {
+      const res = await fetch(`${srv.baseUrl}/Patient?name=${'a'.repeat(20_000)}`, {
+        headers: { accept: 'application/fhir+json' },
+      });
+      const outcome = await outcomeOf(res, 431);
+      assert.equal(outcome.issue[0]?.code, 'too-long');
+      assert.match(outcome.issue[0]?.diagnostics ?? '', /16384 bytes/);
+    });
+
+    test('answers headers over 16 KB with a 431 OperationOutcome', async () => {
+      const res = await fetch(`${srv.baseUrl}/metadata`, { headers: { 'x-padding': 'b'.repeat(20_000) } });
+      await outcomeOf(res, 431);
+    });
+
+    test('keeps serving after refusing one', async () => {
+      assert.equal((await fetch(`${srv.baseUrl}/metadata`)).status, 200);
+    });
+  });
 });
