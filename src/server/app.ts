@@ -19,6 +19,7 @@ import {
 import { formatParamCheck } from './format-param.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { restRoutes } from './routes/rest.js';
+import { rootRoutes } from './routes/root.js';
 import { searchRoutes } from './routes/search.js';
 
 /** Options of {@link buildServer}. */
@@ -97,6 +98,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const capability = JSON.stringify(buildCapabilityStatement({ ...options.capability, baseUrl }));
   const context: RouteContext = { store: options.store, baseUrl };
   void app.register(metadataRoutes(capability), context);
+  void app.register(rootRoutes({ baseUrl, smart: options.auth !== undefined }), context);
   void app.register(restRoutes, context);
   void app.register(searchRoutes, context);
   for (const plugin of options.plugins ?? []) void app.register(plugin, context);

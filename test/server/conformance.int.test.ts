@@ -101,4 +101,49 @@ describe('fhirhose over HTTP (issue 13)', () => {
       assert.equal((await fetch(`${srv.baseUrl}/metadata`)).status, 200);
     });
   });
+
+  describe('GET / (no FHIR interaction)', () => {
+    test('gives a browser an HTML page linking the CapabilityStatement', async () => {
+      const res = await fetch(`${srv.baseUrl}/`, {
+        headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/);
+      const html = await res.text();
+      assert.match(html, /^<!DOCTYPE html>/);
+      assert.ok(html.includes(`href="${srv.baseUrl}/metadata"`), html);
+      assert.match(html, /README/);
+      // No SMART configuration is served without auth, so none is linked.
+      assert.ok(!html.includes('smart-configuration'), html);
+    });
+
+    for (const accept of ['application/fhir+json', '*/*', undefined]) {
+      test(`gives Accept: ${accept ?? '(none)'} an informational OperationOutcome pointing to /metadata`, async () => {
+        const res = await fetch(`${srv.baseUrl}/`, accept ? { headers: { accept } } : {});
+        const outcome = await outcomeOf(res, 200);
+        assert.equal(outcome.issue[0]?.severity, 'information');
+        assert.equal(outcome.issue[0]?.code, 'informational');
+        assert.ok(outcome.issue[0]?.diagnostics?.includes(`${srv.baseUrl}/metadata`));
+      });
+    }
+  });
+});
+
+describe('fhirhose over HTTP with auth on (issue 13)', () => {
+  let srv: TestServer;
+  const suite = suiteScope(after);
+
+  before(async () => {
+    srv = await startTestServer(suite, { auth: true });
+  });
+
+  describe('GET /', () => {
+    test('needs no token, and links the SMART configuration', async () => {
+      const res = await fetch(`${srv.baseUrl}/`, { headers: { accept: 'text/html' } });
+      assert.equal(res.status, 200);
+      const html = await res.text();
+      assert.ok(html.includes(`href="${srv.baseUrl}/.well-known/smart-configuration"`), html);
+      await outcomeOf(await fetch(`${srv.baseUrl}/`), 200);
+    });
+  });
 });
