@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, suiteScope } from '../helpers/server.js';
+import { request as httpRequest } from 'node:http';
+import { runExport, startTestServer, suiteScope } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
 // Conformance details of issue 13, each over real HTTP on a server without auth.
@@ -127,7 +128,86 @@ describe('fhirhose over HTTP (issue 13)', () => {
       });
     }
   });
+
+  describe('methods on a kick-off URL', () => {
+    for (const path of ['/$export', '/Patient/$export', '/Group/g1/$export']) {
+      test(`answers TRACE ${path} with 405 and Allow instead of 404`, async () => {
+        const res = await rawRequest(`${srv.baseUrl}${path}`, 'TRACE');
+        assert.equal(res.status, 405, res.body);
+        assert.equal(res.headers.allow, 'GET, POST');
+        assert.equal((JSON.parse(res.body) as Outcome).issue[0]?.code, 'not-supported');
+      });
+
+      test(`answers OPTIONS ${path} with 204 and Allow`, async () => {
+        const res = await fetch(`${srv.baseUrl}${path}`, { method: 'OPTIONS' });
+        assert.equal(res.status, 204);
+        assert.equal(res.headers.get('allow'), 'GET, POST');
+      });
+    }
+
+    test('still answers HEAD on a kick-off URL with 405', async () => {
+      const res = await fetch(`${srv.baseUrl}/$export`, { method: 'HEAD' });
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.get('allow'), 'GET, POST');
+    });
+  });
+
+  describe('Range on a file download', () => {
+    let fileUrl: string;
+    let whole: string;
+
+    before(async () => {
+      const put = await fetch(`${srv.baseUrl}/Patient/range1`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Patient', id: 'range1', gender: 'female' }),
+      });
+      assert.ok(put.status === 200 || put.status === 201, await put.text());
+      const manifest = await runExport(`${srv.baseUrl}/$export?_type=Patient`);
+      fileUrl = manifest.output[0]?.url ?? '';
+      whole = await (await fetch(fileUrl)).text();
+      assert.ok(whole.length > 20);
+    });
+
+    for (const range of ['items=0-5', 'bytes=abc', 'bytes=0-1,4-5', 'bytes=9-2']) {
+      test(`ignores Range: ${range} and serves the whole file`, async () => {
+        const res = await fetch(fileUrl, { headers: { range } });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-range'), null);
+        assert.equal(await res.text(), whole);
+      });
+    }
+
+    test('still serves one bytes range as 206', async () => {
+      const res = await fetch(fileUrl, { headers: { range: 'bytes=0-5' } });
+      assert.equal(res.status, 206);
+      assert.equal(await res.text(), whole.slice(0, 6));
+    });
+  });
 });
+
+/** One request by node:http, for methods fetch refuses to send (TRACE). */
+function rawRequest(
+  url: string,
+  method: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('fhirhose over HTTP with auth on (issue 13)', () => {
   let srv: TestServer;
