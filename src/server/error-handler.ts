@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../auth/index.js';
+import type { OAuthErrorCode } from '../auth/index.js';
 import {
   AuthenticationError,
   ConflictError,
@@ -49,6 +51,19 @@ const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [StoreError, 500],
   [StorageError, 500],
 ]);
+
+/**
+ * The token endpoint's errors (RFC 6749 §5.2): 400, except 401 for a client that failed to
+ * authenticate, which then also carries WWW-Authenticate (RFC 9110 §15.5.2).
+ */
+const STATUS_BY_OAUTH_ERROR: Readonly<Record<OAuthErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+};
 
 /** FHIR issue codes for the fastify errors that reach us, by fastify's own status. */
 const ISSUE_BY_FRAMEWORK_STATUS = new Map<number, string>([
@@ -171,6 +186,36 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     request.log.info({ code, expression, statusCode: status }, 'request rejected');
   }
   return reply.status(status).headers(headers).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+/** The JSON media type of every token endpoint answer. */
+const OAUTH_JSON = 'application/json; charset=utf-8';
+
+/**
+ * Send any error of the token endpoint as RFC 6749 §5.2 JSON (`{error, error_description}`) with
+ * `Cache-Control: no-store` (§5.1), never an OperationOutcome: an OAuthError with its own status, a
+ * method not allowed as 405, anything else a client sent wrong (no body, a body that is not a form, a
+ * body too large) as 400 `invalid_request`, and a failure of ours as 500 `server_error`.
+ */
+export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type(OAUTH_JSON);
+  if (error instanceof OAuthError) {
+    request.log.info({ oauthError: error.error, reason: error.message }, 'token request refused');
+    if (error.error === 'invalid_client') reply.header('www-authenticate', 'Bearer error="invalid_client"');
+    return reply
+      .status(STATUS_BY_OAUTH_ERROR[error.error])
+      .send(JSON.stringify({ error: error.error, error_description: error.message }));
+  }
+  const { status, outcome } = toErrorResponse(error, request.id, requestFacts(error, request));
+  const description = outcome.issue[0]?.diagnostics ?? '';
+  if (status >= 500) {
+    request.log.error({ err: error, statusCode: status }, 'token request failed');
+    return reply.status(500).send(JSON.stringify({ error: 'server_error', error_description: description }));
+  }
+  request.log.info({ code: (error as { code?: unknown }).code, statusCode: status }, 'token request refused');
+  return reply
+    .status(status === 405 ? 405 : 400)
+    .send(JSON.stringify({ error: 'invalid_request', error_description: description }));
 }
 
 /** The facts a body-too-large error names; none for other errors (framework errors may have no route). */

@@ -226,4 +226,66 @@ describe('fhirhose over HTTP with auth on (issue 13)', () => {
       await outcomeOf(await fetch(`${srv.baseUrl}/`), 200);
     });
   });
+
+  describe('token endpoint errors', () => {
+    async function oauthError(res: Response, status: number, error: string): Promise<void> {
+      const text = await res.text();
+      assert.equal(res.status, status, text);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const body = JSON.parse(text) as Record<string, unknown>;
+      assert.equal(body.error, error, text);
+      assert.equal(typeof body.error_description, 'string');
+      assert.equal(body.resourceType, undefined);
+    }
+    const token = (init: RequestInit): Promise<Response> =>
+      fetch(`${srv.baseUrl}/auth/token`, { method: 'POST', ...init });
+
+    test('answers a JSON Content-Type without a body with RFC 6749 invalid_request', async () => {
+      await oauthError(
+        await token({ headers: { 'content-type': 'application/json' } }),
+        400,
+        'invalid_request',
+      );
+    });
+
+    test('answers a JSON body with RFC 6749 invalid_request', async () => {
+      const body = JSON.stringify({ grant_type: 'client_credentials' });
+      const res = await token({ headers: { 'content-type': 'application/json' }, body });
+      await oauthError(res, 400, 'invalid_request');
+    });
+
+    test('answers text/plain with RFC 6749 invalid_request, not a 415 OperationOutcome', async () => {
+      const res = await token({ headers: { 'content-type': 'text/plain' }, body: 'grant_type=x' });
+      await oauthError(res, 400, 'invalid_request');
+    });
+
+    test('answers GET with 405, Allow and RFC 6749 JSON', async () => {
+      const res = await fetch(`${srv.baseUrl}/auth/token`);
+      assert.equal(res.headers.get('allow'), 'POST');
+      await oauthError(res, 405, 'invalid_request');
+    });
+
+    test('answers invalid_client with 401 and WWW-Authenticate', async () => {
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'system/*.rs',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: 'not.a.jwt',
+      });
+      const res = await token({ body });
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_client"');
+      await oauthError(res, 401, 'invalid_client');
+    });
+  });
+
+  describe('401 on FHIR routes', () => {
+    for (const path of ['/Patient', '/$export', '/$export-status/nope']) {
+      test(`GET ${path} without a token carries WWW-Authenticate: Bearer`, async () => {
+        const res = await fetch(`${srv.baseUrl}${path}`, { headers: KICKOFF_HEADERS });
+        assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer( |$)/);
+        await outcomeOf(res, 401);
+      });
+    }
+  });
 });
