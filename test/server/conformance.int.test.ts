@@ -288,4 +288,72 @@ describe('fhirhose over HTTP with auth on (issue 13)', () => {
       });
     }
   });
+
+  describe('/.well-known/smart-configuration', () => {
+    // SMART App Launch 2.2.0, conformance.html, "Metadata" (HL7/smart-app-launch
+    // input/pages/conformance.md): the fields marked REQUIRED, with their JSON type, and the
+    // CONDITIONAL ones with the capabilities that make them required.
+    const REQUIRED: Readonly<Record<string, 'string' | 'array'>> = {
+      grant_types_supported: 'array',
+      token_endpoint: 'string',
+      capabilities: 'array',
+      code_challenge_methods_supported: 'array',
+    };
+    const CONDITIONAL: readonly {
+      field: string;
+      requiredWith: readonly string[];
+      otherwise: 'omitted' | 'optional';
+    }[] = [
+      { field: 'issuer', requiredWith: ['sso-openid-connect'], otherwise: 'omitted' },
+      { field: 'jwks_uri', requiredWith: ['sso-openid-connect'], otherwise: 'optional' },
+      {
+        field: 'authorization_endpoint',
+        requiredWith: ['launch-ehr', 'launch-standalone'],
+        otherwise: 'optional',
+      },
+    ];
+
+    let doc: Record<string, unknown>;
+    before(async () => {
+      const res = await fetch(`${srv.baseUrl}/.well-known/smart-configuration`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      doc = (await res.json()) as Record<string, unknown>;
+    });
+
+    test('carries every field SMART marks REQUIRED, with its type', () => {
+      for (const [field, type] of Object.entries(REQUIRED)) {
+        const value = doc[field];
+        if (type === 'array') {
+          assert.ok(Array.isArray(value) && value.length > 0, field);
+          assert.ok(
+            value.every((v) => typeof v === 'string'),
+            field,
+          );
+        } else {
+          assert.equal(typeof value, 'string', field);
+        }
+      }
+    });
+
+    test('carries the CONDITIONAL fields exactly when its capabilities require them', () => {
+      const capabilities = doc.capabilities as string[];
+      for (const { field, requiredWith, otherwise } of CONDITIONAL) {
+        if (requiredWith.some((c) => capabilities.includes(c)))
+          assert.equal(typeof doc[field], 'string', field);
+        else if (otherwise === 'omitted') assert.equal(doc[field], undefined, field);
+      }
+    });
+
+    test('tells the truth about a client_credentials-only server', () => {
+      assert.deepEqual(doc.grant_types_supported, ['client_credentials']);
+      assert.equal(doc.token_endpoint, `${srv.baseUrl}/auth/token`);
+      assert.deepEqual(doc.code_challenge_methods_supported, ['S256']);
+      assert.deepEqual(doc.token_endpoint_auth_methods_supported, ['private_key_jwt']);
+      assert.ok((doc.token_endpoint_auth_signing_alg_values_supported as string[]).includes('ES384'));
+      assert.ok((doc.scopes_supported as string[]).length > 0);
+      assert.ok((doc.capabilities as string[]).includes('client-confidential-asymmetric'));
+      assert.equal(doc.authorization_endpoint, undefined);
+    });
+  });
 });
