@@ -5,9 +5,12 @@ export const TOKEN_PATH = '/auth/token';
 
 /**
  * The SMART configuration document (`[base]/.well-known/smart-configuration`, SMART 2.2
- * conformance.html), listing only what is implemented: backend services with asymmetric client
- * authentication, v1 and v2 scopes. No authorization endpoint, PKCE or OpenID Connect is offered,
- * so none is advertised.
+ * conformance.html "Metadata"), listing only what is implemented: backend services with asymmetric
+ * client authentication, v1 and v2 scopes. Of the fields SMART marks REQUIRED, `code_challenge_methods_supported`
+ * is the one a backend-only server has no use for: it is `["S256"]`, the only value SMART allows,
+ * though no authorization endpoint exists to use PKCE with. The CONDITIONAL fields are left out, as
+ * their conditions do not hold: `authorization_endpoint` (no `launch-ehr` or `launch-standalone`),
+ * `issuer` and `jwks_uri` (no `sso-openid-connect`).
  * @param tokenUrl - the absolute token endpoint URL
  */
 export function smartConfiguration(tokenUrl: string): Record<string, unknown> {
@@ -18,6 +21,7 @@ export function smartConfiguration(tokenUrl: string): Record<string, unknown> {
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
     scopes_supported: ['system/*.rs', 'system/*.read', 'system/*.cruds', 'system/*.*'],
     capabilities: ['client-confidential-asymmetric', 'permission-v1', 'permission-v2'],
+    code_challenge_methods_supported: ['S256'],
   };
 }
 

@@ -33,7 +33,7 @@ const VALUE_TYPES: Readonly<Record<string, readonly ValueKey[]>> = {
  * Reads a POST kick-off body into parameter values, in the same string form a GET query carries:
  * `patient` values are the `reference` strings and booleans become `true`/`false`. Parameters the IG
  * does not define keep their name with a primitive value, or an empty string, for the caller to judge.
- * An absent body (`undefined` or `null`) has no parameters.
+ * An absent body (`undefined`) has no parameters; the JSON body `null` is not a Parameters resource.
  * @param body - the parsed JSON body
  * @returns each parameter name with its values, in body order
  * @throws InvalidRequestError when the body is not a Parameters resource, `parameter` is not an array,
@@ -41,7 +41,7 @@ const VALUE_TYPES: Readonly<Record<string, readonly ValueKey[]>> = {
  */
 export function readParametersBody(body: unknown): Map<string, string[]> {
   const params = new Map<string, string[]>();
-  if (body === undefined || body === null) return params;
+  if (body === undefined) return params;
   if (!isObject(body) || body.resourceType !== 'Parameters') {
     throw invalid('Parameters', 'the POST kick-off body must be a FHIR Parameters resource');
   }

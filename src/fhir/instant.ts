@@ -7,10 +7,27 @@ const INSTANT_RE =
 const DATE_PARAM_RE =
   /^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01])(?:T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d|60)(\.\d+)?)?(Z|[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00)?)?)?)?$/;
 
+/**
+ * True when the day exists in the calendar and the year is one FHIR allows. The patterns check each
+ * field's range only, and Date.parse rolls `2024-02-30` over to March 1st and takes year 0000, which
+ * the FHIR R4 date regex (datatypes.html#date) excludes.
+ */
+function isCalendarDay(year: number, month: number, day = 1): boolean {
+  if (year < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return day <= days;
+}
+
+/** Epoch ms of a UTC calendar day; unlike Date.UTC, years 0001 to 0099 are not read as 1901 to 1999. */
+function utcDay(year: number, month: number, day: number): number {
+  return new Date(0).setUTCFullYear(year, month, day);
+}
+
 /** Parse a FHIR instant into epoch milliseconds, or throw InvalidRequestError naming `param`. */
 export function parseInstant(value: string, param: string): number {
   const m = INSTANT_RE.exec(value);
-  const ms = m ? Date.parse(value) : NaN;
+  const ms = m && isCalendarDay(Number(m[1]), Number(m[2]), Number(m[3])) ? Date.parse(value) : NaN;
   if (!m || Number.isNaN(ms)) {
     throw new InvalidRequestError(`${param} must be a FHIR instant with a timezone, got '${value}'`, {
       expression: param,
@@ -27,14 +44,16 @@ export function formatInstant(ms: number): string {
 /** The half-open range [start, end) of epoch ms that a date search value denotes at its precision. */
 export function parseDateRange(value: string, param: string): { start: number; end: number } {
   const m = DATE_PARAM_RE.exec(value);
-  if (!m) throw new InvalidRequestError(`${param}: '${value}' is not a valid date`, { expression: param });
+  const valid = m !== null && isCalendarDay(Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1));
+  if (!valid)
+    throw new InvalidRequestError(`${param}: '${value}' is not a valid date`, { expression: param });
   const [, y, mo, d, h, mi, s, frac, tz] = m;
   const year = Number(y);
-  if (mo === undefined) return { start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) };
+  if (mo === undefined) return { start: utcDay(year, 0, 1), end: utcDay(year + 1, 0, 1) };
   const month = Number(mo) - 1;
-  if (d === undefined) return { start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
+  if (d === undefined) return { start: utcDay(year, month, 1), end: utcDay(year, month + 1, 1) };
   const day = Number(d);
-  if (h === undefined) return { start: Date.UTC(year, month, day), end: Date.UTC(year, month, day + 1) };
+  if (h === undefined) return { start: utcDay(year, month, day), end: utcDay(year, month, day + 1) };
   if (tz === undefined) {
     throw new InvalidRequestError(`${param}: '${value}' has a time but no timezone`, { expression: param });
   }
@@ -67,11 +86,11 @@ export function dateValueRange(value: string): DateRange | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, , s, frac, tz] = m;
   const year = Number(y);
-  if (mo === undefined) return { start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) };
+  if (mo === undefined) return { start: utcDay(year, 0, 1), end: utcDay(year + 1, 0, 1) };
   const month = Number(mo) - 1;
-  if (d === undefined) return { start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
+  if (d === undefined) return { start: utcDay(year, month, 1), end: utcDay(year, month + 1, 1) };
   const day = Number(d);
-  if (h === undefined) return { start: Date.UTC(year, month, day), end: Date.UTC(year, month, day + 1) };
+  if (h === undefined) return { start: utcDay(year, month, day), end: utcDay(year, month, day + 1) };
   const start = Date.parse(tz === undefined ? `${value}Z` : value);
   if (Number.isNaN(start)) return undefined;
   const digits = frac === undefined ? 0 : frac.length - 1;

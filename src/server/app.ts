@@ -10,10 +10,16 @@ import { installBodyParsers } from './body-parsers.js';
 import { buildCapabilityStatement } from './capability.js';
 import type { CapabilityOptions } from './capability.js';
 import type { RouteContext, RoutePlugin } from './context.js';
-import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
+import {
+  MAX_HEADER_BYTES,
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+} from './error-handler.js';
 import { formatParamCheck } from './format-param.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { restRoutes } from './routes/rest.js';
+import { rootRoutes } from './routes/root.js';
 import { searchRoutes } from './routes/search.js';
 
 /** Options of {@link buildServer}. */
@@ -75,7 +81,10 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
     },
     frameworkErrors: frameworkErrorHandler,
-    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
+    clientErrorHandler,
+    ...(options.https
+      ? { https: { ...options.https, minVersion: 'TLSv1.2' as const, maxHeaderSize: MAX_HEADER_BYTES } }
+      : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
   });
 
   installBodyParsers(app);
@@ -89,6 +98,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const capability = JSON.stringify(buildCapabilityStatement({ ...options.capability, baseUrl }));
   const context: RouteContext = { store: options.store, baseUrl };
   void app.register(metadataRoutes(capability), context);
+  void app.register(rootRoutes({ baseUrl, smart: options.auth !== undefined }), context);
   void app.register(restRoutes, context);
   void app.register(searchRoutes, context);
   for (const plugin of options.plugins ?? []) void app.register(plugin, context);

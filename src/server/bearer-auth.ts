@@ -4,8 +4,9 @@ import type { AccessTokenVerifier, Permission } from '../auth/index.js';
 import { AuthenticationError, ForbiddenError } from '../fhir/index.js';
 import { setGrant } from './request-grant.js';
 
-/** Routes anyone may call: conformance, discovery and the token endpoint itself. */
+/** Routes anyone may call: the base URL's pointer page, conformance, discovery and the token endpoint. */
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  '/',
   '/metadata',
   '/.well-known/smart-configuration',
   TOKEN_PATH,

@@ -1,4 +1,8 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../auth/index.js';
+import type { OAuthErrorCode } from '../auth/index.js';
 import {
   AuthenticationError,
   ConflictError,
@@ -49,6 +53,19 @@ const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [StoreError, 500],
   [StorageError, 500],
 ]);
+
+/**
+ * The token endpoint's errors (RFC 6749 §5.2): 400, except 401 for a client that failed to
+ * authenticate, which then also carries WWW-Authenticate (RFC 9110 §15.5.2).
+ */
+const STATUS_BY_OAUTH_ERROR: Readonly<Record<OAuthErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+};
 
 /** FHIR issue codes for the fastify errors that reach us, by fastify's own status. */
 const ISSUE_BY_FRAMEWORK_STATUS = new Map<number, string>([
@@ -173,6 +190,36 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   return reply.status(status).headers(headers).type(FHIR_JSON).send(JSON.stringify(outcome));
 }
 
+/** The JSON media type of every token endpoint answer. */
+const OAUTH_JSON = 'application/json; charset=utf-8';
+
+/**
+ * Send any error of the token endpoint as RFC 6749 §5.2 JSON (`{error, error_description}`) with
+ * `Cache-Control: no-store` (§5.1), never an OperationOutcome: an OAuthError with its own status, a
+ * method not allowed as 405, anything else a client sent wrong (no body, a body that is not a form, a
+ * body too large) as 400 `invalid_request`, and a failure of ours as 500 `server_error`.
+ */
+export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type(OAUTH_JSON);
+  if (error instanceof OAuthError) {
+    request.log.info({ oauthError: error.error, reason: error.message }, 'token request refused');
+    if (error.error === 'invalid_client') reply.header('www-authenticate', 'Bearer error="invalid_client"');
+    return reply
+      .status(STATUS_BY_OAUTH_ERROR[error.error])
+      .send(JSON.stringify({ error: error.error, error_description: error.message }));
+  }
+  const { status, outcome } = toErrorResponse(error, request.id, requestFacts(error, request));
+  const description = outcome.issue[0]?.diagnostics ?? '';
+  if (status >= 500) {
+    request.log.error({ err: error, statusCode: status }, 'token request failed');
+    return reply.status(500).send(JSON.stringify({ error: 'server_error', error_description: description }));
+  }
+  request.log.info({ code: (error as { code?: unknown }).code, statusCode: status }, 'token request refused');
+  return reply
+    .status(status === 405 ? 405 : 400)
+    .send(JSON.stringify({ error: 'invalid_request', error_description: description }));
+}
+
 /** The facts a body-too-large error names; none for other errors (framework errors may have no route). */
 function requestFacts(error: unknown, request: FastifyRequest): RequestFacts {
   if ((error as Partial<FastifyError> | undefined)?.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return {};
@@ -205,4 +252,50 @@ export function frameworkErrorHandler(
   // These errors skip the onRequest hooks, so the request id is echoed here.
   reply.header('x-request-id', request.id);
   void sendError(error, request, reply);
+}
+
+/**
+ * The most bytes the request line and headers of one request may have: Node's default, set explicitly
+ * so that the answer to a longer request can name it.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/** Connection-level errors Node's HTTP parser raises before any request exists, by their code. */
+const CLIENT_ERRORS = new Map<string, { status: number; code: string; text: string }>([
+  [
+    'HPE_HEADER_OVERFLOW',
+    {
+      status: 431,
+      code: 'too-long',
+      text: `the request line and headers are longer than ${MAX_HEADER_BYTES} bytes; send long parameters in a POST body`,
+    },
+  ],
+  [
+    'ERR_HTTP_REQUEST_TIMEOUT',
+    { status: 408, code: 'timeout', text: 'the request was not received in time' },
+  ],
+]);
+const MALFORMED = { status: 400, code: 'invalid', text: 'the request is not valid HTTP/1.1' };
+
+/**
+ * Fastify's `clientErrorHandler`, for requests Node refuses before routing (a request line or headers
+ * over {@link MAX_HEADER_BYTES}, malformed HTTP, a timeout): answers with an OperationOutcome like
+ * every other error, written on the socket as a complete HTTP/1.1 response, then closes the connection.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  // A reset connection has nobody to answer (Node http "clientError" event).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, text } = CLIENT_ERRORS.get(error.code) ?? MALFORMED;
+  this.log.info({ code: error.code, statusCode: status }, 'request refused by the HTTP parser');
+  const body = JSON.stringify(operationOutcome('error', code, text));
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    `Content-Type: ${FHIR_JSON}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  // end() rather than write() then destroy(): destroying with unread request bytes in the receive
+  // buffer makes the kernel send a reset, which can reach the client before the response does.
+  if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  else socket.destroy(error);
 }

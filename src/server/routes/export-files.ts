@@ -1,7 +1,6 @@
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ExportService } from '../../export/index.js';
-import { InvalidRequestError } from '../../fhir/index.js';
 import type { RoutePlugin } from '../context.js';
 import { callerOf } from './export-client.js';
 
@@ -19,26 +18,29 @@ export function acceptsGzip(header: string | undefined): boolean {
   return false;
 }
 
-/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined when absent, null when unsatisfiable. */
+/**
+ * A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined when absent or ignored, null when
+ * unsatisfiable. A server may ignore Range (RFC 9110 §14.2) and must ignore a unit it does not know,
+ * so another unit, several ranges and a malformed value are all ignored: the whole file is served.
+ */
 export function parseRange(
   header: string | undefined,
   size: number,
 ): { start: number; end: number } | undefined | null {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) {
-    throw new InvalidRequestError(`unsupported Range '${header}': use one bytes=start-end range`, {
-      expression: 'Range',
-    });
-  }
+  const [first = '', last = ''] = m ? m.slice(1) : [];
+  // `bytes=5-2` is invalid too (RFC 9110 §14.1.1: last-pos below first-pos).
+  if (!m || (first === '' && last === '') || (first !== '' && last !== '' && +last < +first))
+    return undefined;
   let start: number;
   let end: number;
-  if (m[1] === '') {
-    start = Math.max(0, size - Number(m[2]));
+  if (first === '') {
+    start = Math.max(0, size - Number(last));
     end = size - 1;
   } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    start = Number(first);
+    end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
   }
   if (start > end || start >= size) return null;
   return { start, end };
