@@ -25,7 +25,8 @@ export async function exportTypes(
   // A type whose every resource was deleted still owes its deletions to a _since export.
   const tombstoned = request.since === undefined ? [] : await store.deletedTypes();
   const known = [...new Set([...present, ...tombstoned])].sort();
-  let wanted = request.types ?? known;
+  const excluded = new Set(request.excludedTypes);
+  let wanted = (request.types ?? known).filter((t) => !excluded.has(t));
   if (request.level !== 'system') {
     // Group is in the R4 Patient compartment (Group.member); exporting every cohort a patient
     // belongs to would disclose more than the request names, so it needs an explicit _type.
@@ -52,6 +53,8 @@ export async function exportTypes(
  * compartment SHALL be included). At system level without the parameter it is a plain type.
  */
 export function provenanceMode(request: ExportRequest): 'relevant' | 'latest' | undefined {
+  // Its _typeFilter queries were all dropped (lenient): unfiltered Provenance would over-disclose.
+  if (request.excludedTypes?.includes('Provenance')) return undefined;
   const asked = request.includeAssociatedData;
   if (asked.includes('RelevantProvenanceResources')) return 'relevant';
   if (asked.includes('LatestProvenanceResources')) return 'latest';

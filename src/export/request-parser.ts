@@ -9,6 +9,7 @@ import {
   parseElements,
   parseInstant,
   parseReference,
+  partitionTypeFilters,
 } from '../fhir/index.js';
 import type { FhirhoseError } from '../fhir/index.js';
 import { DEFAULT_KICKOFF_LIMITS, checkKickoffLimits } from './limits.js';
@@ -89,9 +90,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Expo
   const types = parseTypes(params.get('_type'), options.exportableTypes, ctx);
   const elements = splitList(params.get('_elements') ?? []);
   if (elements.length > 0) parseElements(elements, types ?? [...options.exportableTypes]);
-  const typeFilters = params.get('_typeFilter') ?? [];
-  // Throws on any filter it cannot apply, lenient or not: an ignored filter would over-disclose.
-  if (typeFilters.length > 0) compileTypeFilters(typeFilters, { now });
+  const { typeFilters, excludedTypes } = parseTypeFilters(params.get('_typeFilter') ?? [], now, ctx);
   const organizeOutputBy = parseOrganizeOutputBy(single(params, 'organizeOutputBy'), ctx);
   let includeAssociatedData = parseIncludeAssociatedData(params.get('includeAssociatedData') ?? [], ctx);
   if (organizeOutputBy && includeAssociatedData.length > 0) {
@@ -111,6 +110,7 @@ export function parseKickoff(input: KickoffInput, options: KickoffOptions): Expo
     until,
     types,
     typeFilters,
+    excludedTypes,
     elements,
     patients: parsePatients(patientRefs, ctx),
     includeAssociatedData,
@@ -228,6 +228,38 @@ function typeProblem(
     );
   }
   return undefined;
+}
+
+/**
+ * The `_typeFilter` queries to apply. Strict: every query must compile. Lenient: a query using a
+ * search feature we do not support is dropped with a warning, and a type left with no query is
+ * excluded rather than exported unfiltered, since an unapplied filter would over-disclose. Malformed
+ * queries fail either way.
+ */
+function parseTypeFilters(
+  values: string[],
+  now: number,
+  ctx: ParseContext,
+): { typeFilters: string[]; excludedTypes: string[] | undefined } {
+  if (values.length === 0) return { typeFilters: values, excludedTypes: undefined };
+  if (!ctx.lenient) {
+    compileTypeFilters(values, { now });
+    return { typeFilters: values, excludedTypes: undefined };
+  }
+  const { applicable, dropped } = partitionTypeFilters(values, { now });
+  if (dropped.length === 0) return { typeFilters: values, excludedTypes: undefined };
+  const kept = new Set(applicable.map((q) => q.slice(0, q.indexOf('?'))));
+  const excluded = [...new Set(dropped.map((d) => d.resourceType))].filter((t) => !kept.has(t));
+  for (const { query, resourceType, error } of dropped) {
+    const effect = kept.has(resourceType)
+      ? `the other _typeFilter queries on ${resourceType} still apply`
+      : `${resourceType} is left out of the export, not exported unfiltered`;
+    ctx.warnings.push({
+      parameter: '_typeFilter',
+      message: `${error.message}; query '${query}' dropped and ${effect} (Prefer: handling=lenient)`,
+    });
+  }
+  return { typeFilters: applicable, excludedTypes: excluded.length > 0 ? excluded : undefined };
 }
 
 function parsePatients(refs: readonly string[], ctx: ParseContext): string[] | undefined {

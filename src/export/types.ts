@@ -22,8 +22,13 @@ export interface ExportRequest {
   until?: number;
   /** Requested types, or undefined for every type the client may see. */
   types?: string[];
-  /** `_typeFilter` queries, each `Type?params`, already validated. */
+  /** `_typeFilter` queries, each `Type?params`, already validated; under lenient, only those applied. */
   typeFilters: string[];
+  /**
+   * Types left out because every `_typeFilter` query on them was dropped under lenient handling:
+   * exporting them unfiltered would return more than was asked for.
+   */
+  excludedTypes?: string[];
   /** `_elements` values, already validated. */
   elements: string[];
   /** POST `patient` ids. */

@@ -142,7 +142,20 @@ export function parseSearchQuery(query: string): SearchQuery {
   const resourceType = parseContext(query.slice(0, mark), query);
   const terms = query.slice(mark + 1).split('&');
   if (terms.every((t) => t === '')) throw invalidFilter(`'${query}' has no search parameters`);
-  const clauses = terms.filter((t) => t !== '').map((t) => parseClause(t, query));
+  // A malformed term is reported before an unsupported one, whatever their order: lenient handling
+  // drops a query only for features it does not support, never for a syntax error.
+  const clauses: SearchClause[] = [];
+  let unsupported: NotSupportedError | undefined;
+  for (const term of terms) {
+    if (term === '') continue;
+    try {
+      clauses.push(parseClause(term, query));
+    } catch (err) {
+      if (!(err instanceof NotSupportedError)) throw err;
+      unsupported ??= err;
+    }
+  }
+  if (unsupported) throw unsupported;
   return { resourceType, clauses };
 }
 

@@ -1,3 +1,4 @@
+import { NotSupportedError } from './errors.js';
 import type { FhirResource } from './resource.js';
 import { compileExtractor } from './search-extract.js';
 import type { SearchValueExtractor } from './search-extract.js';
@@ -38,12 +39,25 @@ function compileQuery(
   extractors: Map<string, SearchValueExtractor>,
 ): ResourcePredicate {
   const tests: { extract: SearchValueExtractor; test: ClauseTest }[] = [];
+  // Every clause is checked before an unsupported one is reported, so that a malformed value is
+  // refused even when lenient handling would drop the query for the unsupported one.
+  let unsupported: NotSupportedError | undefined;
   for (const clause of query.clauses) {
     const def = findSearchParam(query.resourceType, clause.name);
     if (def === undefined) {
-      throw unsupportedFilter(`search parameter '${clause.name}' is not supported for ${query.resourceType}`);
+      unsupported ??= unsupportedFilter(
+        `search parameter '${clause.name}' is not supported for ${query.resourceType}`,
+      );
+      continue;
     }
-    const test = compileClause(def, clause, options);
+    let test: ClauseTest;
+    try {
+      test = compileClause(def, clause, options);
+    } catch (err) {
+      if (!(err instanceof NotSupportedError)) throw err;
+      unsupported ??= err;
+      continue;
+    }
     let extract = extractors.get(def.expression);
     if (extract === undefined) {
       extract = compileExtractor(def.expression);
@@ -51,6 +65,7 @@ function compileQuery(
     }
     tests.push({ extract, test });
   }
+  if (unsupported) throw unsupported;
   return (resource) => tests.every(({ extract, test }) => test(extract(resource)));
 }
 
@@ -87,6 +102,49 @@ export function compileTypeFilters(
     byType.set(query.resourceType, list);
   }
   return new Map([...byType].map(([type, predicates]) => [type, anyOf(predicates)]));
+}
+
+/** A `_typeFilter` query left out under lenient handling, and why. */
+export interface DroppedTypeFilter {
+  /** The single query, as split from the values. */
+  query: string;
+  resourceType: string;
+  error: NotSupportedError;
+}
+
+/** The `_typeFilter` queries that can be applied, and those that cannot. */
+export interface PartitionedTypeFilters {
+  /** Single queries that compile; compileTypeFilters accepts them as values. */
+  applicable: string[];
+  dropped: DroppedTypeFilter[];
+}
+
+/**
+ * Sorts the `_typeFilter` values into queries this server can apply and queries that use a search
+ * feature it does not support, for `Prefer: handling=lenient`. Dropping a query narrows the export
+ * (the queries of a type are OR'd), so the caller must leave out a type whose every query is dropped.
+ * @param values - the `_typeFilter` values, already decoded once from the kick-off request
+ * @param options - `now` for the `ap` date prefix
+ * @throws InvalidRequestError (expression `_typeFilter`) for a malformed query, as compileTypeFilters
+ */
+export function partitionTypeFilters(
+  values: readonly string[],
+  options: TypeFilterOptions = {},
+): PartitionedTypeFilters {
+  const resolved = { now: options.now ?? Date.now() };
+  const extractors = new Map<string, SearchValueExtractor>();
+  const result: PartitionedTypeFilters = { applicable: [], dropped: [] };
+  for (const text of splitTypeFilterValues(values)) {
+    try {
+      compileQuery(parseSearchQuery(text), resolved, extractors);
+      result.applicable.push(text);
+    } catch (err) {
+      if (!(err instanceof NotSupportedError)) throw err;
+      // parseSearchQuery checks the type before any parameter, so the context is a valid type here.
+      result.dropped.push({ query: text, resourceType: text.slice(0, text.indexOf('?')), error: err });
+    }
+  }
+  return result;
 }
 
 /** The size of a kick-off's `_typeFilter` values, as {@link measureTypeFilters} counts it. */

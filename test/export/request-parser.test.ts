@@ -297,11 +297,58 @@ describe('parseKickoff _typeFilter', () => {
     assert.throws(() => get({ _typeFilter: 'status=active' }), { code: INVALID, expression: '_typeFilter' });
   });
 
-  it('rejects an unsupported search parameter even under lenient handling', () => {
-    assert.throws(() => get({ _typeFilter: 'Observation?subject.name=x' }, { prefer: LENIENT }), {
+  it('rejects an unsupported search parameter as not supported without lenient handling', () => {
+    assert.throws(() => get({ _typeFilter: 'Observation?subject.name=x' }), {
       code: NOT_SUPPORTED,
       expression: '_typeFilter',
     });
+    assert.throws(() => get({ _typeFilter: 'Patient?status=active' }), {
+      code: NOT_SUPPORTED,
+      expression: '_typeFilter',
+    });
+  });
+
+  it('leaves out a type whose only filter is unsupported under lenient handling', () => {
+    const request = get({ _typeFilter: 'Patient?status=active' }, { prefer: LENIENT });
+    assert.deepEqual(request.typeFilters, []);
+    assert.deepEqual(request.excludedTypes, ['Patient']);
+    assert.equal(request.warnings.length, 1);
+    assert.equal(request.warnings[0]?.parameter, '_typeFilter');
+    assert.match(
+      request.warnings[0]?.message ?? '',
+      /'status'.*Patient\?status=active.*left out of the export/,
+    );
+  });
+
+  it('keeps the applicable filters of a type and drops its unsupported one under lenient handling', () => {
+    const joined = 'Observation?status=final,Observation?subject.name=x,Patient?gender=male';
+    const request = get({ _typeFilter: joined }, { prefer: LENIENT });
+    assert.deepEqual(request.typeFilters, ['Observation?status=final', 'Patient?gender=male']);
+    assert.equal(request.excludedTypes, undefined);
+    assert.match(
+      request.warnings[0]?.message ?? '',
+      /subject\.name.*other _typeFilter queries on Observation/,
+    );
+  });
+
+  it('rejects a malformed value next to an unsupported parameter even under lenient handling', () => {
+    for (const filter of [
+      'Observation?subject.name=x&_sort=date',
+      'Patient?status=active&birthdate=notadate',
+    ]) {
+      assert.throws(() => get({ _typeFilter: filter }, { prefer: LENIENT }), {
+        code: INVALID,
+        expression: '_typeFilter',
+      });
+    }
+  });
+
+  it('keeps the filters as given when all apply under lenient handling', () => {
+    const joined = 'MedicationRequest?status=active,Observation?code=http://loinc.org|8867-4,1234-5';
+    const request = get({ _typeFilter: joined }, { prefer: LENIENT });
+    assert.deepEqual(request.typeFilters, [joined]);
+    assert.equal(request.excludedTypes, undefined);
+    assert.deepEqual(request.warnings, []);
   });
 });
 
