@@ -18,7 +18,7 @@ import {
   pageUnits,
 } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
-import type { ExportRequest } from './types.js';
+import type { ExportRequest, ExportWarning } from './types.js';
 import type { UnitFile } from './unit-spec.js';
 
 /** What a status poll finds. */
@@ -86,6 +86,14 @@ export class ExportService {
   async kickoff(request: ExportRequest, clientId: string | null): Promise<{ jobId: string }> {
     const { store, config } = this.deps;
     const patients = await this.resolvePatients(request);
+    if (patients?.warnings.length) {
+      // The job keeps what it covers: the patients left, and why the others were left out.
+      request = {
+        ...request,
+        patients: patients.ids,
+        warnings: [...request.warnings, ...patients.warnings],
+      };
+    }
     // Taken under the write lock: every earlier write is in, every later one is after it.
     const transactionTime = await store.tick();
     // A worker plans the units: counting and splitting the types scans indexes, off the event loop.
@@ -100,7 +108,7 @@ export class ExportService {
         createdAt: this.now(),
         ttlMs: config.fileTtlMs,
         maxUnfinished: config.maxQueuedJobsPerClient,
-        ...(patients ? { patients } : {}),
+        ...(patients ? { patients: patients.ids } : {}),
       },
       units,
     );
@@ -118,36 +126,50 @@ export class ExportService {
     return { jobId };
   }
 
-  private async resolvePatients(request: ExportRequest): Promise<string[] | undefined> {
+  /**
+   * The patients a group or patient-list export covers, or undefined for every patient. A listed
+   * patient that does not exist, or is not a member of the Group, fails the kick-off; under lenient
+   * handling it is left out with a warning instead, and if none is left the export covers no patient
+   * (an empty list, never "every patient").
+   * @throws NotFoundError for an unknown Group
+   * @throws InvalidRequestError (expression `patient`) for an unknown or non-member patient, unless lenient
+   */
+  private async resolvePatients(
+    request: ExportRequest,
+  ): Promise<{ ids: string[]; warnings: ExportWarning[] } | undefined> {
     const { store } = this.deps;
+    let members: Set<string> | undefined;
     if (request.level === 'group') {
       const groupId = request.groupId as string;
       const group = await store.read('Group', groupId);
       if (group.status !== 'found')
         throw new NotFoundError(`Group/${groupId} not found`, { expression: 'Group' });
-      const members = await store.groupPatients(groupId);
-      if (!request.patients) return members;
-      const set = new Set(members);
-      const outsiders = request.patients.filter((p) => !set.has(p));
-      if (outsiders.length > 0) {
-        throw new InvalidRequestError(
-          `patient ${outsiders.map((p) => `Patient/${p}`).join(', ')} is not a member of Group/${groupId}`,
-          {
-            expression: 'patient',
-          },
-        );
-      }
-      return request.patients;
+      const all = await store.groupPatients(groupId);
+      if (!request.patients) return { ids: all, warnings: [] };
+      members = new Set(all);
     }
-    if (request.patients) {
-      for (const id of request.patients) {
-        if ((await store.read('Patient', id)).status !== 'found') {
-          throw new InvalidRequestError(`patient Patient/${id} does not exist`, { expression: 'patient' });
-        }
+    if (!request.patients) return undefined;
+    const ids: string[] = [];
+    const warnings: ExportWarning[] = [];
+    for (const id of request.patients) {
+      let problem: string | undefined;
+      if (members) {
+        if (!members.has(id)) problem = `patient Patient/${id} is not a member of Group/${request.groupId}`;
+      } else if ((await store.read('Patient', id)).status !== 'found') {
+        problem = `patient Patient/${id} does not exist`;
       }
-      return request.patients;
+      if (problem === undefined) ids.push(id);
+      else if (!request.lenient) throw new InvalidRequestError(problem, { expression: 'patient' });
+      else
+        warnings.push({ parameter: 'patient', message: `${problem}; left out (Prefer: handling=lenient)` });
     }
-    return undefined;
+    if (request.lenient && ids.length === 0) {
+      warnings.push({
+        parameter: 'patient',
+        message: 'no listed patient remains, so the export holds no patient data (Prefer: handling=lenient)',
+      });
+    }
+    return { ids, warnings };
   }
 
   private async ownJob(jobId: string, clientId: string | null): Promise<JobRecord> {
