@@ -161,12 +161,17 @@ export class ExportService {
       if (problem === undefined) ids.push(id);
       else if (!request.lenient) throw new InvalidRequestError(problem, { expression: 'patient' });
       else
-        warnings.push({ parameter: 'patient', message: `${problem}; left out (Prefer: handling=lenient)` });
+        warnings.push({
+          parameter: 'patient',
+          message: `${problem}; left out (Prefer: handling=lenient)`,
+          issueCode: 'not-found',
+        });
     }
     if (request.lenient && ids.length === 0) {
       warnings.push({
         parameter: 'patient',
         message: 'no listed patient remains, so the export holds no patient data (Prefer: handling=lenient)',
+        issueCode: 'not-found',
       });
     }
     return { ids, warnings };

@@ -5,6 +5,8 @@ export type ExportLevel = 'system' | 'patient' | 'group';
 export interface ExportWarning {
   parameter: string;
   message: string;
+  /** The FHIR IssueType of its OperationOutcome; `not-supported` when absent. */
+  issueCode?: 'not-supported' | 'not-found';
 }
 
 /** A validated kick-off request: everything the planner and the unit runner need, as plain JSON. */

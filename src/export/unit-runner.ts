@@ -210,7 +210,7 @@ async function runWarnings(
 ): Promise<UnitResult> {
   const out = series(ctx, job, unit, 'error', 'OperationOutcome');
   const lines = compiled.request.warnings.map((w) =>
-    JSON.stringify(operationOutcome('warning', 'not-supported', w.message, w.parameter)),
+    JSON.stringify(operationOutcome('warning', w.issueCode ?? 'not-supported', w.message, w.parameter)),
   );
   await out.writeLines(lines);
   return { files: await finish(out, 'error', 'OperationOutcome') };

@@ -116,6 +116,13 @@ for (const backend of backends()) {
         const manifest = await runExport(`${srv.baseUrl}/Patient/$export`, post(['p2', 'nobody'], LENIENT));
         assert.deepEqual(await outputRefs(manifest), ['Observation/o2', 'Patient/p2']);
         assert.match(await errorText(manifest), /Patient\/nobody does not exist/);
+        const [outcome] = await readLines(manifest.error);
+        assert.deepEqual((outcome as { issue: unknown[] }).issue[0], {
+          severity: 'warning',
+          code: 'not-found',
+          diagnostics: 'patient Patient/nobody does not exist; left out (Prefer: handling=lenient)',
+          expression: ['patient'],
+        });
       });
 
       test('leaves out a non-member and an unknown patient at group level and exports the members', async () => {
