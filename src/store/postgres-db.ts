@@ -147,11 +147,23 @@ export class PgDb implements Queryable {
   }
 
   /** `COPY (query) TO STDOUT (FORMAT binary)` in a read-only transaction, read by `read`. */
-  private async *readCopy<S extends Readable, T>(
+  private readCopy<S extends Readable, T>(
     query: string,
     settings: string[],
     start: (client: PoolClient, sql: string) => S,
     read: (stream: S) => AsyncIterable<T>,
+  ): AsyncGenerator<T> {
+    return this.copiesInSnapshot([(client) => copyStep(client, { query, settings, start, read })]);
+  }
+
+  /**
+   * Several reads, one after another, in one read-only REPEATABLE READ transaction on one connection,
+   * so that every statement sees the same snapshot (a scan's current rows and its history rows: a
+   * version a write moves from one table to the other between the statements is then seen once).
+   * Each step issues its own statements on the client it is given; see `copyOutNdjson` for the pace.
+   */
+  async *copiesInSnapshot<T>(
+    steps: readonly ((client: PoolClient) => AsyncIterable<T>)[],
   ): AsyncGenerator<T> {
     let client: PoolClient;
     try {
@@ -160,19 +172,42 @@ export class PgDb implements Queryable {
       throw storeError(err, 'connection');
     }
     let finished = false;
-    let stream: S | undefined;
     try {
-      await client.query(['BEGIN READ ONLY', ...settings.map((s) => `SET LOCAL ${s}`)].join('; '));
-      stream = start(client, `COPY (${query}) TO STDOUT (FORMAT binary)`);
-      yield* read(stream);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      for (const step of steps) yield* step(client);
       await client.query('COMMIT');
       finished = true;
     } catch (err) {
       throw storeError(err, 'read');
     } finally {
-      if (!finished) stream?.destroy();
       client.release(!finished);
     }
+  }
+
+  /** A step of `copiesInSnapshot`: `COPY (query) TO STDOUT (FORMAT binary)` with `SET LOCAL` settings. */
+  ndjsonStep(query: string, settings: string[]): (client: PoolClient) => AsyncIterable<NdjsonChunk> {
+    return (client) =>
+      copyStep(client, {
+        query,
+        settings,
+        start: (c, sql) => c.query(new CopyOutNdjson(sql)),
+        read: (stream) => stream as AsyncIterable<NdjsonChunk>,
+      });
+  }
+
+  /** A step of `copiesInSnapshot` that decodes rows of the given kinds, as `copyOut` does. */
+  rowsStep(
+    query: string,
+    kinds: readonly ColumnKind[],
+    settings: string[],
+  ): (client: PoolClient) => AsyncIterable<CopyValue[][]> {
+    return (client) =>
+      copyStep(client, {
+        query,
+        settings,
+        start: (c, sql) => c.query(copyTo(sql)),
+        read: (stream) => decodeBinaryCopy(stream, kinds),
+      });
   }
 
   /** `COPY table (columns) FROM STDIN (FORMAT binary)` of `rows` on a client (inside its transaction). */
@@ -198,5 +233,26 @@ export class PgDb implements Queryable {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/** One COPY read on a client inside its transaction; the stream is destroyed if the reader stops early. */
+async function* copyStep<S extends Readable, T>(
+  client: PoolClient,
+  step: {
+    query: string;
+    settings: string[];
+    start: (client: PoolClient, sql: string) => S;
+    read: (stream: S) => AsyncIterable<T>;
+  },
+): AsyncGenerator<T> {
+  if (step.settings.length > 0) await client.query(step.settings.map((s) => `SET LOCAL ${s}`).join('; '));
+  const stream = step.start(client, `COPY (${step.query}) TO STDOUT (FORMAT binary)`);
+  let done = false;
+  try {
+    yield* step.read(stream);
+    done = true;
+  } finally {
+    if (!done) stream.destroy();
   }
 }

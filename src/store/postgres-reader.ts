@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { PgDb } from './postgres-db.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
 import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
@@ -213,30 +214,31 @@ export class PgReader {
       bytes = 0;
       return chunk;
     };
-    // Two passes, current then history, each one COPY: fast, but a version that a write moves to
-    // history between the two statements is read twice (see docs/architecture.md, "Snapshots").
-    // The parsed `scan` reads them merged, so checkpointed units never do.
-    yield* this.db.copyOutNdjson(
-      `SELECT r.json ${q.current} ORDER BY r.last_updated, r.id`,
-      q.currentSettings,
-    );
-    const history = this.db.copyOut(
+    const historyRows = this.db.rowsStep(
       `SELECT r.id, r.json ${q.history} ORDER BY r.last_updated, r.id`,
       ['text', 'bytes'],
-      [WORK_MEM],
+      [WORK_MEM, 'enable_sort = on'],
     );
-    for await (const batch of history) {
-      for (const [id, json] of batch) {
-        const text = json as Uint8Array;
-        if (patients) {
-          const r = { type: o.type, id: id as string, json: Buffer.from(text).toString('utf8') };
-          if (!inCompartment(r, patients)) continue;
+    async function* history(client: PoolClient): AsyncGenerator<NdjsonChunk> {
+      for await (const batch of historyRows(client)) {
+        for (const [id, json] of batch) {
+          const text = json as Uint8Array;
+          if (patients) {
+            const r = { type: o.type, id: id as string, json: Buffer.from(text).toString('utf8') };
+            if (!inCompartment(r, patients)) continue;
+          }
+          const chunk = take(text);
+          if (chunk) yield chunk;
         }
-        const chunk = take(text);
-        if (chunk) yield chunk;
       }
+      if (rows > 0) yield flush();
     }
-    if (rows > 0) yield flush();
+    // Current rows, then history rows, in one snapshot: a version that a write moves to history while
+    // the unit runs is in exactly one of the two as this transaction sees them, so it is read once.
+    yield* this.db.copiesInSnapshot([
+      this.db.ndjsonStep(`SELECT r.json ${q.current} ORDER BY r.last_updated, r.id`, q.currentSettings),
+      history,
+    ]);
   }
 
   private async *batches(
