@@ -64,6 +64,7 @@ for (const backend of backends()) {
     describe('exported Attachment urls', () => {
       let srv: TestServer;
       let headers: Record<string, string>;
+      let patientsOnly: Record<string, string>;
       const suite = suiteScope(after);
 
       before(async () => {
@@ -71,6 +72,9 @@ for (const backend of backends()) {
         const key = await makeKey('ES384');
         const id = await registerClient(srv.runtime, { jwks: jwksOf(key) }, 'system/*.read');
         headers = bearer(await getToken(`${srv.baseUrl}/auth/token`, { id, key }, 'system/*.read'));
+        patientsOnly = bearer(
+          await getToken(`${srv.baseUrl}/auth/token`, { id, key }, 'system/Patient.read'),
+        );
         await srv.runtime.store.ingest([
           makePatient('p1', { photo: [{ contentType: 'image/png', url: 'Binary/b1' }] }),
           makePatient('p2', { photo: [{ contentType: 'image/png', url: DATA }] }),
@@ -126,7 +130,7 @@ for (const backend of backends()) {
         ]);
       });
 
-      test('a resolved Binary url is read with the export token, and not without one', async () => {
+      test('a resolved Binary url is read with the export token, and not without one or with a narrower one', async () => {
         const url = `${srv.baseUrl}/Binary/b1`;
         const res = await fetch(url, { headers });
         assert.equal(res.status, 200);
@@ -136,6 +140,9 @@ for (const backend of backends()) {
         const anonymous = await fetch(url);
         await anonymous.arrayBuffer();
         assert.equal(anonymous.status, 401);
+        const narrow = await fetch(url, { headers: patientsOnly });
+        await narrow.arrayBuffer();
+        assert.equal(narrow.status, 403, 'a token whose scopes do not cover Binary');
       });
 
       test('a url fhirhose does not serve is made absolute but answers 404', async () => {
