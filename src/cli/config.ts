@@ -136,6 +136,8 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     ),
     unitSliceMs:
       int('FHIRHOSE_UNIT_SLICE_SECONDS', env.FHIRHOSE_UNIT_SLICE_SECONDS, d.unitSliceMs / 1000, 1) * 1000,
+    // Export threads (and `fhirhose worker` processes) resolve relative Attachment URLs against it.
+    baseUrl,
   };
   exportConfig.heartbeatMs = Math.min(d.heartbeatMs, Math.floor(exportConfig.leaseMs / 3));
   const dir = exportDir(env, flags.exportDir, db, Boolean(flags.storage || env.FHIRHOSE_STORAGE));

@@ -27,6 +27,11 @@ export interface ExportConfig {
   manifestPageUnits: number;
   /** A unit that fails this many times is reported in `error` and the job goes on. */
   maxAttempts: number;
+  /**
+   * The server's public base URL: exported relative `Attachment.url` values are resolved against it.
+   * Unset (tests of the engine alone), they are exported as stored.
+   */
+  baseUrl?: string;
 }
 
 /** Defaults suited to one 2-core machine. */

@@ -100,7 +100,7 @@ export async function runProvenance(
   try {
     for await (const batch of candidates(ctx, job, compiled, spec)) {
       const rows = batch.filter((c) => !winners || winners.has(c.row.id)).map((c) => c.row);
-      await out.writeLines(toLines(rows, filter, compiled.elements));
+      await out.writeLines(toLines(rows, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl }));
     }
   } catch (err) {
     await out.abort();

@@ -1,5 +1,12 @@
 import type { ElementsSpec, FhirResource, ResourcePredicate } from '../fhir/index.js';
-import { compileTypeFilters, parseElements, projectElements } from '../fhir/index.js';
+import {
+  ATTACHMENT_TYPES,
+  compileTypeFilters,
+  hasRelativeUrl,
+  parseElements,
+  projectElements,
+  resolveAttachments,
+} from '../fhir/index.js';
 import type {
   JobRecord,
   NewUnit,
@@ -11,6 +18,7 @@ import type {
 } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
+import { resolveChunk, resolveLine } from './attachment-urls.js';
 import type { ExportRequest } from './types.js';
 import type { FileKind, UnitCheckpoint, UnitFile } from './unit-spec.js';
 
@@ -32,6 +40,8 @@ export interface UnitContext {
   yieldNow: () => Promise<boolean>;
   /** Store a checkpoint and give the unit back to the queue; resolves false when its lease was lost. */
   saveCheckpoint: (checkpoint: UnitCheckpoint) => Promise<boolean>;
+  /** The server's base URL: relative `Attachment.url` values are resolved against it; unset, kept. */
+  baseUrl?: string;
 }
 
 /** Thrown when a unit stops early because its job was cancelled or its lease lost. */
@@ -94,19 +104,32 @@ export async function finish(out: NdjsonSeries, kind: FileKind, type: string): P
   return (await out.close()).map((f) => ({ kind, type, name: f.name, count: f.count, bytes: f.bytes }));
 }
 
-/** Turn stored rows into output lines, parsing only when a filter or projection needs it. */
-export function toLines(
-  batch: StoredResource[],
-  filter: ResourcePredicate | undefined,
-  elements: ElementsSpec | undefined,
-): string[] {
-  if (!filter && !elements) return batch.map((r) => r.json);
+/** How stored rows become output lines. */
+export interface LineOptions {
+  filter?: ResourcePredicate | undefined;
+  elements?: ElementsSpec | undefined;
+  /** Resolve relative `Attachment.url` values against this base URL. */
+  baseUrl?: string | undefined;
+}
+
+/** Turn stored rows into output lines, parsing only when a filter, projection or relative URL needs it. */
+export function toLines(batch: StoredResource[], options: LineOptions): string[] {
+  const { filter, elements, baseUrl } = options;
+  if (!filter && !elements) {
+    if (baseUrl === undefined) return batch.map((r) => r.json);
+    return batch.map((r) =>
+      ATTACHMENT_TYPES.has(r.type) && hasRelativeUrl(r.json)
+        ? (resolveLine(r.json, baseUrl) ?? r.json)
+        : r.json,
+    );
+  }
   const lines: string[] = [];
   for (const row of batch) {
     const resource = JSON.parse(row.json) as FhirResource;
     if (filter && !filter(resource)) continue;
+    const resolved = baseUrl !== undefined && resolveAttachments(resource, baseUrl);
     const projected = elements ? projectElements(resource, elements) : undefined;
-    lines.push(projected ? JSON.stringify(projected) : row.json);
+    lines.push(projected || resolved ? JSON.stringify(projected ?? resource) : row.json);
   }
   return lines;
 }
@@ -151,16 +174,22 @@ export async function pump(
   try {
     if (copyBytes) {
       for await (const chunk of ctx.store.scanNdjson!(options)) {
+        const resolved =
+          ctx.baseUrl === undefined ? undefined : resolveChunk(chunk.bytes, options.type, ctx.baseUrl);
+        // A resolved copy no longer needs the stored buffer: it goes back to the producer at once.
+        if (resolved) chunk.release?.();
+        const bytes = resolved ?? chunk.bytes;
+        const release = resolved ? undefined : chunk.release;
         // With onText the bytes are read after the write: their buffer must not be handed back.
-        await out.writeChunk(chunk.bytes, chunk.rows, onText ? undefined : chunk.release);
-        if (onText) for (const text of latin1Pieces(chunk.bytes)) await onText(text);
+        await out.writeChunk(bytes, chunk.rows, onText ? undefined : release);
+        if (onText) for (const text of latin1Pieces(bytes)) await onText(text);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
       return undefined;
     }
     // Parsed batches make many objects per byte: small ones let them die in the young generation.
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
-      const lines = toLines(batch, filter, compiled.elements);
+      const lines = toLines(batch, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
       await out.writeLines(lines);
       if (onText) await onText(lines.join('\n'));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');

@@ -139,7 +139,13 @@ async function runBlocks(
       );
       const lines: string[] = [];
       for (const row of rows)
-        lines.push(...toLines([row], compiled.filters.get(row.type), compiled.elements));
+        lines.push(
+          ...toLines([row], {
+            filter: compiled.filters.get(row.type),
+            elements: compiled.elements,
+            baseUrl: ctx.baseUrl,
+          }),
+        );
       if (lines.length > 0) await out.writeBlock(`Patient/${block.patientId}`, lines);
       if (!(await ctx.progress(1))) throw new UnitStoppedError('unit stopped');
     }

@@ -66,6 +66,7 @@ async function runLeased(
     storage: deps.storage,
     fileMaxBytes: config.fileMaxBytes,
     rowsPerUnit: config.rowsPerUnit,
+    ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
     savePlan: (units) => store.jobs.addPlannedUnits(unit, owner, units),
     progress: async (n) => {
       rows += n;

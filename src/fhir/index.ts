@@ -11,3 +11,4 @@ export * from './supporting-refs.js';
 export * from './type-filter.js';
 export * from './elements.js';
 export * from './resource-check.js';
+export * from './attachments.js';

@@ -6,6 +6,14 @@ import { ConfigError, loadServeConfig } from '../config.js';
 import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
 
+interface WorkerOptions {
+  db?: string;
+  exportDir?: string;
+  storage?: string;
+  baseUrl?: string;
+  threads?: string;
+}
+
 /**
  * `fhirhose worker`: a process that only runs export units, beside `fhirhose serve --no-workers`. Any
  * number of them share one PostgreSQL database (or one SQLite file on one machine).
@@ -26,9 +34,14 @@ export function registerWorker(program: Command): void {
       '--storage <url>',
       's3://bucket/prefix for export files, as the servers use (env FHIRHOSE_STORAGE)',
     )
+    .option(
+      '--base-url <url>',
+      'public base URL of the servers, for relative Attachment URLs in exports (env FHIRHOSE_BASE_URL)',
+    )
     .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
-    .action(async (opts: { db?: string; exportDir?: string; storage?: string; threads?: string }) => {
+    .action(async (opts: WorkerOptions) => {
       const flags: ServeFlags = {};
+      if (opts.baseUrl) flags.baseUrl = opts.baseUrl;
       if (opts.db) flags.db = opts.db;
       if (opts.exportDir) flags.exportDir = opts.exportDir;
       if (opts.storage) flags.storage = opts.storage;
