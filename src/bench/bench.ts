@@ -16,15 +16,18 @@ import {
   benchPatientExport,
   benchTypeFilterExport,
 } from './scenario-exports.js';
+import { benchCeilings } from './scenario-ceilings.js';
 import { benchLoad, loadInto, loadedBefore } from './scenario-load.js';
 import { benchMixed } from './scenario-mixed.js';
 import { benchPostgres, DEFAULT_PG_URL } from './scenario-postgres.js';
 import { benchLatency, benchSystemExport } from './scenario-system.js';
+import { withShares } from './shares.js';
 import type { BenchReport } from './types.js';
 
 /** Scenario names, in the order they run; `--only` picks among them. */
 export const SCENARIOS = [
   'load',
+  'ceilings',
   'system',
   'latency',
   'patient',
@@ -67,6 +70,7 @@ export const SMALL_RESOURCES = 100_000;
 type Scenario = (ctx: BenchContext, options: BenchOptions) => Promise<void>;
 
 const RUNNERS: Record<Exclude<ScenarioName, 'load'>, Scenario> = {
+  ceilings: benchCeilings,
   system: benchSystemExport,
   latency: benchLatency,
   patient: benchPatientExport,
@@ -102,6 +106,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         options.log(`  = ${f.label}: ${formatValue(f.median)} ${f.unit}`);
     }
     addFullScaling(ctx);
+    ctx.figures = withShares(ctx.figures);
+    for (const f of ctx.figures.filter((f) => f.id.startsWith('share.')))
+      options.log(`  = ${f.label}: ${formatValue(f.median)} ${f.unit}`);
     const dataset = ctx.details.dataset as BenchReport['dataset'];
     return {
       startedAt,

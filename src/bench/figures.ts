@@ -12,6 +12,12 @@ export const BARS = Object.freeze({
   fairnessRatio: { op: '<=', value: 3 },
   sqliteLoadRate: { op: '>=', value: 40_000 },
   postgresLoadRate: { op: '>=', value: 70_000 },
+  // Issue 14: filtered and compartment exports as percentages of the system export's rate.
+  groupShare: { op: '>=', value: 50 },
+  patientShare: { op: '>=', value: 70 },
+  elementsShare: { op: '>=', value: 60 },
+  /** `_typeFilter`: Observations examined per second against the system export's resources/s. */
+  typeFilterShare: { op: '>=', value: 80 },
 } satisfies Record<string, Bar>);
 
 /** Optional parts of a figure. */
