@@ -50,30 +50,41 @@ function diskPass(path: string): number {
 }
 
 /**
- * One pass of the raw SQLite ceiling: every row's `json` plus a newline into one file, in about
- * 1 MiB writes, fdatasync at the end. It reads the table with SQL of its own on purpose: the point
- * is the rate of the byte path without our store, engine or worker threads.
+ * One pass of the raw SQLite ceiling: every row's `json` plus a newline into one file, copied as
+ * bytes (`CAST(json AS BLOB)`, as the export reader does, so no string is decoded) into a 1 MiB
+ * buffer written when full, fdatasync at the end. It reads the table with SQL of its own on purpose:
+ * the point is the rate of the byte path without our store, engine or worker threads.
  */
 function sqlitePass(db: string, path: string): { rows: number; bytes: number; seconds: number } {
   const conn = new Database(db, { readonly: true });
   const fd = openSync(path, 'w');
   try {
     const t = performance.now();
-    const rows = conn.prepare('SELECT json FROM resource').pluck().iterate() as IterableIterator<string>;
+    const rows = conn
+      .prepare('SELECT CAST(json AS BLOB) FROM resource')
+      .pluck()
+      .iterate() as IterableIterator<Buffer>;
+    const out = Buffer.allocUnsafe(BUFFER_BYTES);
+    let used = 0;
     let count = 0;
     let bytes = 0;
-    let parts: string[] = [];
-    let pending = 0;
     const flush = (): void => {
-      bytes += writeSync(fd, parts.join(''));
-      parts = [];
-      pending = 0;
+      bytes += writeSync(fd, out, 0, used);
+      used = 0;
     };
     for (const json of rows) {
-      parts.push(json, '\n');
-      pending += json.length + 1;
+      if (used + json.length + 1 > BUFFER_BYTES) {
+        flush();
+        // A row larger than the buffer goes out on its own.
+        if (json.length + 1 > BUFFER_BYTES) {
+          bytes += writeSync(fd, json) + writeSync(fd, '\n');
+          count++;
+          continue;
+        }
+      }
+      used += json.copy(out, used);
+      out[used++] = 0x0a;
       count++;
-      if (pending >= BUFFER_BYTES) flush();
     }
     flush();
     fdatasyncSync(fd);
