@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_AUTH_CONFIG } from '../auth/index.js';
 import type { AuthConfig, ExternalIssuerConfig } from '../auth/index.js';
 import { ConfigError } from './config-error.js';
+import { intInRange } from './int-setting.js';
 
 /** Auth and TLS flags of `fhirhose serve` (each also has a FHIRHOSE_* variable). */
 export interface AuthFlags {
@@ -26,15 +27,6 @@ function onOff(name: string, raw: string | undefined): boolean | undefined {
   if (['on', 'true', '1', 'yes'].includes(v)) return true;
   if (['off', 'false', '0', 'no'].includes(v)) return false;
   throw new ConfigError(`${name} must be on or off, got '${raw}'`);
-}
-
-function seconds(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
-  }
-  return n;
 }
 
 function absoluteUrl(name: string, raw: string | undefined): string {
@@ -70,19 +62,17 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv, flags: AuthFlags): Readon
   const d = DEFAULT_AUTH_CONFIG;
   const config: AuthConfig = {
     enabled: flags.auth ?? onOff('FHIRHOSE_AUTH (--auth/--no-auth)', env.FHIRHOSE_AUTH) ?? d.enabled,
-    tokenLifetimeSeconds: seconds(
+    tokenLifetimeSeconds: intInRange(
       'FHIRHOSE_TOKEN_LIFETIME_SECONDS',
       env.FHIRHOSE_TOKEN_LIFETIME_SECONDS,
       d.tokenLifetimeSeconds,
-      1,
-      86_400,
+      { min: 1, max: 86_400 },
     ),
-    clockSkewSeconds: seconds(
+    clockSkewSeconds: intInRange(
       'FHIRHOSE_AUTH_CLOCK_SKEW_SECONDS',
       env.FHIRHOSE_AUTH_CLOCK_SKEW_SECONDS,
       d.clockSkewSeconds,
-      0,
-      300,
+      { min: 0, max: 300 },
     ),
   };
   const ext = external(env, flags);

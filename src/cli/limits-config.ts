@@ -1,6 +1,6 @@
 import { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from '../export/index.js';
 import type { KickoffLimits } from '../export/index.js';
-import { ConfigError } from './config-error.js';
+import { intInRange } from './int-setting.js';
 
 /**
  * The range of each limit. A body is read into one string before it is parsed, so its limit stays
@@ -23,15 +23,11 @@ const RANGES: Readonly<Record<keyof KickoffLimits, readonly [number, number]>> =
 export function loadKickoffLimits(env: NodeJS.ProcessEnv): Readonly<KickoffLimits> {
   const limits = { ...DEFAULT_KICKOFF_LIMITS };
   for (const key of Object.keys(RANGES) as (keyof KickoffLimits)[]) {
-    const name = KICKOFF_LIMIT_SETTINGS[key];
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
     const [min, max] = RANGES[key];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
-    }
-    limits[key] = n;
+    limits[key] = intInRange(KICKOFF_LIMIT_SETTINGS[key], env[KICKOFF_LIMIT_SETTINGS[key]], limits[key], {
+      min,
+      max,
+    });
   }
   return Object.freeze(limits);
 }

@@ -125,12 +125,7 @@ export class PgDb implements Queryable {
     kinds: readonly ColumnKind[],
     settings: string[] = [],
   ): AsyncGenerator<CopyValue[][]> {
-    yield* this.readCopy(
-      query,
-      settings,
-      (client, sql) => client.query(copyTo(sql)),
-      (stream) => decodeBinaryCopy(stream, kinds),
-    );
+    yield* this.copiesInSnapshot([this.rowsStep(query, kinds, settings)]);
   }
 
   /**
@@ -138,22 +133,7 @@ export class PgDb implements Queryable {
    * transaction, the settings and the pace): no object is made per row.
    */
   async *copyOutNdjson(query: string, settings: string[] = []): AsyncGenerator<NdjsonChunk> {
-    yield* this.readCopy(
-      query,
-      settings,
-      (client, sql) => client.query(new CopyOutNdjson(sql)),
-      (stream) => stream as AsyncIterable<NdjsonChunk>,
-    );
-  }
-
-  /** `COPY (query) TO STDOUT (FORMAT binary)` in a read-only transaction, read by `read`. */
-  private readCopy<S extends Readable, T>(
-    query: string,
-    settings: string[],
-    start: (client: PoolClient, sql: string) => S,
-    read: (stream: S) => AsyncIterable<T>,
-  ): AsyncGenerator<T> {
-    return this.copiesInSnapshot([(client) => copyStep(client, { query, settings, start, read })]);
+    yield* this.copiesInSnapshot([this.ndjsonStep(query, settings)]);
   }
 
   /**
