@@ -14,6 +14,7 @@ export const BARS = Object.freeze({
   postgresLoadRate: { op: '>=', value: 70_000 },
   // Issue 14: filtered and compartment exports as percentages of the system export's rate.
   groupShare: { op: '>=', value: 50 },
+  group1Share: { op: '>=', value: 30 },
   patientShare: { op: '>=', value: 70 },
   elementsShare: { op: '>=', value: 60 },
   /** `_typeFilter`: Observations examined per second against the system export's resources/s. */

@@ -7,16 +7,20 @@ import { BARS, figure } from './figures.js';
 import { postGroup } from './http.js';
 import type { KickoffRequest } from './http.js';
 
-/** Share of the patients in the benchmark Group. */
-const GROUP_SHARE = 0.1;
+/** Shares of the patients in the benchmark Groups: the issue-14 bars are for 10% and 1%. */
+const GROUP_SHARES = [
+  { key: 'group', share: 0.1 },
+  { key: 'group1', share: 0.01 },
+] as const;
 /** The `_typeFilter` benchmark: laboratory Observations (parses every Observation). */
 export const TYPE_FILTER = 'Observation?category=laboratory';
 /** The `_elements` benchmark: three root elements on every type (parses every resource). */
 export const ELEMENTS = 'status,code,subject';
 
-/** The benchmark Group's members: every tenth patient, in file order. */
-export function groupMembers(patientIds: readonly string[]): string[] {
-  return patientIds.filter((_, i) => i % Math.round(1 / GROUP_SHARE) === 0);
+/** A benchmark Group's members: every (1/share)-th patient, in file order (default every tenth). */
+export function groupMembers(patientIds: readonly string[], share = 0.1): string[] {
+  const step = Math.round(1 / share);
+  return patientIds.filter((_, i) => i % step === 0);
 }
 
 /** A kick-off to measure the same way as the system export: rate, seconds and peak server RSS. */
@@ -85,14 +89,17 @@ export async function benchPatientExport(ctx: BenchContext): Promise<void> {
   await measureCase(ctx, { key: 'patient', label: 'Patient export', request: { path: '/Patient/$export' } });
 }
 
-/** Group export of a Group holding every tenth patient, created through `POST /Group`. */
+/** Group exports of Groups holding 10% and 1% of the patients, created through `POST /Group`. */
 export async function benchGroupExport(ctx: BenchContext): Promise<void> {
-  const members = groupMembers(await readPatientIds(ctx.dataDir));
-  const groupId = await withServer(ctx, (server) => postGroup(server.baseUrl, members));
-  ctx.details.groupMembers = members.length;
-  const label = `Group export (${members.length.toLocaleString('en-US')} patients)`;
-  const request = { path: `/Group/${groupId}/$export` };
-  await measureCase(ctx, { key: 'group', label, request, expected: ctx.resources * GROUP_SHARE });
+  const patientIds = await readPatientIds(ctx.dataDir);
+  for (const { key, share } of GROUP_SHARES) {
+    const members = groupMembers(patientIds, share);
+    const groupId = await withServer(ctx, (server) => postGroup(server.baseUrl, members));
+    ctx.details[`${key}Members`] = members.length;
+    const label = `Group export (${members.length.toLocaleString('en-US')} patients, ${share * 100}%)`;
+    const request = { path: `/Group/${groupId}/$export` };
+    await measureCase(ctx, { key, label, request, expected: ctx.resources * share });
+  }
 }
 
 /** `_typeFilter` export: laboratory Observations only. */

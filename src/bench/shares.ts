@@ -56,6 +56,13 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     bar: BARS.groupShare,
   },
   {
+    id: 'share.group1.system',
+    label: 'Group export of 1% as a share of the system export',
+    of: 'export.group1.rate',
+    base: 'export.system.rate',
+    bar: BARS.group1Share,
+  },
+  {
     id: 'share.typeFilter.sqlite',
     label: '_typeFilter rows examined as a share of the raw SQLite ceiling',
     of: 'export.typeFilter.scanRate',
