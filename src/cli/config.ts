@@ -7,6 +7,8 @@ import { ConfigError } from './config-error.js';
 import type { AuthFlags, TlsConfig } from './auth-config.js';
 import { DEFAULT_DB, DEFAULT_PORT } from './defaults.js';
 import { loadKickoffLimits } from './limits-config.js';
+import { logFormat } from './logger.js';
+import type { LogFormat } from './logger.js';
 import { loadStorageConfig } from './storage-config.js';
 import type { FileStorageSettings, StorageFlags } from './storage-config.js';
 
@@ -25,6 +27,8 @@ export interface ServeConfig {
   /** Public base URL for every absolute link. */
   baseUrl: string;
   logLevel: string;
+  /** Readable lines (`pretty`) or JSON lines; by default pretty on a terminal, else JSON. */
+  logFormat: LogFormat;
   export: ExportConfig;
   /** Bounds on the size of each kick-off request. */
   kickoffLimits: Readonly<KickoffLimits>;
@@ -41,6 +45,8 @@ export interface ServeFlags extends AuthFlags, StorageFlags {
   baseUrl?: string;
   /** Export worker threads; `false` is `--no-workers` (the API alone). */
   workers?: string | number | false;
+  /** `--log-format`: `pretty` or `json`. */
+  logFormat?: string;
 }
 
 export { ConfigError };
@@ -149,6 +155,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     port,
     baseUrl,
     logLevel: logLevel(env.FHIRHOSE_LOG_LEVEL),
+    logFormat: logFormat(flags.logFormat ?? env.FHIRHOSE_LOG_FORMAT, process.stdout.isTTY === true),
     export: Object.freeze(exportConfig),
     kickoffLimits: loadKickoffLimits(env),
     auth: loadAuthConfig(env, flags),

@@ -27,8 +27,10 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Test seams of {@link createRuntime}. */
+/** Optional parts of {@link createRuntime}: the log writer of the worker threads, and test seams. */
 export interface RuntimeDeps {
+  /** Writes a worker thread's JSON log line in the server's log format; unset, threads write JSON to stdout. */
+  logLine?: (line: string) => void;
   /** Clock of the authorization layer (token and assertion times, JWKS caching). */
   now?: () => number;
   /** Clock of the export service (job expiry, reaping, URL signing). */
@@ -65,6 +67,7 @@ export async function createRuntime(
     storage: config.files.storage,
     config: config.export,
     log,
+    ...(deps.logLine ? { logLine: deps.logLine } : {}),
   });
   const service = new ExportService({
     store,

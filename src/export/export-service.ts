@@ -121,7 +121,7 @@ export class ExportService {
         config.retryAfterSeconds * 5,
       );
     }
-    this.deps.log.info({ jobId, level: request.level }, 'export accepted');
+    this.deps.log.info({ jobId, clientId, exportLevel: request.level }, 'export accepted');
     this.deps.wake();
     return { jobId };
   }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
+import { logUnitDone } from './job-log.js';
 import type { CompiledRequest, UnitContext } from './unit-runner.js';
 import {
   compileRequest,
@@ -90,14 +91,16 @@ async function runLeased(
       cache.set(unit.jobId, entry);
     }
     log.debug({ attempt: unit.attempts, resumed: unit.checkpoint !== null }, 'unit started');
+    const startedAt = now();
     const result = await runUnit(ctx, entry.job, entry.compiled, unit);
+    const finishedAt = now();
     const finished = await store.jobs.finishUnit(unit, owner, {
       status: 'done',
       result: JSON.stringify(result),
-      now: now(),
+      now: finishedAt,
       ttlMs: config.fileTtlMs,
     });
-    log.debug({ rows, finished }, 'unit finished');
+    if (finished) await logUnitDone(store, log, { unit, job, result, rows, startedAt, finishedAt });
   } catch (err) {
     if (err instanceof UnitYieldedError) {
       log.debug({ rows }, 'unit checkpointed: another client is waiting');
@@ -134,10 +137,15 @@ async function failUnit(
     unit,
     `part of the export failed after ${unit.attempts} attempts`,
   );
-  await deps.store.jobs.finishUnit(unit, owner, {
+  const finishedAt = now();
+  const finished = await deps.store.jobs.finishUnit(unit, owner, {
     status: 'failed',
     result: JSON.stringify(result),
-    now: now(),
+    now: finishedAt,
     ttlMs: deps.config.fileTtlMs,
   });
+  if (finished) {
+    const done = { unit, job, result, rows: 0, startedAt: finishedAt, finishedAt, failed: true };
+    await logUnitDone(deps.store, log, done);
+  }
 }

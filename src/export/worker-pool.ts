@@ -14,6 +14,11 @@ export interface WorkerPoolOptions {
   storage: StorageConfig;
   config: ExportConfig;
   log: Logger;
+  /**
+   * Where the threads' JSON log lines go, so every thread logs through the server's one writer (in its
+   * format); unset, each thread writes its JSON lines to stdout itself.
+   */
+  logLine?: (line: string) => void;
 }
 
 const YOUNG_GENERATION_MB = 4;
@@ -37,6 +42,7 @@ export class WorkerPool {
       storage: this.options.storage,
       config: this.options.config,
       logLevel: this.options.log.level,
+      forwardLogs: this.options.logLine !== undefined,
     };
     const worker = new Worker(new URL('./worker-thread.js', import.meta.url), {
       workerData: data,
@@ -49,6 +55,7 @@ export class WorkerPool {
     });
     worker.on('message', (msg: unknown) => {
       if (msg === 'unit-done') this.wake(worker);
+      else if (isLogLine(msg)) this.options.logLine?.(msg.log);
     });
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
@@ -80,4 +87,8 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);
   }
+}
+
+function isLogLine(msg: unknown): msg is { log: string } {
+  return typeof msg === 'object' && msg !== null && typeof (msg as { log?: unknown }).log === 'string';
 }

@@ -15,10 +15,15 @@ export interface WorkerThreadData {
   storage: StorageConfig;
   config: ExportConfig;
   logLevel: string;
+  /** Post each JSON log line to the parent (which writes it in the server's format) instead of stdout. */
+  forwardLogs?: boolean;
 }
 
 const data = workerData as WorkerThreadData;
-const log = pino({ level: data.logLevel, base: { thread: 'export-worker' } });
+const logOptions = { level: data.logLevel, base: { thread: 'export-worker' } };
+const log = data.forwardLogs
+  ? pino(logOptions, { write: (line: string) => parentPort?.postMessage({ log: line }) })
+  : pino(logOptions);
 // Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
 const store = await openStore(data.db, { pageCacheMiB: 2 });
 const storage = createStorage(data.storage);

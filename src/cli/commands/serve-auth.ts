@@ -35,38 +35,39 @@ export async function ensureDemoClient(auth: Auth): Promise<{ clientId: string; 
   return { clientId: client.id, keyPath };
 }
 
-/** What `serve` prints about authorization once it listens. */
+/** What `serve` prints about authorization once it listens, through `say` (stdout or stderr). */
 export async function printAuthStatus(
   config: ServeConfig,
   auth: Auth | undefined,
   demo: boolean,
+  say: (line: string) => void = console.log,
 ): Promise<void> {
   if (!auth) {
-    if (demo) console.log('Demo mode: authorization is off; the server listens on loopback only.');
+    if (demo) say('Demo mode: authorization is off; the server listens on loopback only.');
     else {
       console.warn('WARNING: authorization is off (--no-auth): anyone who can reach this server can read');
       console.warn('         and export every record in it. Never run this way with real data.');
     }
     return;
   }
-  console.log(`Authorization: SMART Backend Services; token endpoint ${auth.tokenUrl}`);
+  say(`Authorization: SMART Backend Services; token endpoint ${auth.tokenUrl}`);
   if (!config.tls && !LOOPBACK_HOSTS.has(config.host)) {
     console.warn('WARNING: plain HTTP on a non-loopback address; use --tls-cert/--tls-key or a TLS proxy.');
   }
   if (demo) {
     const { clientId, keyPath } = await ensureDemoClient(auth);
-    console.log(`Demo client id: ${clientId} (scope ${DEMO_SCOPE})`);
-    console.log(`Demo client private key: ${keyPath}`);
-    console.log('Try an export:');
-    console.log(
+    say(`Demo client id: ${clientId} (scope ${DEMO_SCOPE})`);
+    say(`Demo client private key: ${keyPath}`);
+    say('Try an export:');
+    say(
       `  fhirhose export ${config.baseUrl} --client-id ${clientId} --key ${keyPath} --scope '${DEMO_SCOPE}' --out demo-export`,
     );
     return;
   }
   if (!auth.tokens) return;
   if ((await auth.registry.list()).length === 0) {
-    console.log('No client is registered yet. Register one with:');
-    console.log(
+    say('No client is registered yet. Register one with:');
+    say(
       `  fhirhose clients add --name NAME --jwks-url URL --scope 'system/*.rs' --db ${redactDb(config.db)}`,
     );
   }

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { generateResources } from '../../generate/index.js';
 import type { FhirResource } from '../../fhir/index.js';
@@ -8,7 +8,9 @@ import { isPostgresUrl, openSqliteStore, redactDb } from '../../store/index.js';
 import { ConfigError, loadServeConfig } from '../config.js';
 import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
+import { createServerLog } from '../logger.js';
 import { createRuntime } from '../runtime.js';
+import type { Runtime } from '../runtime.js';
 import { checkDemoHost, printAuthStatus } from './serve-auth.js';
 
 const DEMO_DB = '.fhirhose/demo.db';
@@ -71,6 +73,10 @@ export function registerServe(program: Command): void {
     .option('--auth-issuer <url>', 'trust access tokens of this external issuer (env FHIRHOSE_AUTH_ISSUER)')
     .option('--auth-issuer-jwks-url <url>', "the issuer's JWKS URL (env FHIRHOSE_AUTH_ISSUER_JWKS_URL)")
     .option('--auth-issuer-token-url <url>', "the issuer's token URL (env FHIRHOSE_AUTH_ISSUER_TOKEN_URL)")
+    .option(
+      '--log-format <format>',
+      'pretty (readable lines) or json (one object per line); default pretty on a terminal, else json (env FHIRHOSE_LOG_FORMAT)',
+    )
     .action(async (opts: ServeOptions) => {
       const flags: ServeFlags = { ...opts };
       // The demo creates its data in a file of its own; it never reads FHIRHOSE_DB.
@@ -82,27 +88,36 @@ export function registerServe(program: Command): void {
       if (opts.demo) flags.auth = opts.auth ?? false;
       const config = loadServeConfig(process.env, flags);
       if (opts.demo) checkDemoHost(config);
-      const log = pino({ level: config.logLevel });
-      if (opts.demo && !existsSync(config.db)) {
-        const { mkdirSync } = await import('node:fs');
-        mkdirSync('.fhirhose', { recursive: true });
-        await createDemoData(config.db, log);
-      }
-      const runtime = await createRuntime(config, log);
-      await runtime.app.listen({ host: config.host, port: config.port });
+      const { log, writeLine } = createServerLog(config.logLevel, config.logFormat);
+      // A new SQLite file may name a folder that does not exist yet: make it, as `load` does.
+      if (!isPostgresUrl(config.db)) mkdirSync(dirname(config.db), { recursive: true });
+      if (opts.demo && !existsSync(config.db)) await createDemoData(config.db, log);
+      const runtime = await createRuntime(config, log, { logLine: writeLine });
+      await listen(runtime, config.host, config.port);
       const workers =
         config.export.workers === 0 ? 'no export workers' : `${config.export.workers} export workers`;
-      console.log(
+      // In JSON mode stdout carries only log objects (the banner for a person goes to stderr).
+      const json = config.logFormat === 'json';
+      const say = json ? console.error : console.log;
+      if (json) {
+        const storage = describeStorage(config.files.storage);
+        const fields = {
+          url: config.baseUrl,
+          db: redactDb(config.db),
+          storage,
+          workers: config.export.workers,
+        };
+        log.info(fields, 'fhirhose listening');
+      }
+      say(
         `fhirhose listening on ${config.baseUrl} (database ${redactDb(config.db)}, export files in ${describeStorage(config.files.storage)}, ${workers})`,
       );
-      await printAuthStatus(config, runtime.auth, opts.demo === true);
+      await printAuthStatus(config, runtime.auth, opts.demo === true, say);
       if (opts.demo && !runtime.auth) {
-        console.log('Try an export:');
-        console.log(
-          `  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`,
-        );
-        console.log('  then poll the Content-Location URL it returns until it answers 200 with a manifest.');
-        console.log(
+        say('Try an export:');
+        say(`  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`);
+        say('  then poll the Content-Location URL it returns until it answers 200 with a manifest.');
+        say(
           `  Groups: curl -s '${config.baseUrl}/Group' ; Group export: ${config.baseUrl}/Group/<id>/$export`,
         );
       }
@@ -119,4 +134,34 @@ export function registerServe(program: Command): void {
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
+}
+
+/**
+ * Listen, or end at once on a port that is taken or refused: the worker threads would otherwise keep
+ * the process alive after the error. The runtime is closed first so nothing is left running.
+ * @throws ConfigError naming --port when the address is in use or not allowed
+ */
+async function listen(runtime: Runtime, host: string, port: number): Promise<void> {
+  try {
+    await runtime.app.listen({ host, port });
+  } catch (err) {
+    await runtime.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new ConfigError(
+        `port ${port} on ${host} is already in use (another fhirhose serve?); choose a free one with --port N (or FHIRHOSE_PORT)`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new ConfigError(
+        `not allowed to listen on port ${port} on ${host}; choose a port above 1023 with --port N (or FHIRHOSE_PORT)`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(
+        `${host} is not an address of this machine; choose another with --host (or FHIRHOSE_HOST)`,
+      );
+    }
+    throw err;
+  }
 }

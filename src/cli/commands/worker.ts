@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { WorkerPool } from '../../export/index.js';
 import { openStore, redactDb } from '../../store/index.js';
 import { ConfigError, loadServeConfig } from '../config.js';
 import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
+import { createServerLog } from '../logger.js';
 
 interface WorkerOptions {
   db?: string;
@@ -12,6 +12,7 @@ interface WorkerOptions {
   storage?: string;
   baseUrl?: string;
   threads?: string;
+  logFormat?: string;
 }
 
 /**
@@ -39,6 +40,10 @@ export function registerWorker(program: Command): void {
       'public base URL of the servers, for relative Attachment URLs in exports (env FHIRHOSE_BASE_URL)',
     )
     .option('--threads <n>', 'worker threads in this process (env FHIRHOSE_EXPORT_WORKERS)')
+    .option(
+      '--log-format <format>',
+      'pretty (readable lines) or json (one object per line); default pretty on a terminal, else json (env FHIRHOSE_LOG_FORMAT)',
+    )
     .action(async (opts: WorkerOptions) => {
       const flags: ServeFlags = {};
       if (opts.baseUrl) flags.baseUrl = opts.baseUrl;
@@ -46,9 +51,10 @@ export function registerWorker(program: Command): void {
       if (opts.exportDir) flags.exportDir = opts.exportDir;
       if (opts.storage) flags.storage = opts.storage;
       if (opts.threads) flags.workers = opts.threads;
+      if (opts.logFormat) flags.logFormat = opts.logFormat;
       const config = loadServeConfig(process.env, flags);
       if (config.export.workers === 0) throw new ConfigError('--threads must be at least 1 for a worker');
-      const log = pino({ level: config.logLevel });
+      const { log, writeLine } = createServerLog(config.logLevel, config.logFormat);
       // Open it once here, so a database that is unreachable or cannot be migrated ends the command with
       // its error instead of threads that fail and are replaced forever.
       await (await openStore(config.db)).close();
@@ -57,6 +63,7 @@ export function registerWorker(program: Command): void {
         storage: config.files.storage,
         config: config.export,
         log,
+        logLine: writeLine,
       });
       pool.start();
       log.info(
