@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BulkDataClient, createReporter, privateJwkFrom, readState } from '../../client/index.js';
 import type {
@@ -9,6 +8,9 @@ import type {
   Reporter,
   ReporterMode,
 } from '../../client/index.js';
+import { clientCredentials, DEFAULT_CLIENT_SCOPE, readKeyFile } from '../client-credentials.js';
+import { ConfigError } from '../config-error.js';
+import { serverUrl } from '../server-url.js';
 
 /** Options shared by `export` and `sync`: auth, waits, parallelism, output style. */
 export interface ClientFlags {
@@ -16,6 +18,8 @@ export interface ClientFlags {
   key?: string;
   tokenUrl?: string;
   scope?: string;
+  /** `--config FILE`: credentials in a JSON file. */
+  config?: string;
   parallel: number;
   maxWait: number;
   pollInterval: number;
@@ -64,10 +68,14 @@ const collectList = (v: string, prev: string[]): string[] => [
 /** Add the options of ClientFlags to a command. */
 export function addClientOptions(cmd: Command): Command {
   return cmd
-    .option('--client-id <id>', 'SMART Backend Services client_id')
-    .option('--key <file>', 'private key as a JWK or JWK Set file (RS384 or ES384)')
-    .option('--token-url <url>', 'token endpoint (default: from .well-known/smart-configuration)')
-    .option('--scope <scope>', 'scope to request', 'system/*.read')
+    .option('--client-id <id>', 'SMART Backend Services client_id (env FHIRHOSE_CLIENT_ID)')
+    .option('--key <file>', 'private key as a JWK or JWK Set file, RS384 or ES384 (env FHIRHOSE_CLIENT_KEY)')
+    .option(
+      '--token-url <url>',
+      'token endpoint (env FHIRHOSE_TOKEN_URL; default: from .well-known/smart-configuration)',
+    )
+    .option('--scope <scope>', `scope to request (env FHIRHOSE_SCOPE; default: ${DEFAULT_CLIENT_SCOPE})`)
+    .option('--config <file>', 'JSON file with clientId, key (a path relative to the file), tokenUrl, scope')
     .option('--parallel <n>', 'downloads at once', positiveInt('--parallel'), 4)
     .option(
       '--max-wait <seconds>',
@@ -86,10 +94,12 @@ export function addClientOptions(cmd: Command): Command {
 }
 
 /** Client settings from the flags; the key file is read here, once. */
-export function clientOptions(flags: ClientFlags, listener: BulkClientOptions['onEvent']): BulkClientOptions {
-  if ((flags.clientId === undefined) !== (flags.key === undefined)) {
-    throw new Error('--client-id and --key go together');
-  }
+export function clientOptions(
+  flags: ClientFlags,
+  listener: BulkClientOptions['onEvent'],
+  env: Record<string, string | undefined> = process.env,
+): BulkClientOptions {
+  const credentials = clientCredentials(flags, env);
   const options: BulkClientOptions = {
     waits: {
       maxWaitMs: flags.maxWait * 1000,
@@ -99,13 +109,12 @@ export function clientOptions(flags: ClientFlags, listener: BulkClientOptions['o
     },
     ...(listener ? { onEvent: listener } : {}),
   };
-  if (flags.clientId !== undefined && flags.key !== undefined) {
-    const privateJwk = privateJwkFrom(JSON.parse(readFileSync(flags.key, 'utf8')) as unknown);
+  if (credentials.clientId !== undefined && credentials.keyPath !== undefined) {
     options.smart = {
-      clientId: flags.clientId,
-      privateJwk,
-      ...(flags.tokenUrl ? { tokenUrl: flags.tokenUrl } : {}),
-      ...(flags.scope ? { scope: flags.scope } : {}),
+      clientId: credentials.clientId,
+      privateJwk: privateJwkFrom(readKeyFile(credentials.keyPath)),
+      ...(credentials.tokenUrl ? { tokenUrl: credentials.tokenUrl } : {}),
+      scope: credentials.scope,
     };
   }
   return options;
@@ -155,7 +164,7 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
   };
 }
 
-/** Print an error for a person (or a JSON line) and set the exit code. */
+/** Print an error for a person (or a JSON line) and set the exit code: 2 for a usage error, else 1. */
 export function reportFailure(err: unknown, flags: { json?: boolean }, hint?: string): void {
   const e = err as { code?: string; message?: string; status?: number };
   if (flags.json) {
@@ -172,7 +181,7 @@ export function reportFailure(err: unknown, flags: { json?: boolean }, hint?: st
     console.error(`error: ${e.message ?? String(err)}`);
     if (hint) console.error(hint);
   }
-  process.exitCode = 1;
+  process.exitCode = err instanceof ConfigError ? 2 : 1;
 }
 
 async function runExportCommand(baseArg: string | undefined, flags: ExportFlags): Promise<void> {
@@ -181,7 +190,7 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
   const base = flags.resume || flags.cancel ? (await readState(dir)).baseUrl : baseArg;
   if (!base) throw new Error('give the FHIR base URL');
   const reporter = reporterFor(flags);
-  const client = new BulkDataClient(base, clientOptions(flags, reporter.listener));
+  const client = new BulkDataClient(serverUrl(base), clientOptions(flags, reporter.listener));
   const { signal, dispose } = interruptSignal();
   try {
     if (flags.cancel) {

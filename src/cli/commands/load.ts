@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ConfigError } from '../config-error.js';
 import { describeProblem, loadPaths, openStore } from '../../store/index.js';
 import type { LoadReport } from '../../store/index.js';
 import { loadDb } from '../config.js';
@@ -17,6 +19,14 @@ export function registerLoad(program: Command): void {
     )
     .option('--quiet', 'no progress lines')
     .action(async (paths: string[], opts: { db?: string; batch?: number; quiet?: boolean }) => {
+      // Checked before the store opens, so a typo neither creates a database nor loads half the list.
+      const missing = paths.filter((p) => !existsSync(p));
+      if (missing.length > 0) {
+        throw new ConfigError(
+          `${missing.join(', ')}: no such file or folder; give NDJSON (.ndjson, .ndjson.gz) or Bundle (.json) ` +
+            'files, or folders holding them',
+        );
+      }
       const store = await openStore(loadDb(process.env, opts.db));
       let lastPrint = 0;
       try {

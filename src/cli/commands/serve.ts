@@ -8,6 +8,8 @@ import { isPostgresUrl, openSqliteStore, redactDb } from '../../store/index.js';
 import { ConfigError, loadServeConfig } from '../config.js';
 import { describeStorage } from '../storage-config.js';
 import type { ServeFlags } from '../config.js';
+import { DEFAULT_EXPORT_CONFIG } from '../../export/index.js';
+import { DEFAULT_DB, DEFAULT_PORT } from '../defaults.js';
 import { createServerLog } from '../logger.js';
 import { createRuntime } from '../runtime.js';
 import type { Runtime } from '../runtime.js';
@@ -47,20 +49,33 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the FHIR server with Bulk Data export')
-    .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
-    .option('--host <host>', 'address to bind (env FHIRHOSE_HOST)', undefined)
-    .option('--port <port>', 'port (env FHIRHOSE_PORT)')
-    .option('--base-url <url>', 'public base URL used in every absolute link (env FHIRHOSE_BASE_URL)')
+    .option(
+      '--db <path-or-url>',
+      `SQLite database file or postgres:// URL (env FHIRHOSE_DB; default ${DEFAULT_DB})`,
+    )
+    .option(
+      '--host <host>',
+      'address to bind (env FHIRHOSE_HOST; default 127.0.0.1, loopback only)',
+      undefined,
+    )
+    .option('--port <port>', `port (env FHIRHOSE_PORT; default ${DEFAULT_PORT})`)
+    .option(
+      '--base-url <url>',
+      'public base URL used in every absolute link (env FHIRHOSE_BASE_URL; default http://HOST:PORT)',
+    )
     .option(
       '--export-dir <dir>',
-      'folder for export files; required with PostgreSQL unless --storage is given (env FHIRHOSE_EXPORT_DIR)',
+      'folder for export files; required with PostgreSQL unless --storage is given (env FHIRHOSE_EXPORT_DIR; default <db>.exports with SQLite)',
     )
     .option('--storage <url>', 's3://bucket/prefix: keep export files in S3 (env FHIRHOSE_STORAGE)')
     .option(
       '--download-mode <mode>',
-      'server (files streamed by this server) or presigned (S3 URLs) (env FHIRHOSE_DOWNLOAD_MODE)',
+      'server (files streamed by this server) or presigned (S3 URLs) (env FHIRHOSE_DOWNLOAD_MODE; default server)',
     )
-    .option('--workers <n>', 'export worker threads (env FHIRHOSE_EXPORT_WORKERS)')
+    .option(
+      '--workers <n>',
+      `export worker threads (env FHIRHOSE_EXPORT_WORKERS; default ${DEFAULT_EXPORT_CONFIG.workers})`,
+    )
     .option('--no-workers', 'serve the API only; `fhirhose worker` processes run the exports')
     .option(
       '--demo',

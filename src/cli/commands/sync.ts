@@ -10,6 +10,7 @@ import { openSqliteStore } from '../../store/index.js';
 import type { ResourceStore } from '../../store/index.js';
 import { addClientOptions, clientOptions, interruptSignal, reportFailure, reporterFor } from './export.js';
 import type { ClientFlags } from './export.js';
+import { serverUrl } from '../server-url.js';
 
 /** What a mirror remembers between runs, in `<db>.sync.json`. */
 interface SyncState {
@@ -188,7 +189,7 @@ export function registerSync(program: Command): void {
     const { signal, dispose } = interruptSignal();
     try {
       const report = await syncMirror({
-        baseUrl: base,
+        baseUrl: serverUrl(base),
         dbPath: flags.db,
         client: clientOptions(flags, reporter.listener),
         parallel: flags.parallel,
