@@ -13,128 +13,128 @@ import { startS3 } from '../helpers/s3.js';
 import type { TestS3 } from '../helpers/s3.js';
 import { kickoff, startTestServer, suiteScope, waitForExport } from '../helpers/server.js';
 import type { TestManifest, TestServer } from '../helpers/server.js';
-import { hasSynthea, SYNTHEA_DIR, tempDir } from '../helpers/temp.js';
+import { dataSets } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp.js';
 import { FAST_WAITS, makeKeys } from '../client/helpers.js';
+
+// One data set is enough here: the largest there is (Synthea when present), for more units and files.
+const set = (await dataSets()).at(-1)!;
 
 const jobIdOf = (statusUrl: string): string => statusUrl.slice(statusUrl.lastIndexOf('/') + 1);
 
-describe(
-  'system export into S3 with pre-signed downloads and auth on',
-  { skip: hasSynthea ? false : 'no Synthea sample' },
-  () => {
-    let s3: TestS3;
-    let srv: TestServer;
-    let smart: BulkClientOptions['smart'];
-    let loaded = 0;
-    let offsetMs = 0;
-    let stepMs = 0;
-    const suite = suiteScope(after);
+describe(`system export of the ${set.name} data set into S3 with pre-signed downloads and auth on`, () => {
+  let s3: TestS3;
+  let srv: TestServer;
+  let smart: BulkClientOptions['smart'];
+  let loaded = 0;
+  let offsetMs = 0;
+  let stepMs = 0;
+  const suite = suiteScope(after);
 
-    before(async () => {
-      s3 = await startS3(suite);
-      srv = await startTestServer(suite, {
-        auth: true,
-        env: s3.env,
-        storage: `s3://${s3.bucket}/presigned/`,
-        downloadMode: 'presigned',
-        export: { workers: 2, manifestPageUnits: 5, rowsPerUnit: 2000 },
-        exportNow: () => Date.now() + (offsetMs += stepMs),
-      });
-      const { privateJwk, publicJwk } = await makeKeys('ES384');
-      const clientId = await registerClient(srv.runtime, { jwks: { keys: [publicJwk] } }, 'system/*.rs');
-      smart = { clientId, privateJwk };
-      loaded = (await loadPaths(srv.runtime.store, [SYNTHEA_DIR])).created;
+  before(async () => {
+    s3 = await startS3(suite);
+    srv = await startTestServer(suite, {
+      auth: true,
+      env: s3.env,
+      storage: `s3://${s3.bucket}/presigned/`,
+      downloadMode: 'presigned',
+      export: { workers: 2, manifestPageUnits: 5, rowsPerUnit: 2000 },
+      exportNow: () => Date.now() + (offsetMs += stepMs),
     });
+    const { privateJwk, publicJwk } = await makeKeys('ES384');
+    const clientId = await registerClient(srv.runtime, { jwks: { keys: [publicJwk] } }, 'system/*.rs');
+    smart = { clientId, privateJwk };
+    loaded = (await loadPaths(srv.runtime.store, [set.dir])).created;
+  });
 
-    test('our client downloads every file by its pre-signed URL without sending its token', async () => {
-      const out = join(tempDir(suite), 'out');
-      const client = new BulkDataClient(srv.baseUrl, { smart, waits: { ...FAST_WAITS, maxWaitMs: 300 } });
-      let summary: ExportSummary;
-      try {
-        summary = await client.export({ level: 'system', params: {} }, { outDir: out, cleanup: true });
-      } finally {
-        await client.close();
-      }
-      assert.equal(summary.ok, true);
-      assert.equal(summary.requiresAccessToken, false);
-      assert.equal(summary.resources, loaded);
-      const outputs = summary.files.filter((f) => f.kind === 'output');
-      assert.ok(outputs.length > 10);
-      for (const f of summary.files) {
-        assert.ok(f.url.startsWith(`${s3.endpoint}/${s3.bucket}/presigned/`), f.url);
-        assert.match(f.url, /X-Amz-Signature=/);
-        if (f.count !== undefined) assert.equal(f.lines, f.count, f.url);
-        const lines = readFileSync(join(out, f.path), 'utf8')
-          .split('\n')
-          .filter((l) => l !== '');
-        assert.equal(lines.length, f.lines);
-      }
+  test('our client downloads every file by its pre-signed URL without sending its token', async () => {
+    const out = join(tempDir(suite), 'out');
+    const client = new BulkDataClient(srv.baseUrl, { smart, waits: { ...FAST_WAITS, maxWaitMs: 300 } });
+    let summary: ExportSummary;
+    try {
+      summary = await client.export({ level: 'system', params: {} }, { outDir: out, cleanup: true });
+    } finally {
+      await client.close();
+    }
+    assert.equal(summary.ok, true);
+    assert.equal(summary.requiresAccessToken, false);
+    assert.equal(summary.resources, loaded);
+    const outputs = summary.files.filter((f) => f.kind === 'output');
+    assert.ok(outputs.length > 10);
+    for (const f of summary.files) {
+      assert.ok(f.url.startsWith(`${s3.endpoint}/${s3.bucket}/presigned/`), f.url);
+      assert.match(f.url, /X-Amz-Signature=/);
+      if (f.count !== undefined) assert.equal(f.lines, f.count, f.url);
+      const lines = readFileSync(join(out, f.path), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      assert.equal(lines.length, f.lines);
+    }
 
-      const downloads = s3.requests.filter((r) => r.method === 'GET' && r.presigned);
-      assert.equal(downloads.length, summary.files.length, 'one pre-signed GET per file');
-      assert.deepEqual(
-        downloads.filter((r) => r.authorization !== undefined),
-        [],
-        'no download carried an Authorization header',
+    const downloads = s3.requests.filter((r) => r.method === 'GET' && r.presigned);
+    assert.equal(downloads.length, summary.files.length, 'one pre-signed GET per file');
+    assert.deepEqual(
+      downloads.filter((r) => r.authorization !== undefined),
+      [],
+      'no download carried an Authorization header',
+    );
+
+    // cleanup: true sent DELETE after the verified download; the job's objects went with it.
+    assert.equal(summary.jobDeleted, true);
+    assert.deepEqual(await s3.keys(`presigned/${jobIdOf(summary.statusUrl)}/`), []);
+  });
+
+  test('with partial manifests, re-signed URLs of a listed file are not downloaded twice', async () => {
+    const out = join(tempDir(suite), 'out');
+    const client = new BulkDataClient(srv.baseUrl, { smart, waits: { ...FAST_WAITS, maxWaitMs: 300 } });
+    let summary: ExportSummary;
+    // Every clock reading is a second later, so each poll signs different URLs. Whether the client
+    // sees page 0 before the job completes depends on timing; fileIdentity has a unit test.
+    stepMs = 1000;
+    try {
+      summary = await client.export(
+        { level: 'system', params: { allowPartialManifests: true } },
+        { outDir: out, cleanup: true },
       );
+    } finally {
+      stepMs = 0;
+      await client.close();
+    }
+    assert.equal(summary.ok, true);
+    assert.equal(summary.resources, loaded);
+    const paths = summary.files.map((f) => f.path);
+    assert.equal(new Set(paths).size, paths.length);
+  });
 
-      // cleanup: true sent DELETE after the verified download; the job's objects went with it.
-      assert.equal(summary.jobDeleted, true);
-      assert.deepEqual(await s3.keys(`presigned/${jobIdOf(summary.statusUrl)}/`), []);
-    });
+  test('each poll of a complete job signs its URLs afresh, and the token-checked file route still works', async () => {
+    const key = await makeKey('ES384');
+    const id = await registerClient(srv.runtime, { jwks: jwksOf(key) }, 'system/*.rs');
+    const token = await getToken(`${srv.baseUrl}/auth/token`, { id, key });
+    const auth = { authorization: `Bearer ${token}` };
+    const status = await kickoff(`${srv.baseUrl}/$export?_type=Patient`, { headers: auth });
+    const first = (await (await waitForExport(status, auth)).json()) as TestManifest;
+    assert.equal(first.requiresAccessToken, false);
+    const [entry] = first.output;
+    assert.ok(entry);
+    assert.match(entry.url, /X-Amz-Expires=300&/);
 
-    test('with partial manifests, re-signed URLs of a listed file are not downloaded twice', async () => {
-      const out = join(tempDir(suite), 'out');
-      const client = new BulkDataClient(srv.baseUrl, { smart, waits: { ...FAST_WAITS, maxWaitMs: 300 } });
-      let summary: ExportSummary;
-      // Every clock reading is a second later, so each poll signs different URLs. Whether the client
-      // sees page 0 before the job completes depends on timing; fileIdentity has a unit test.
-      stepMs = 1000;
-      try {
-        summary = await client.export(
-          { level: 'system', params: { allowPartialManifests: true } },
-          { outDir: out, cleanup: true },
-        );
-      } finally {
-        stepMs = 0;
-        await client.close();
-      }
-      assert.equal(summary.ok, true);
-      assert.equal(summary.resources, loaded);
-      const paths = summary.files.map((f) => f.path);
-      assert.equal(new Set(paths).size, paths.length);
-    });
+    // URLs are signed when the manifest is served: a poll a minute later gets other signatures.
+    offsetMs += 60_000;
+    const again = (await (await fetch(status, { headers: auth })).json()) as TestManifest;
+    const signedAt = (url: string): string | null => new URL(url).searchParams.get('X-Amz-Date');
+    assert.notEqual(signedAt(again.output[0]!.url), signedAt(entry.url));
+    assert.notEqual(again.output[0]!.url, entry.url);
 
-    test('each poll of a complete job signs its URLs afresh, and the token-checked file route still works', async () => {
-      const key = await makeKey('ES384');
-      const id = await registerClient(srv.runtime, { jwks: jwksOf(key) }, 'system/*.rs');
-      const token = await getToken(`${srv.baseUrl}/auth/token`, { id, key });
-      const auth = { authorization: `Bearer ${token}` };
-      const status = await kickoff(`${srv.baseUrl}/$export?_type=Patient`, { headers: auth });
-      const first = (await (await waitForExport(status, auth)).json()) as TestManifest;
-      assert.equal(first.requiresAccessToken, false);
-      const [entry] = first.output;
-      assert.ok(entry);
-      assert.match(entry.url, /X-Amz-Expires=300&/);
-
-      // URLs are signed when the manifest is served: a poll a minute later gets other signatures.
-      offsetMs += 60_000;
-      const again = (await (await fetch(status, { headers: auth })).json()) as TestManifest;
-      const signedAt = (url: string): string | null => new URL(url).searchParams.get('X-Amz-Date');
-      assert.notEqual(signedAt(again.output[0]!.url), signedAt(entry.url));
-      assert.notEqual(again.output[0]!.url, entry.url);
-
-      const viaS3 = await (await fetch(entry.url)).text();
-      const name = new URL(entry.url).pathname.split('/').pop()!;
-      const route = `${srv.baseUrl}/$export-files/${jobIdOf(status)}/${name}`;
-      assert.equal((await fetch(route)).status, 401);
-      const viaServer = await fetch(route, { headers: auth });
-      assert.equal(viaServer.status, 200);
-      assert.equal(await viaServer.text(), viaS3);
-      assert.equal(viaS3.split('\n').filter((l) => l !== '').length, entry.count);
-    });
-  },
-);
+    const viaS3 = await (await fetch(entry.url)).text();
+    const name = new URL(entry.url).pathname.split('/').pop()!;
+    const route = `${srv.baseUrl}/$export-files/${jobIdOf(status)}/${name}`;
+    assert.equal((await fetch(route)).status, 401);
+    const viaServer = await fetch(route, { headers: auth });
+    assert.equal(viaServer.status, 200);
+    assert.equal(await viaServer.text(), viaS3);
+    assert.equal(viaS3.split('\n').filter((l) => l !== '').length, entry.count);
+  });
+});
 
 describe('export into S3 streamed through the server, auth on', () => {
   let s3: TestS3;

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { loadPaths } from '../../src/store/index.js';
-import { hasSynthea, SYNTHEA_DIR } from '../helpers/temp.js';
+import { countDataSet, dataSets } from '../helpers/fixtures.js';
 import {
   kickoff,
   readLines,
@@ -14,19 +14,20 @@ import {
 import type { TestServer } from '../helpers/server.js';
 import { backends } from '../helpers/stores.js';
 
+const sets = await dataSets();
+
 for (const backend of backends()) {
   describe(`on ${backend.name}`, { skip: backend.skip }, () => {
-    describe(
-      'system-level $export over the Synthea sample',
-      { skip: hasSynthea ? false : 'no Synthea sample' },
-      () => {
+    for (const set of sets) {
+      const counts = countDataSet(set);
+      describe(`system-level $export over the ${set.name} data set`, () => {
         let srv: TestServer;
         const suite = suiteScope(after);
 
         before(async () => {
           srv = await startTestServer(suite, { backend });
-          const report = await loadPaths(srv.runtime.store, [SYNTHEA_DIR]);
-          assert.equal(report.created, 38_483);
+          const report = await loadPaths(srv.runtime.store, [set.dir]);
+          assert.equal(report.created, counts.total);
         });
 
         test('kick-off answers 202 with an absolute Content-Location', async () => {
@@ -64,7 +65,7 @@ for (const backend of backends()) {
               seen.add(key);
             }
           }
-          assert.equal(seen.size, 38_483);
+          assert.equal(seen.size, counts.total);
         });
 
         test('the three _outputFormat aliases are accepted and anything else is a 400 OperationOutcome', async () => {
@@ -105,7 +106,7 @@ for (const backend of backends()) {
           assert.equal(post.request, `${srv.baseUrl}/$export`);
           assert.deepEqual(
             post.output.map((o) => [o.type, o.count]),
-            [['Patient', 100]],
+            [['Patient', counts.byType.get('Patient')]],
           );
         });
 
@@ -246,7 +247,7 @@ for (const backend of backends()) {
           assert.equal(od.status, 200);
           assert.equal(((await od.json()) as { code: string }).code, 'export');
         });
-      },
-    );
+      });
+    }
   });
 }

@@ -11,7 +11,8 @@ import { backends } from '../helpers/stores.js';
 import type { Backend, TestDatabase } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
 import { jobContract } from './job-contract.js';
-import { syntheaContract } from './synthea-contract.js';
+import { dataSetContract } from './dataset-contract.js';
+import { dataSets } from '../helpers/fixtures.js';
 import { scanContract } from './scan-contract.js';
 import { searchContract } from './search-contract.js';
 
@@ -226,9 +227,10 @@ function storeContract(backend: Backend): void {
   jobContract(backend, open);
 }
 
+const sets = await dataSets();
 for (const backend of backends()) {
   describe(`${backend.name} store contract`, { skip: backend.skip }, () => storeContract(backend));
-  syntheaContract(backend);
+  for (const set of sets) dataSetContract(backend, set);
 }
 
 describe('openStore', () => {
