@@ -11,7 +11,9 @@ export const BARS = Object.freeze({
   // Under a mixed load of 5 clients, the slowest client's time at most 3 times its time alone.
   fairnessRatio: { op: '<=', value: 3 },
   sqliteLoadRate: { op: '>=', value: 40_000 },
-  postgresLoadRate: { op: '>=', value: 70_000 },
+  // Issue 14 item 6: PostgreSQL loading as a percentage of SQLite loading in the same run (the old
+  // 70,000/s bar could not be met on 2 cores; docs/benchmarks.md has the analysis).
+  postgresLoadShare: { op: '>=', value: 70 },
   // Issue 14: filtered and compartment exports as percentages of the system export's rate.
   groupShare: { op: '>=', value: 50 },
   group1Share: { op: '>=', value: 30 },

@@ -65,7 +65,6 @@ export async function benchPostgres(ctx: BenchContext, url: string): Promise<voi
         'load NDJSON into PostgreSQL (fhirhose load)',
         'resources/s',
         loads.map((l) => l.loaded / l.seconds),
-        { bar: BARS.postgresLoadRate },
       ),
       figure(
         'load.postgres.rss',

@@ -88,6 +88,13 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     base: 'export.system.rate',
     bar: BARS.elementsShare,
   },
+  {
+    id: 'share.postgresLoad.sqlite',
+    label: 'PostgreSQL loading as a share of SQLite loading',
+    of: 'load.postgres.rate',
+    base: 'load.sqlite.rate',
+    bar: BARS.postgresLoadShare,
+  },
 ]);
 
 /**
