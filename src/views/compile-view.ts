@@ -1,0 +1,155 @@
+import { constantLiterals, substituteConstants } from './constants.js';
+import { InvalidViewDefinitionError } from './errors.js';
+import { FALLBACK, compileFastPath } from './fast-path.js';
+import { compileFhirpath } from './fhirpath-getter.js';
+import type { Getter } from './fhirpath-getter.js';
+import { rootPath } from './model-path.js';
+import type { ModelPath } from './model-path.js';
+import { validateViewStructure } from './validate.js';
+import type { ColumnInfo, ViewRow, ViewSelect } from './view-definition.js';
+
+/** One compiled column. */
+export interface CompiledColumn {
+  name: string;
+  get: Getter;
+  collection: boolean;
+  /** Where the column sits in the view (`select[0].column[1]`), for error messages. */
+  at: string;
+}
+
+/** One compiled `select` structure. */
+export interface CompiledSelect {
+  columns: CompiledColumn[];
+  iteration: { kind: 'forEach' | 'forEachOrNull' | 'repeat'; getters: Getter[] } | undefined;
+  selects: CompiledSelect[];
+  unionAll: CompiledSelect[];
+  /** Every column under this structure, in column order. */
+  names: string[];
+  /** The row `forEachOrNull` gives when nothing matches: nulls, and 0 for `%rowIndex` columns. */
+  nullRow: ViewRow;
+}
+
+/** A validated view with every path compiled once. */
+export interface CompiledView {
+  resource: string;
+  columns: ColumnInfo[];
+  where: { get: Getter; at: string }[];
+  root: CompiledSelect;
+}
+
+/** Where the foci of a structure sit: the model path for the fast path, the base for fhirpath.js. */
+interface Focus {
+  model: ModelPath | undefined;
+  base: string | undefined;
+}
+
+interface Compiler {
+  literals: ReadonlyMap<string, string>;
+}
+
+function getter(
+  c: Compiler,
+  path: string,
+  at: string,
+  focus: Focus,
+): { get: Getter; fast: boolean; next: Focus } {
+  const text = substituteConstants(path, c.literals, at);
+  const slow = compileFhirpath(text, at, focus.base);
+  const fast = compileFastPath(text, focus.model);
+  if (!fast) return { get: slow, fast: false, next: { model: undefined, base: undefined } };
+  const get: Getter = (node, rowIndex) => {
+    const r = fast.get(node, rowIndex);
+    return r === FALLBACK ? slow(node, rowIndex) : r;
+  };
+  const next = fast.result
+    ? { model: fast.result, base: fast.result.element }
+    : { model: undefined, base: undefined };
+  return { get, fast: true, next };
+}
+
+function compileSelect(c: Compiler, s: ViewSelect, where: string, parent: Focus): CompiledSelect {
+  // The root structure is implicit, so its children are named `select[0]`, not `.select[0]`.
+  const at = where === '' ? '' : `${where}.`;
+  let focus = parent;
+  let iteration: CompiledSelect['iteration'];
+  const kind =
+    s.forEach !== undefined ? 'forEach' : s.forEachOrNull !== undefined ? 'forEachOrNull' : undefined;
+  if (kind !== undefined) {
+    const g = getter(c, s[kind]!, `${at}${kind}`, parent);
+    iteration = { kind, getters: [g.get] };
+    // A fast forEach whose element type is unknown would hand fhirpath.js untyped objects.
+    if (g.fast && g.next.base === undefined) {
+      const loc = `${at}${kind}`;
+      iteration.getters = [compileFhirpath(substituteConstants(s[kind]!, c.literals, loc), loc, parent.base)];
+    }
+    focus = g.fast && g.next.base !== undefined ? g.next : { model: undefined, base: undefined };
+  } else if (s.repeat !== undefined) {
+    const getters = s.repeat.map((p, i) => {
+      const loc = `${at}repeat[${i}]`;
+      return compileFhirpath(substituteConstants(p, c.literals, loc), loc, parent.base);
+    });
+    iteration = { kind: 'repeat', getters };
+    focus = { model: undefined, base: undefined };
+  }
+  const columns = (s.column ?? []).map((col, i) => ({
+    name: col.name,
+    get: getter(c, col.path, `${at}column[${i}].path`, focus).get,
+    collection: col.collection === true,
+    at: `${at}column[${i}]`,
+    rowIndexOnly: col.path.trim() === '%rowIndex',
+  }));
+  const selects = (s.select ?? []).map((x, i) => compileSelect(c, x, `${at}select[${i}]`, focus));
+  const unionAll = (s.unionAll ?? []).map((x, i) => compileSelect(c, x, `${at}unionAll[${i}]`, focus));
+  unionAll.forEach((branch, i) => {
+    if (branch.names.join(',') !== unionAll[0]!.names.join(',')) {
+      throw new InvalidViewDefinitionError(
+        `${at}unionAll[${i}] has columns (${branch.names.join(', ')}) unlike unionAll[0] (${unionAll[0]!.names.join(', ')})`,
+        { expression: `${at}unionAll[${i}]` },
+      );
+    }
+  });
+  const names = [
+    ...columns.map((x) => x.name),
+    ...selects.flatMap((x) => x.names),
+    ...(unionAll[0]?.names ?? []),
+  ];
+  const nullRow: ViewRow = {};
+  for (const name of names) nullRow[name] = null;
+  for (const col of columns) if (col.rowIndexOnly) nullRow[col.name] = 0;
+  for (const child of [...selects, ...unionAll.slice(0, 1)]) {
+    for (const [k, v] of Object.entries(child.nullRow)) if (v !== null) nullRow[k] = v;
+  }
+  return { columns, iteration, selects, unionAll, names, nullRow };
+}
+
+function columnInfos(s: ViewSelect): ColumnInfo[] {
+  return [
+    ...(s.column ?? []).map((c) => ({ name: c.name, type: c.type, collection: c.collection === true })),
+    ...(s.select ?? []).flatMap(columnInfos),
+    ...(s.unionAll?.[0] ? columnInfos(s.unionAll[0]) : []),
+  ];
+}
+
+/**
+ * Validates a ViewDefinition and compiles every path in it once, with the fast path where a path
+ * allows it. Throws InvalidViewDefinitionError naming the element at fault.
+ */
+export function compileView(input: unknown): CompiledView {
+  const view = validateViewStructure(input);
+  const c: Compiler = { literals: constantLiterals(view.constant) };
+  const focus: Focus = { model: rootPath(view.resource), base: undefined };
+  const where = (view.where ?? []).map((w, i) => {
+    const at = `where[${i}].path`;
+    return { get: getter(c, w.path, at, focus).get, at };
+  });
+  const root = compileSelect(c, { select: view.select }, '', focus);
+  const columns = columnInfos({ select: view.select });
+  const seen = new Set<string>();
+  for (const col of columns) {
+    if (seen.has(col.name)) {
+      throw new InvalidViewDefinitionError(`column ${col.name} is defined twice`, { expression: col.name });
+    }
+    seen.add(col.name);
+  }
+  return { resource: view.resource, columns, where, root };
+}

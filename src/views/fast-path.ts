@@ -1,0 +1,159 @@
+import { childPath } from './model-path.js';
+import type { ModelPath } from './model-path.js';
+import { referenceKey, resourceKey } from './resource-keys.js';
+
+/** What a fast getter returns when the data needs fhirpath.js after all (a primitive extension). */
+export const FALLBACK: unique symbol = Symbol('fallback');
+
+/** A fast getter: the collection, or FALLBACK to ask the caller to use fhirpath.js. */
+export type FastGetter = (focus: unknown, rowIndex: number) => unknown[] | typeof FALLBACK;
+
+type Step = (items: unknown[]) => unknown[] | typeof FALLBACK;
+
+/** A fast getter and the model path of what it returns (undefined when it is not an element). */
+export interface FastPath {
+  get: FastGetter;
+  result: ModelPath | undefined;
+}
+
+const RESERVED = new Set([
+  'and',
+  'or',
+  'xor',
+  'implies',
+  'div',
+  'mod',
+  'in',
+  'contains',
+  'is',
+  'as',
+  'true',
+  'false',
+]);
+const MEMBER = /^([a-z][A-Za-z0-9_]*)(?:\[(\d+)\])?(?![A-Za-z0-9_(])/;
+const WHERE = /^where\(\s*([a-z][A-Za-z0-9_]*)\s*=\s*(?:'([^'\\]*)'|(true|false))\s*\)/;
+const REFERENCE_KEY = /^getReferenceKey\(\s*([A-Z][A-Za-z]*)?\s*\)/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The values of `name` on every item, as fhirpath.js navigates JSON: arrays flattened, nulls dropped. */
+function memberStep(name: string): Step {
+  const shadow = `_${name}`;
+  return (items) => {
+    const out: unknown[] = [];
+    for (const item of items) {
+      if (!isObject(item)) continue;
+      // A primitive with an extension (`_given`) is an element fhirpath.js knows and we do not model.
+      if (item[shadow] !== undefined) return FALLBACK;
+      const v = item[name];
+      if (v === undefined || v === null) continue;
+      if (Array.isArray(v)) {
+        for (const e of v) if (e !== null && e !== undefined) out.push(e);
+      } else out.push(v);
+    }
+    return out;
+  };
+}
+
+function whereStep(name: string, literal: string | boolean): Step {
+  const member = memberStep(name);
+  return (items) => {
+    const out: unknown[] = [];
+    for (const item of items) {
+      const values = member([item]);
+      if (values === FALLBACK) return FALLBACK;
+      if (values.length === 1 && values[0] === literal) out.push(item);
+    }
+    return out;
+  };
+}
+
+interface Parsed {
+  step: Step;
+  length: number;
+  next: ModelPath | undefined;
+}
+
+/** Parses one step of a chain at the start of `rest`, or undefined when it is not in the fast subset. */
+function parseStep(rest: string, at: ModelPath | undefined): Parsed | undefined {
+  const fixed: Record<string, Step> = {
+    'first()': (items) => items.slice(0, 1),
+    'exists()': (items) => [items.length > 0],
+    'empty()': (items) => [items.length === 0],
+    'getResourceKey()': (items) => items.map(resourceKey).filter((k) => k !== undefined),
+  };
+  for (const [text, step] of Object.entries(fixed)) {
+    if (rest.startsWith(text)) {
+      return { step, length: text.length, next: text === 'first()' ? at : undefined };
+    }
+  }
+  if (at === undefined) return undefined;
+  const ref = REFERENCE_KEY.exec(rest);
+  if (ref) {
+    const step: Step = (items) => items.map((i) => referenceKey(i, ref[1])).filter((k) => k !== undefined);
+    return { step, length: ref[0].length, next: undefined };
+  }
+  const where = WHERE.exec(rest);
+  if (where) {
+    const path = childPath(at, where[1]!);
+    if (!path?.primitive) return undefined;
+    const literal = where[2] ?? where[3] === 'true';
+    return { step: whereStep(where[1]!, literal), length: where[0].length, next: at };
+  }
+  const member = MEMBER.exec(rest);
+  if (!member || RESERVED.has(member[1]!)) return undefined;
+  const next = childPath(at, member[1]!);
+  if (!next) return undefined;
+  const get = memberStep(member[1]!);
+  const index = member[2] === undefined ? undefined : Number(member[2]);
+  const step: Step =
+    index === undefined
+      ? get
+      : (items) => {
+          const all = get(items);
+          return all === FALLBACK ? all : all.slice(index, index + 1);
+        };
+  return { step, length: member[0].length, next };
+}
+
+/**
+ * Compiles the simple paths most views consist of (`name.family`, `telecom.where(system = 'phone')
+ * .value`, `id`, `'literal'`, `%rowIndex`, `first()`, `exists()`, the key functions) into getters that
+ * walk the JSON directly. `from` is where the focus sits in the model; the fast path is refused
+ * (undefined) for anything else, including choice elements and unknown foci, which fhirpath.js
+ * handles.
+ */
+export function compileFastPath(expression: string, from: ModelPath | undefined): FastPath | undefined {
+  const text = expression.trim();
+  const literal = /^'([^'\\]*)'$/.exec(text);
+  if (literal) return { get: () => [literal[1]], result: undefined };
+  if (text === '%rowIndex') return { get: (_focus, rowIndex) => [rowIndex], result: undefined };
+  const steps: Step[] = [];
+  let at = from;
+  let pos = 0;
+  if (text.startsWith('$this')) pos = 5;
+  else if (text.length === 0) return undefined;
+  while (pos < text.length) {
+    if (pos > 0) {
+      if (text[pos] !== '.') return undefined;
+      pos++;
+    }
+    const parsed = parseStep(text.slice(pos), at);
+    if (!parsed) return undefined;
+    steps.push(parsed.step);
+    at = parsed.next;
+    pos += parsed.length;
+  }
+  const get: FastGetter = (focus) => {
+    let items: unknown[] = [focus];
+    for (const step of steps) {
+      const next = step(items);
+      if (next === FALLBACK) return FALLBACK;
+      items = next;
+    }
+    return items;
+  };
+  return { get, result: at };
+}
