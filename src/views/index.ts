@@ -3,7 +3,7 @@ export { InvalidViewDefinitionError, ViewEvaluationError } from './errors.js';
 export { createViewRunner, runView, runViewAsync } from './run-view.js';
 export type { ViewRunner } from './run-view.js';
 export { compileView } from './compile-view.js';
-export type { CompiledView } from './compile-view.js';
+export type { CompileViewOptions, CompiledView } from './compile-view.js';
 export { compileFastPath } from './fast-path.js';
 export { compileFhirpath } from './fhirpath-getter.js';
 export { rootPath, childPath } from './model-path.js';

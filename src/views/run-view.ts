@@ -1,5 +1,5 @@
 import { compileView } from './compile-view.js';
-import type { CompiledView } from './compile-view.js';
+import type { CompileViewOptions, CompiledView } from './compile-view.js';
 import { rowsOf } from './rows.js';
 import type { ColumnInfo, ViewRow } from './view-definition.js';
 
@@ -14,8 +14,8 @@ export interface ViewRunner {
 }
 
 /** Validates and compiles `view` once; throws InvalidViewDefinitionError when it is invalid. */
-export function createViewRunner(view: unknown): ViewRunner {
-  const compiled: CompiledView = compileView(view);
+export function createViewRunner(view: unknown, options: CompileViewOptions = {}): ViewRunner {
+  const compiled: CompiledView = compileView(view, options);
   return {
     resource: compiled.resource,
     columns: compiled.columns,
