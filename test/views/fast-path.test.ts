@@ -25,7 +25,11 @@ const EDGE: unknown[] = [
     _birthDate: { extension: [{ url: 'http://example.org/absent' }] },
     telecom: [{ system: 'phone', value: '1' }, { system: 'phone', value: '2' }, { value: '3' }],
     managingOrganization: { reference: 'https://x.example/fhir/Organization/o1/_history/3' },
-    generalPractitioner: [{ reference: '#contained' }, { reference: 'urn:uuid:1' }, { reference: 'Practitioner/p1' }],
+    generalPractitioner: [
+      { reference: '#contained' },
+      { reference: 'urn:uuid:1' },
+      { reference: 'Practitioner/p1' },
+    ],
   },
   { resourceType: 'Patient', id: 'edge2', name: null, active: false },
   { resourceType: 'Patient' },
@@ -57,7 +61,13 @@ const PATHS: Record<string, string[]> = {
     'generalPractitioner.getReferenceKey(Organization)',
     "'constant'",
   ],
-  Observation: ['status', 'code.coding.code', 'subject.getReferenceKey(Patient)', 'component.code.text', 'issued'],
+  Observation: [
+    'status',
+    'code.coding.code',
+    'subject.getReferenceKey(Patient)',
+    'component.code.text',
+    'issued',
+  ],
   Encounter: ['class.code', 'period.start', 'participant.individual.reference', 'location.location.display'],
 };
 
@@ -101,7 +111,11 @@ describe('compileFastPath', () => {
       "name.where(use != 'official')",
       'extension.value',
     ]) {
-      assert.equal(compileFastPath(path, rootPath(path === 'value' ? 'Observation' : 'Patient')), undefined, path);
+      assert.equal(
+        compileFastPath(path, rootPath(path === 'value' ? 'Observation' : 'Patient')),
+        undefined,
+        path,
+      );
     }
   });
 });
@@ -128,7 +142,11 @@ describe('fast path in views', () => {
         tests: { title: string; view: unknown; expectError?: boolean }[];
       };
       for (const c of file.tests.filter((x) => !x.expectError)) {
-        assert.deepEqual(rowsOf(c.view, file.resources, true), rowsOf(c.view, file.resources, false), c.title);
+        assert.deepEqual(
+          rowsOf(c.view, file.resources, true),
+          rowsOf(c.view, file.resources, false),
+          c.title,
+        );
         cases++;
       }
     }

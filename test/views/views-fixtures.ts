@@ -11,9 +11,17 @@ export const PATIENT_DEMOGRAPHICS = {
         { name: 'gender', path: 'gender', type: 'code' },
         { name: 'birth_date', path: 'birthDate', type: 'date' },
         { name: 'active', path: 'active', type: 'boolean' },
-        { name: 'mrn', path: "identifier.where(system = 'https://fhirhose.example/id/mrn').value.first()", type: 'string' },
+        {
+          name: 'mrn',
+          path: "identifier.where(system = 'https://fhirhose.example/id/mrn').value.first()",
+          type: 'string',
+        },
         { name: 'phone', path: "telecom.where(system = 'phone').value.first()", type: 'string' },
-        { name: 'birth_sex', path: "extension('http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex').value.ofType(code)", type: 'code' },
+        {
+          name: 'birth_sex',
+          path: "extension('http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex').value.ofType(code)",
+          type: 'code',
+        },
       ],
     },
     {
