@@ -1,4 +1,4 @@
-import { childPath } from './model-path.js';
+import { childPath, choicePath, extensionPath } from './model-path.js';
 import type { ModelPath } from './model-path.js';
 import { referenceKey, resourceKey } from './resource-keys.js';
 
@@ -31,7 +31,23 @@ const RESERVED = new Set([
   'false',
 ]);
 const MEMBER = /^([a-z][A-Za-z0-9_]*)(?:\[(\d+)\])?(?![A-Za-z0-9_(])/;
-const WHERE = /^where\(\s*([a-z][A-Za-z0-9_]*)\s*=\s*(?:'([^'\\]*)'|(true|false))\s*\)/;
+const CRITERION = /^([a-z][A-Za-z0-9_]*(?:\.[a-z][A-Za-z0-9_]*)*)\s*=\s*(?:'([^'\\]*)'|(true|false))/;
+const CHOICE = /^([a-z][A-Za-z0-9_]*)\.ofType\(\s*([A-Za-z]+)\s*\)/;
+const EXTENSION = /^extension\(\s*'([^'\\]*)'\s*\)/;
+const JOIN = /^join\(\s*(?:'([^'\\]*)')?\s*\)/;
+/** FHIR types whose JSON value equals a FHIRPath string literal exactly when the two are equal. */
+const STRING_TYPES = new Set([
+  'string',
+  'code',
+  'id',
+  'uri',
+  'url',
+  'canonical',
+  'oid',
+  'uuid',
+  'markdown',
+  'System.String',
+]);
 const REFERENCE_KEY = /^getReferenceKey\(\s*([A-Z][A-Za-z]*)?\s*\)/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -57,16 +73,64 @@ function memberStep(name: string): Step {
   };
 }
 
-function whereStep(name: string, literal: string | boolean): Step {
-  const member = memberStep(name);
+type Test = (item: unknown) => boolean | typeof FALLBACK;
+
+/**
+ * Parses `a.b = 'x' and c = true ...)` (the inside of `where(` or `exists(`, up to and including the
+ * closing parenthesis) into a test of one item. A comparison is true only when its side gives exactly
+ * one value equal to the literal; empty and false both drop the item, as in fhirpath.js.
+ */
+function parseCriteria(text: string, at: ModelPath): { test: Test; length: number } | undefined {
+  const tests: { chain: Step[]; literal: string | boolean }[] = [];
+  let pos = 0;
+  for (;;) {
+    const m = CRITERION.exec(text.slice(pos));
+    if (!m) return undefined;
+    let path: ModelPath | undefined = at;
+    const chain: Step[] = [];
+    for (const name of m[1]!.split('.')) {
+      path = path && childPath(path, name);
+      chain.push(memberStep(name));
+    }
+    if (!path?.primitive) return undefined;
+    const literal = m[2] ?? m[3] === 'true';
+    if (typeof literal === 'string' ? !STRING_TYPES.has(path.type) : path.type !== 'boolean')
+      return undefined;
+    tests.push({ chain, literal });
+    pos += m[0].length;
+    const close = /^\s*\)/.exec(text.slice(pos));
+    if (close) {
+      pos += close[0].length;
+      break;
+    }
+    const and = /^\s+and\s+/.exec(text.slice(pos));
+    if (!and) return undefined;
+    pos += and[0].length;
+  }
+  const test: Test = (item) => {
+    for (const t of tests) {
+      let values: unknown[] = [item];
+      for (const step of t.chain) {
+        const next = step(values);
+        if (next === FALLBACK) return FALLBACK;
+        values = next;
+      }
+      if (values.length !== 1 || values[0] !== t.literal) return false;
+    }
+    return true;
+  };
+  return { test, length: pos };
+}
+
+function filterStep(test: Test, exists: boolean): Step {
   return (items) => {
     const out: unknown[] = [];
     for (const item of items) {
-      const values = member([item]);
-      if (values === FALLBACK) return FALLBACK;
-      if (values.length === 1 && values[0] === literal) out.push(item);
+      const keep = test(item);
+      if (keep === FALLBACK) return FALLBACK;
+      if (keep) out.push(item);
     }
-    return out;
+    return exists ? [out.length > 0] : out;
   };
 }
 
@@ -95,12 +159,38 @@ function parseStep(rest: string, at: ModelPath | undefined): Parsed | undefined 
     const step: Step = (items) => items.map((i) => referenceKey(i, ref[1])).filter((k) => k !== undefined);
     return { step, length: ref[0].length, next: undefined };
   }
-  const where = WHERE.exec(rest);
-  if (where) {
-    const path = childPath(at, where[1]!);
-    if (!path?.primitive) return undefined;
-    const literal = where[2] ?? where[3] === 'true';
-    return { step: whereStep(where[1]!, literal), length: where[0].length, next: at };
+  for (const fn of ['where(', 'exists(']) {
+    if (!rest.startsWith(fn)) continue;
+    const criteria = parseCriteria(rest.slice(fn.length), at);
+    if (!criteria) return undefined;
+    const exists = fn === 'exists(';
+    return {
+      step: filterStep(criteria.test, exists),
+      length: fn.length + criteria.length,
+      next: exists ? undefined : at,
+    };
+  }
+  const join = JOIN.exec(rest);
+  if (join) {
+    const separator = join[1] ?? '';
+    return { step: (items) => [items.map(String).join(separator)], length: join[0].length, next: undefined };
+  }
+  const extension = EXTENSION.exec(rest);
+  if (extension) {
+    const url = extension[1];
+    const get = memberStep('extension');
+    const step: Step = (items) => {
+      const all = get(items);
+      return all === FALLBACK ? all : all.filter((e) => isObject(e) && e.url === url);
+    };
+    return { step, length: extension[0].length, next: extensionPath(at) };
+  }
+  const choice = CHOICE.exec(rest);
+  if (choice) {
+    const next = choicePath(at, choice[1]!, choice[2]!);
+    if (!next) return undefined;
+    const name = choice[1]! + choice[2]!.charAt(0).toUpperCase() + choice[2]!.slice(1);
+    return { step: memberStep(name), length: choice[0].length, next };
   }
   const member = MEMBER.exec(rest);
   if (!member || RESERVED.has(member[1]!)) return undefined;

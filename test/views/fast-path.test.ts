@@ -31,7 +31,31 @@ const EDGE: unknown[] = [
       { reference: 'Practitioner/p1' },
     ],
   },
-  { resourceType: 'Patient', id: 'edge2', name: null, active: false },
+  {
+    resourceType: 'Patient',
+    id: 'edge2',
+    name: null,
+    active: false,
+    extension: [
+      { url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex', valueCode: 'M' },
+      { url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex', _valueCode: { id: 'x' } },
+    ],
+  },
+  {
+    resourceType: 'Observation',
+    id: 'edge3',
+    code: {
+      coding: [
+        { system: 'http://loinc.org', code: '85354-9' },
+        { system: 'http://loinc.org', code: 'x' },
+      ],
+    },
+    valueQuantity: { value: 1.5, _value: { extension: [{ url: 'u' }] } },
+    component: [
+      { code: { coding: [{ code: '8480-6' }, { code: '8480-6' }] }, valueQuantity: { value: 1 } },
+      { code: { coding: [{ code: '8480-6' }] }, valueString: 'high' },
+    ],
+  },
   { resourceType: 'Patient' },
 ];
 
@@ -60,6 +84,13 @@ const PATHS: Record<string, string[]> = {
     'generalPractitioner.getReferenceKey(Practitioner)',
     'generalPractitioner.getReferenceKey(Organization)',
     "'constant'",
+    "extension('http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex').value.ofType(code)",
+    "name.given.join(' ')",
+    'name.given.join()',
+    "identifier.where(system = 'https://fhirhose.example/id/mrn' and use = 'usual').value",
+    "identifier.exists(type.coding.code = 'MR')",
+    "name.where(use = 'official').first()",
+    'deceased.ofType(boolean)',
   ],
   Observation: [
     'status',
@@ -103,13 +134,16 @@ describe('compileFastPath', () => {
   test('refuses choice elements, type prefixes, unknown members and other functions', () => {
     for (const path of [
       'value',
-      'deceased.ofType(boolean)',
       'Patient.name',
       'name.nosuch',
       'name.count()',
       'name.family + name.given',
       "name.where(use != 'official')",
       'extension.value',
+      "extension('u').value.ofType(string)",
+      "extension('u').value.ofType(Quantity)",
+      "name.where(period.start = '2020')",
+      'name.where(use = 1)',
     ]) {
       assert.equal(
         compileFastPath(path, rootPath(path === 'value' ? 'Observation' : 'Patient')),
