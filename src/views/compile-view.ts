@@ -74,58 +74,83 @@ function getter(
   return { get, fast: true, next };
 }
 
-function compileSelect(c: Compiler, s: ViewSelect, where: string, parent: Focus): CompiledSelect {
-  // The root structure is implicit, so its children are named `select[0]`, not `.select[0]`.
-  const at = where === '' ? '' : `${where}.`;
-  let focus = parent;
-  let iteration: CompiledSelect['iteration'];
+const UNKNOWN: Focus = { model: undefined, base: undefined };
+
+/** The iteration of a structure, if any, and where its foci sit. */
+function compileIteration(
+  c: Compiler,
+  s: ViewSelect,
+  at: string,
+  parent: Focus,
+): { iteration: CompiledSelect['iteration']; focus: Focus } {
   const kind =
     s.forEach !== undefined ? 'forEach' : s.forEachOrNull !== undefined ? 'forEachOrNull' : undefined;
   if (kind !== undefined) {
-    const g = getter(c, s[kind]!, `${at}${kind}`, parent);
-    iteration = { kind, getters: [g.get] };
-    // A fast forEach whose element type is unknown would hand fhirpath.js untyped objects.
-    if (g.fast && g.next.base === undefined) {
-      const loc = `${at}${kind}`;
-      iteration.getters = [compileFhirpath(substituteConstants(s[kind]!, c.literals, loc), loc, parent.base)];
-    }
-    focus = g.fast && g.next.base !== undefined ? g.next : { model: undefined, base: undefined };
-  } else if (s.repeat !== undefined) {
-    const getters = s.repeat.map((p, i) => {
-      const loc = `${at}repeat[${i}]`;
-      return compileFhirpath(substituteConstants(p, c.literals, loc), loc, parent.base);
-    });
-    iteration = { kind: 'repeat', getters };
-    focus = { model: undefined, base: undefined };
+    const loc = `${at}${kind}`;
+    const g = getter(c, s[kind]!, loc, parent);
+    if (g.fast && g.next.base !== undefined) return { iteration: { kind, getters: [g.get] }, focus: g.next };
+    // fhirpath.js's own results carry their element path; fast results of unknown element would not.
+    const slow = g.fast
+      ? compileFhirpath(substituteConstants(s[kind]!, c.literals, loc), loc, parent.base)
+      : g.get;
+    return { iteration: { kind, getters: [slow] }, focus: UNKNOWN };
   }
+  if (s.repeat === undefined) return { iteration: undefined, focus: parent };
+  const getters = s.repeat.map((p, i) => {
+    const loc = `${at}repeat[${i}]`;
+    return compileFhirpath(substituteConstants(p, c.literals, loc), loc, parent.base);
+  });
+  return { iteration: { kind: 'repeat', getters }, focus: UNKNOWN };
+}
+
+function checkUnionBranches(unionAll: CompiledSelect[], at: string): void {
+  const first = unionAll[0]?.names.join(', ');
+  unionAll.forEach((branch, i) => {
+    const names = branch.names.join(', ');
+    if (names !== first) {
+      throw new InvalidViewDefinitionError(
+        `${at}unionAll[${i}] has columns (${names}) unlike unionAll[0] (${first})`,
+        {
+          expression: `${at}unionAll[${i}]`,
+        },
+      );
+    }
+  });
+}
+
+/** Nulls for every column under a structure, but 0 for its `%rowIndex` columns (the spec's null row). */
+function nullRowOf(names: string[], rowIndexColumns: string[], children: CompiledSelect[]): ViewRow {
+  const row: ViewRow = {};
+  for (const name of names) row[name] = null;
+  for (const name of rowIndexColumns) row[name] = 0;
+  for (const child of children) {
+    for (const [k, v] of Object.entries(child.nullRow)) if (v !== null) row[k] = v;
+  }
+  return row;
+}
+
+function compileSelect(c: Compiler, s: ViewSelect, where: string, parent: Focus): CompiledSelect {
+  // The root structure is implicit, so its children are named `select[0]`, not `.select[0]`.
+  const at = where === '' ? '' : `${where}.`;
+  const { iteration, focus } = compileIteration(c, s, at, parent);
   const columns = (s.column ?? []).map((col, i) => ({
     name: col.name,
     get: getter(c, col.path, `${at}column[${i}].path`, focus).get,
     collection: col.collection === true,
     at: `${at}column[${i}]`,
-    rowIndexOnly: col.path.trim() === '%rowIndex',
   }));
   const selects = (s.select ?? []).map((x, i) => compileSelect(c, x, `${at}select[${i}]`, focus));
   const unionAll = (s.unionAll ?? []).map((x, i) => compileSelect(c, x, `${at}unionAll[${i}]`, focus));
-  unionAll.forEach((branch, i) => {
-    if (branch.names.join(',') !== unionAll[0]!.names.join(',')) {
-      throw new InvalidViewDefinitionError(
-        `${at}unionAll[${i}] has columns (${branch.names.join(', ')}) unlike unionAll[0] (${unionAll[0]!.names.join(', ')})`,
-        { expression: `${at}unionAll[${i}]` },
-      );
-    }
-  });
+  checkUnionBranches(unionAll, at);
   const names = [
     ...columns.map((x) => x.name),
     ...selects.flatMap((x) => x.names),
     ...(unionAll[0]?.names ?? []),
   ];
-  const nullRow: ViewRow = {};
-  for (const name of names) nullRow[name] = null;
-  for (const col of columns) if (col.rowIndexOnly) nullRow[col.name] = 0;
-  for (const child of [...selects, ...unionAll.slice(0, 1)]) {
-    for (const [k, v] of Object.entries(child.nullRow)) if (v !== null) nullRow[k] = v;
-  }
+  const rowIndexColumns = (s.column ?? [])
+    .filter((col) => col.path.trim() === '%rowIndex')
+    .map((col) => col.name);
+  const nullRow = nullRowOf(names, rowIndexColumns, [...selects, ...unionAll.slice(0, 1)]);
   return { columns, iteration, selects, unionAll, names, nullRow };
 }
 

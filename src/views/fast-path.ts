@@ -140,72 +140,107 @@ interface Parsed {
   next: ModelPath | undefined;
 }
 
-/** Parses one step of a chain at the start of `rest`, or undefined when it is not in the fast subset. */
-function parseStep(rest: string, at: ModelPath | undefined): Parsed | undefined {
-  const fixed: Record<string, Step> = {
-    'first()': (items) => items.slice(0, 1),
-    'exists()': (items) => [items.length > 0],
-    'empty()': (items) => [items.length === 0],
-    'getResourceKey()': (items) => items.map(resourceKey).filter((k) => k !== undefined),
-  };
-  for (const [text, step] of Object.entries(fixed)) {
-    if (rest.startsWith(text)) {
+type StepParser = (rest: string, at: ModelPath) => Parsed | undefined;
+
+const FIXED: Record<string, Step> = {
+  'first()': (items) => items.slice(0, 1),
+  'exists()': (items) => [items.length > 0],
+  'empty()': (items) => [items.length === 0],
+  'getResourceKey()': (items) => items.map(resourceKey).filter((k) => k !== undefined),
+};
+
+/** The steps that need no model: they work on any focus. */
+function parseFixed(rest: string, at: ModelPath | undefined): Parsed | undefined {
+  for (const [text, step] of Object.entries(FIXED)) {
+    if (rest.startsWith(text))
       return { step, length: text.length, next: text === 'first()' ? at : undefined };
-    }
   }
-  if (at === undefined) return undefined;
+  return undefined;
+}
+
+const parseReferenceKey: StepParser = (rest) => {
   const ref = REFERENCE_KEY.exec(rest);
-  if (ref) {
-    const step: Step = (items) => items.map((i) => referenceKey(i, ref[1])).filter((k) => k !== undefined);
-    return { step, length: ref[0].length, next: undefined };
-  }
-  for (const fn of ['where(', 'exists(']) {
-    if (!rest.startsWith(fn)) continue;
-    const criteria = parseCriteria(rest.slice(fn.length), at);
-    if (!criteria) return undefined;
-    const exists = fn === 'exists(';
-    return {
-      step: filterStep(criteria.test, exists),
-      length: fn.length + criteria.length,
-      next: exists ? undefined : at,
-    };
-  }
+  if (!ref) return undefined;
+  const step: Step = (items) => items.map((i) => referenceKey(i, ref[1])).filter((k) => k !== undefined);
+  return { step, length: ref[0].length, next: undefined };
+};
+
+const parseFilter: StepParser = (rest, at) => {
+  const fn = ['where(', 'exists('].find((f) => rest.startsWith(f));
+  if (fn === undefined) return undefined;
+  const criteria = parseCriteria(rest.slice(fn.length), at);
+  if (!criteria) return undefined;
+  const exists = fn === 'exists(';
+  return {
+    step: filterStep(criteria.test, exists),
+    length: fn.length + criteria.length,
+    next: exists ? undefined : at,
+  };
+};
+
+const parseJoin: StepParser = (rest) => {
   const join = JOIN.exec(rest);
-  if (join) {
-    const separator = join[1] ?? '';
-    return { step: (items) => [items.map(String).join(separator)], length: join[0].length, next: undefined };
-  }
+  if (!join) return undefined;
+  const separator = join[1] ?? '';
+  return { step: (items) => [items.map(String).join(separator)], length: join[0].length, next: undefined };
+};
+
+const parseExtension: StepParser = (rest, at) => {
   const extension = EXTENSION.exec(rest);
-  if (extension) {
-    const url = extension[1];
-    const get = memberStep('extension');
-    const step: Step = (items) => {
-      const all = get(items);
-      return all === FALLBACK ? all : all.filter((e) => isObject(e) && e.url === url);
-    };
-    return { step, length: extension[0].length, next: extensionPath(at) };
-  }
+  if (!extension) return undefined;
+  const url = extension[1];
+  const get = memberStep('extension');
+  const step: Step = (items) => {
+    const all = get(items);
+    return all === FALLBACK ? all : all.filter((e) => isObject(e) && e.url === url);
+  };
+  return { step, length: extension[0].length, next: extensionPath(at) };
+};
+
+/** `value.ofType(Quantity)`: the choice element read under its typed JSON name, `valueQuantity`. */
+const parseChoice: StepParser = (rest, at) => {
   const choice = CHOICE.exec(rest);
-  if (choice) {
-    const next = choicePath(at, choice[1]!, choice[2]!);
-    if (!next) return undefined;
-    const name = choice[1]! + choice[2]!.charAt(0).toUpperCase() + choice[2]!.slice(1);
-    return { step: memberStep(name), length: choice[0].length, next };
-  }
+  if (!choice) return undefined;
+  const next = choicePath(at, choice[1]!, choice[2]!);
+  if (!next) return undefined;
+  const name = choice[1]! + choice[2]!.charAt(0).toUpperCase() + choice[2]!.slice(1);
+  return { step: memberStep(name), length: choice[0].length, next };
+};
+
+const parseMember: StepParser = (rest, at) => {
   const member = MEMBER.exec(rest);
   if (!member || RESERVED.has(member[1]!)) return undefined;
   const next = childPath(at, member[1]!);
   if (!next) return undefined;
   const get = memberStep(member[1]!);
-  const index = member[2] === undefined ? undefined : Number(member[2]);
-  const step: Step =
-    index === undefined
-      ? get
-      : (items) => {
-          const all = get(items);
-          return all === FALLBACK ? all : all.slice(index, index + 1);
-        };
+  if (member[2] === undefined) return { step: get, length: member[0].length, next };
+  const index = Number(member[2]);
+  const step: Step = (items) => {
+    const all = get(items);
+    return all === FALLBACK ? all : all.slice(index, index + 1);
+  };
   return { step, length: member[0].length, next };
+};
+
+// Each parser matches a form no other one matches, so the first answer is the only one.
+const MODEL_PARSERS: StepParser[] = [
+  parseReferenceKey,
+  parseFilter,
+  parseJoin,
+  parseExtension,
+  parseChoice,
+  parseMember,
+];
+
+/** Parses one step of a chain at the start of `rest`, or undefined when it is not in the fast subset. */
+function parseStep(rest: string, at: ModelPath | undefined): Parsed | undefined {
+  const fixed = parseFixed(rest, at);
+  if (fixed || at === undefined) return fixed;
+  for (const parse of MODEL_PARSERS) {
+    const parsed = parse(rest, at);
+    if (parsed) return parsed;
+  }
+  return undefined;
 }
 
 /**
