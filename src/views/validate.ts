@@ -1,4 +1,4 @@
-import { isResourceType } from '../fhir/index.js';
+import { isResourceType, r4Model } from '../fhir/index.js';
 import { InvalidViewDefinitionError } from './errors.js';
 import type { ViewDefinition } from './view-definition.js';
 
@@ -29,12 +29,28 @@ function sqlName(v: unknown, where: string): void {
   }
 }
 
+const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
+
+/**
+ * A column type is a FHIR type name (`string`, `Quantity`), an element path of a backbone element
+ * (`Observation.referenceRange`), or an absolute StructureDefinition URL; a core URL must name a type.
+ */
+function checkType(type: unknown, where: string): void {
+  if (type === undefined) return;
+  if (typeof type !== 'string') fail(`${where} must be a string`, where);
+  const model = r4Model();
+  const name = type.startsWith(CORE_PREFIX) ? type.slice(CORE_PREFIX.length) : type;
+  if (name.includes(':')) return;
+  const known =
+    name === 'integer64' || model.type2Parent[name] !== undefined || model.path2Type[name] !== undefined;
+  if (!known) fail(`${where} ${type} is not a FHIR type`, where);
+}
+
 function checkColumn(c: unknown, where: string): void {
   if (!isObject(c)) fail(`${where} must be an object`, where);
   sqlName(c.name, `${where}.name`);
   pathText(c.path, `${where}.path`);
-  if (c.type !== undefined && typeof c.type !== 'string')
-    fail(`${where}.type must be a string`, `${where}.type`);
+  checkType(c.type, `${where}.type`);
   if (c.collection !== undefined && typeof c.collection !== 'boolean') {
     fail(`${where}.collection must be true or false`, `${where}.collection`);
   }

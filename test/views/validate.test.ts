@@ -49,6 +49,35 @@ describe('ViewDefinition validation', () => {
     );
   });
 
+  test('names a column whose type is not a FHIR type', () => {
+    rejects(
+      view({ select: [{ column: [{ ...COLUMN, type: 'text' }] }] }),
+      'select[0].column[0].type',
+      /text is not a FHIR type/,
+    );
+    rejects(
+      view({ select: [{ column: [{ ...COLUMN, type: 3 }] }] }),
+      'select[0].column[0].type',
+      /must be a string/,
+    );
+    for (const type of [
+      'dateTime',
+      'Quantity',
+      'Observation.referenceRange',
+      `http://hl7.org/fhir/StructureDefinition/id`,
+    ]) {
+      assert.doesNotThrow(
+        () => createViewRunner(view({ select: [{ column: [{ ...COLUMN, type }] }] })),
+        type,
+      );
+    }
+    rejects(
+      view({ select: [{ column: [{ ...COLUMN, type: 'http://hl7.org/fhir/StructureDefinition/nosuch' }] }] }),
+      'select[0].column[0].type',
+      /nosuch is not a FHIR type/,
+    );
+  });
+
   test('names a column defined twice, even in different selects', () => {
     rejects(
       view({ select: [{ column: [COLUMN] }, { forEach: 'name', column: [COLUMN] }] }),
