@@ -12,3 +12,4 @@ export * from './type-filter.js';
 export * from './elements.js';
 export * from './resource-check.js';
 export * from './attachments.js';
+export { fhirpathEngine, r4Model } from './fhirpath-lazy.js';
