@@ -55,6 +55,8 @@ export interface TestServerOptions {
   storage?: string;
   /** `--download-mode`: server (default) or presigned. */
   downloadMode?: 'server' | 'presigned';
+  /** `--host` as the config sees it (such as 0.0.0.0); the test server still listens on loopback. */
+  host?: string;
 }
 
 function authOptions(auth: TestServerOptions['auth']): Partial<AuthConfig> {
@@ -82,6 +84,7 @@ export async function startTestServer(
     {
       db: options.db ?? started.database?.db ?? join(dir, 'store.db'),
       port,
+      ...(options.host ? { host: options.host } : {}),
       exportDir: join(dir, 'exports'),
       ...(options.storage ? { storage: options.storage } : {}),
       ...(options.downloadMode ? { downloadMode: options.downloadMode } : {}),
