@@ -229,7 +229,7 @@ function render(view) {
         {},
         ...[
           c.clientId ?? '–',
-          c.name ?? '(not registered)',
+          c.clientId === null ? 'no client (auth off)' : (c.name ?? '(not registered)'),
           c.scope ?? '–',
           c.active,
           c.finished,

@@ -50,7 +50,13 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  */
 function dashboardPlugin(
   config: ServeConfig,
-  parts: { store: ResourceStore; service: ExportService; auth: Auth | undefined; describeStorage: string },
+  parts: {
+    store: ResourceStore;
+    service: ExportService;
+    pool: WorkerPool;
+    auth: Auth | undefined;
+    describeStorage: string;
+  },
 ): { plugin: RoutePlugin; enabled: boolean } {
   const { auth } = parts;
   const loopback = LOOPBACK_HOSTS.has(config.host) && LOOPBACK_HOSTS.has(new URL(config.baseUrl).hostname);
@@ -67,11 +73,11 @@ function dashboardPlugin(
     monitor,
     service: parts.service,
     access,
-    health: {
-      workerThreads: config.export.workers,
+    health: () => ({
+      workerThreads: parts.pool.threads,
       storage: parts.describeStorage,
       database: isPostgresUrl(config.db) ? 'PostgreSQL' : 'SQLite',
-    },
+    }),
   });
   return { plugin, enabled: dashboardEnabled(access) };
 }
@@ -120,7 +126,13 @@ export async function createRuntime(
       ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
       : {}),
   });
-  const dashboard = dashboardPlugin(config, { store, service, auth, describeStorage: storage.describe() });
+  const dashboard = dashboardPlugin(config, {
+    store,
+    service,
+    pool,
+    auth,
+    describeStorage: storage.describe(),
+  });
   const app = buildServer({
     store,
     baseUrl: config.baseUrl,

@@ -7,7 +7,7 @@ import type { DashboardAccess } from '../dashboard-access.js';
 
 /** What the health panel shows of the server itself. */
 export interface DashboardHealth {
-  /** Export worker threads in this process (0: `fhirhose worker` processes run the units). */
+  /** Export worker threads running in this process (0: `fhirhose worker` processes run the units). */
   workerThreads: number;
   /** The export file storage, as `describe()` words it (no credentials). */
   storage: string;
@@ -19,7 +19,8 @@ export interface DashboardDeps {
   monitor: ExportMonitor;
   service: ExportService;
   access: DashboardAccess;
-  health: DashboardHealth;
+  /** Read at each overview request (threads may be restarted). */
+  health: () => DashboardHealth;
   now?: () => number;
 }
 
@@ -58,7 +59,7 @@ export function dashboardRoutes(deps: DashboardDeps): RoutePlugin {
     app.get('/dashboard/api/overview', async (request, reply) => {
       const operator = await dashboardOperator(request, deps.access);
       const snapshot = await deps.monitor.snapshot();
-      const health = { ...deps.health, startedAt, workersSeen: snapshot.workers.length };
+      const health = { ...deps.health(), startedAt, workersSeen: snapshot.workers.length };
       return reply.header('cache-control', 'no-store').send({ operator, health, ...snapshot });
     });
     app.post('/dashboard/api/jobs/:id/cancel', async (request, reply) => {
