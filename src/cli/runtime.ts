@@ -27,6 +27,8 @@ export interface Runtime {
   pool: WorkerPool;
   /** Authorization parts, when auth is on. */
   auth?: Auth;
+  /** The dashboard's URL and whether it opens without a credential; absent when it is not served. */
+  dashboard?: { url: string; open: boolean };
   close(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ function dashboardPlugin(
     auth: Auth | undefined;
     describeStorage: string;
   },
-): { plugin: RoutePlugin; enabled: boolean } {
+): { plugin: RoutePlugin; enabled: boolean; open: boolean } {
   const { auth } = parts;
   const loopback = LOOPBACK_HOSTS.has(config.host) && LOOPBACK_HOSTS.has(new URL(config.baseUrl).hostname);
   const monitor = new ExportMonitor({
@@ -79,7 +81,7 @@ function dashboardPlugin(
       database: isPostgresUrl(config.db) ? 'PostgreSQL' : 'SQLite',
     }),
   });
-  return { plugin, enabled: dashboardEnabled(access) };
+  return { plugin, enabled: dashboardEnabled(access), open: access.open };
 }
 
 /**
@@ -160,6 +162,7 @@ export async function createRuntime(
     service,
     pool,
     ...(auth ? { auth } : {}),
+    ...(dashboard.enabled ? { dashboard: { url: `${config.baseUrl}/dashboard`, open: dashboard.open } } : {}),
     async close() {
       clearInterval(reaper);
       await app.close();
