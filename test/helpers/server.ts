@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { loadServeConfig } from '../../src/cli/config.js';
 import { createRuntime } from '../../src/cli/runtime.js';
 import type { Runtime } from '../../src/cli/runtime.js';
@@ -55,6 +56,8 @@ export interface TestServerOptions {
   storage?: string;
   /** `--download-mode`: server (default) or presigned. */
   downloadMode?: 'server' | 'presigned';
+  /** The server's root logger; default pino at FHIRHOSE_TEST_LOG (silent). */
+  log?: Logger;
   /** `--host` as the config sees it (such as 0.0.0.0); the test server still listens on loopback. */
   host?: string;
 }
@@ -104,7 +107,8 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  const runtime = await createRuntime(config, pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }), {
+  const log = options.log ?? pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' });
+  const runtime = await createRuntime(config, log, {
     ...(options.now ? { now: options.now } : {}),
     ...(options.exportNow ? { exportNow: options.exportNow } : {}),
   });

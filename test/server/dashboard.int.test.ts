@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { ADMIN_SCOPE } from '../../src/auth/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { getToken, jwksOf, makeKey, postToken, signAssertion, tokenForm } from '../helpers/auth.js';
@@ -45,6 +46,8 @@ async function seed(server: TestServer): Promise<void> {
 async function overview(server: TestServer, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.baseUrl}/dashboard/api/overview`, { headers });
 }
+
+const jobIdOf = (statusUrl: string): string => statusUrl.split('/').pop() as string;
 
 const basic = (password: string): Record<string, string> => ({
   authorization: `Basic ${Buffer.from(`anyone:${password}`).toString('base64')}`,
@@ -144,6 +147,32 @@ describe('dashboard on a loopback server without authorization (open)', () => {
     const again = await fetch(cancelUrl, { method: 'POST', headers: CANCEL_HEADERS });
     assert.equal(again.status, 404);
     await again.arrayBuffer();
+  });
+
+  test('logs a cancel from the dashboard as the client DELETE is logged, naming the operator', async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const server = await startTestServer(t, { export: { workers: 0 }, log });
+    await seed(server);
+    const byDashboard = jobIdOf(await kickoff(`${server.baseUrl}/$export?_type=Patient`));
+    const byClientUrl = await kickoff(`${server.baseUrl}/$export?_type=Patient`);
+    const cancel = await fetch(`${server.baseUrl}/dashboard/api/jobs/${byDashboard}/cancel`, {
+      method: 'POST',
+      headers: CANCEL_HEADERS,
+    });
+    assert.equal(cancel.status, 200);
+    await cancel.arrayBuffer();
+    const deleted = await fetch(byClientUrl, { method: 'DELETE' });
+    assert.equal(deleted.status, 202);
+    await deleted.arrayBuffer();
+    const cancelled = lines.filter((l) => l.msg === 'export cancelled');
+    assert.deepEqual(
+      cancelled.map((l) => [l.jobId, l.clientId, l.operator]),
+      [
+        [byDashboard, null, 'dashboard: local'],
+        [jobIdOf(byClientUrl), null, undefined],
+      ],
+    );
   });
 
   test('answers 409 to a cancel of a completed job and leaves it downloadable', async (t) => {
