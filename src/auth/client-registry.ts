@@ -113,6 +113,7 @@ function checkScope(scope: string): string {
   for (const token of tokens) {
     const parsed = parseScope(token);
     if (parsed.kind === 'invalid') throw new InvalidRequestError(parsed.reason, { expression: 'scope' });
+    if (parsed.kind === 'admin') continue;
     if (parsed.kind === 'other') {
       throw new InvalidRequestError(`scope '${token}' is not a system/ scope`, { expression: 'scope' });
     }

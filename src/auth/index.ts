@@ -4,7 +4,7 @@ export type { Auth, AuthConfig, AuthDeps, ExternalIssuerConfig } from './create-
 export { OAuthError } from './errors.js';
 export type { OAuthErrorCode } from './errors.js';
 export type { AccessTokenVerifier, Grant } from './grant.js';
-export { ScopeSet, formatScope, intersectScope, parseScope } from './scopes.js';
+export { ADMIN_SCOPE, ScopeSet, formatScope, intersectScope, parseScope } from './scopes.js';
 export type { Permission, ScopeParse, SystemScope } from './scopes.js';
 export { ClientRegistry } from './client-registry.js';
 export type { Client, NewClient } from './client-registry.js';

@@ -19,9 +19,18 @@ export interface SystemScope {
   syntax: 'v1' | 'v2';
 }
 
+/**
+ * The operator scope of this server: it opens the dashboard (docs/dashboard.md) and grants no resource
+ * access. It is ours, not SMART's, so it is namespaced by the server's name, not a resource type.
+ */
+export const ADMIN_SCOPE = 'system/fhirhose.admin';
+
 /** What one scope string is. */
 export type ScopeParse =
-  { kind: 'system'; scope: SystemScope } | { kind: 'other' } | { kind: 'invalid'; reason: string };
+  | { kind: 'system'; scope: SystemScope }
+  | { kind: 'admin' }
+  | { kind: 'other' }
+  | { kind: 'invalid'; reason: string };
 
 const SYSTEM_RE = /^system\/([^.?]+)\.([^?]+)(\?.*)?$/;
 
@@ -32,6 +41,7 @@ const SYSTEM_RE = /^system\/([^.?]+)\.([^?]+)(\?.*)?$/;
  */
 export function parseScope(text: string): ScopeParse {
   if (!text.startsWith('system/')) return { kind: 'other' };
+  if (text === ADMIN_SCOPE) return { kind: 'admin' };
   const m = SYSTEM_RE.exec(text);
   if (!m) return { kind: 'invalid', reason: `scope '${text}' is not system/<Type|*>.<permissions>` };
   const [, type, suffix, query] = m as unknown as [string, string, string, string | undefined];
@@ -78,9 +88,12 @@ export function intersectScope(wanted: SystemScope, allowed: SystemScope): Syste
 /** A set of granted system scopes, answering what a client may do with a resource type. */
 export class ScopeSet {
   readonly scopes: readonly SystemScope[];
+  /** The operator scope ({@link ADMIN_SCOPE}) is in the set. */
+  readonly admin: boolean;
 
-  constructor(scopes: readonly SystemScope[]) {
+  constructor(scopes: readonly SystemScope[], admin = false) {
     this.scopes = scopes;
+    this.admin = admin;
   }
 
   /**
@@ -89,11 +102,13 @@ export class ScopeSet {
    */
   static parse(text: string): ScopeSet {
     const scopes: SystemScope[] = [];
+    let admin = false;
     for (const token of text.split(' ')) {
       const parsed = parseScope(token);
       if (parsed.kind === 'system') scopes.push(parsed.scope);
+      else if (parsed.kind === 'admin') admin = true;
     }
-    return new ScopeSet(scopes);
+    return new ScopeSet(scopes, admin);
   }
 
   /** True when some scope gives `perm` on `type` (a `*` scope covers every type). */
@@ -115,6 +130,6 @@ export class ScopeSet {
 
   /** The scopes as a space-separated string. */
   toString(): string {
-    return this.scopes.map(formatScope).join(' ');
+    return [...this.scopes.map(formatScope), ...(this.admin ? [ADMIN_SCOPE] : [])].join(' ');
   }
 }

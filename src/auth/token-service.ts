@@ -2,7 +2,7 @@ import type { LocalAccessTokens } from './access-tokens.js';
 import type { AssertionDeps } from './client-assertion.js';
 import { verifyClientAssertion } from './client-assertion.js';
 import { OAuthError } from './errors.js';
-import { ScopeSet, intersectScope, parseScope, formatScope } from './scopes.js';
+import { ADMIN_SCOPE, ScopeSet, intersectScope, parseScope, formatScope } from './scopes.js';
 import type { SystemScope } from './scopes.js';
 
 /** A successful token response (RFC 6749 §5.1, SMART 2.2 backend services). */
@@ -66,7 +66,8 @@ export class TokenService {
 /**
  * The scope to grant: each requested system scope narrowed to what the client was pre-authorized for,
  * in the syntax it was asked in (SMART 2.2: the server "SHALL ensure that the requested scope is within
- * the pre-authorized scope"; the granted scope may be narrower). Non-system scopes are not granted.
+ * the pre-authorized scope"; the granted scope may be narrower). Non-system scopes are not granted; the
+ * operator scope is granted only to a client registered with it.
  * @throws OAuthError `invalid_scope` when no scope is asked for, a system scope is malformed or
  * granular, or nothing requested can be granted
  */
@@ -74,16 +75,19 @@ export function grantScopes(requested: string, registered: ScopeSet): string {
   const tokens = requested.split(' ').filter((s) => s !== '');
   if (tokens.length === 0) throw new OAuthError('invalid_scope', 'scope is required, e.g. system/*.rs');
   const parts: SystemScope[] = [];
+  let admin = false;
   for (const token of tokens) {
     const parsed = parseScope(token);
     if (parsed.kind === 'invalid') throw new OAuthError('invalid_scope', parsed.reason);
-    if (parsed.kind === 'other') continue;
+    if (parsed.kind === 'admin') admin ||= registered.admin;
+    if (parsed.kind !== 'system') continue;
     for (const allowed of registered.scopes) {
       const part = intersectScope(parsed.scope, allowed);
       if (part) parts.push(part);
     }
   }
   const granted = new Set(parts.filter((p) => !parts.some((q) => covers(q, p))).map(formatScope));
+  if (admin) granted.add(ADMIN_SCOPE);
   if (granted.size === 0) {
     throw new OAuthError('invalid_scope', `none of the requested scopes is granted to this client`);
   }

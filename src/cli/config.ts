@@ -35,6 +35,8 @@ export interface ServeConfig {
   auth: AuthConfig;
   /** HTTPS certificate and key; plain HTTP when absent. */
   tls?: TlsConfig;
+  /** FHIRHOSE_DASHBOARD_PASSWORD: opens the dashboard with HTTP Basic (docs/dashboard.md). */
+  dashboardPassword?: string;
 }
 
 /** Command-line options that override the environment. */
@@ -96,6 +98,19 @@ function exportDir(env: NodeJS.ProcessEnv, flag: string | undefined, db: string,
     );
   }
   return `${db}.exports`;
+}
+
+const MIN_DASHBOARD_PASSWORD = 12;
+
+/** The dashboard password, when set; a short one fails, as it would be guessed. */
+function dashboardPassword(raw: string | undefined): { dashboardPassword?: string } {
+  if (raw === undefined || raw === '') return {};
+  if (raw.length < MIN_DASHBOARD_PASSWORD) {
+    throw new ConfigError(
+      `FHIRHOSE_DASHBOARD_PASSWORD must be at least ${MIN_DASHBOARD_PASSWORD} characters long`,
+    );
+  }
+  return { dashboardPassword: raw };
 }
 
 /** Read FHIRHOSE_* variables and flags into a frozen config. Flags win over the environment. */
@@ -160,5 +175,6 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     kickoffLimits: loadKickoffLimits(env),
     auth: loadAuthConfig(env, flags),
     ...(tls ? { tls } : {}),
+    ...dashboardPassword(env.FHIRHOSE_DASHBOARD_PASSWORD),
   });
 }

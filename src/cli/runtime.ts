@@ -3,15 +3,18 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.js';
 import type { Auth } from '../auth/index.js';
-import { ExportService, WorkerPool } from '../export/index.js';
+import { ExportMonitor, ExportService, WorkerPool } from '../export/index.js';
 import {
   authCapability,
   authPlugins,
   buildServer,
+  dashboardEnabled,
+  dashboardRoutes,
   exportPlugins,
   exportCapability,
 } from '../server/index.js';
-import { openStore } from '../store/index.js';
+import type { RoutePlugin } from '../server/index.js';
+import { isPostgresUrl, openStore } from '../store/index.js';
 import type { ResourceStore } from '../store/index.js';
 import { createStorage } from '../storage/index.js';
 import type { ServeConfig } from './config.js';
@@ -24,6 +27,8 @@ export interface Runtime {
   pool: WorkerPool;
   /** Authorization parts, when auth is on. */
   auth?: Auth;
+  /** The dashboard's URL and whether it opens without a credential; absent when it is not served. */
+  dashboard?: { url: string; open: boolean };
   close(): Promise<void>;
 }
 
@@ -38,6 +43,46 @@ export interface RuntimeDeps {
 }
 
 const REAP_INTERVAL_MS = 60_000;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The dashboard: open without a credential only when nobody else can reach it (bound to loopback,
+ * with a loopback base URL, so no proxy publishes it) and authorization is off; otherwise it needs an
+ * admin token (auth on) or FHIRHOSE_DASHBOARD_PASSWORD, and with neither it is not served.
+ */
+function dashboardPlugin(
+  config: ServeConfig,
+  parts: {
+    store: ResourceStore;
+    service: ExportService;
+    pool: WorkerPool;
+    auth: Auth | undefined;
+    describeStorage: string;
+  },
+): { plugin: RoutePlugin; enabled: boolean; open: boolean } {
+  const { auth } = parts;
+  const loopback = LOOPBACK_HOSTS.has(config.host) && LOOPBACK_HOSTS.has(new URL(config.baseUrl).hostname);
+  const monitor = new ExportMonitor({
+    jobs: parts.store.jobs,
+    ...(auth ? { clients: () => auth.registry.list() } : {}),
+  });
+  const access = {
+    open: loopback && !auth,
+    ...(config.dashboardPassword !== undefined ? { password: config.dashboardPassword } : {}),
+    ...(auth ? { verifier: auth.verifier } : {}),
+  };
+  const plugin = dashboardRoutes({
+    monitor,
+    service: parts.service,
+    access,
+    health: () => ({
+      workerThreads: parts.pool.threads,
+      storage: parts.describeStorage,
+      database: isPostgresUrl(config.db) ? 'PostgreSQL' : 'SQLite',
+    }),
+  });
+  return { plugin, enabled: dashboardEnabled(access), open: access.open };
+}
 
 /**
  * Assemble store (SQLite or PostgreSQL), storage, worker threads, export service and HTTP server from
@@ -83,11 +128,25 @@ export async function createRuntime(
       ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
       : {}),
   });
+  const dashboard = dashboardPlugin(config, {
+    store,
+    service,
+    pool,
+    auth,
+    describeStorage: storage.describe(),
+  });
   const app = buildServer({
     store,
     baseUrl: config.baseUrl,
     logger: log,
-    plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service, config.kickoffLimits)],
+    plugins: [
+      ...(auth ? authPlugins(auth) : []),
+      ...exportPlugins(service, config.kickoffLimits),
+      dashboard.plugin,
+    ],
+    ...(dashboard.enabled
+      ? { landingLinks: [{ path: '/dashboard', text: 'Export dashboard (operators)' }] }
+      : {}),
     capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
     ...(auth ? { auth: auth.verifier } : {}),
     ...(https ? { https } : {}),
@@ -103,6 +162,7 @@ export async function createRuntime(
     service,
     pool,
     ...(auth ? { auth } : {}),
+    ...(dashboard.enabled ? { dashboard: { url: `${config.baseUrl}/dashboard`, open: dashboard.open } } : {}),
     async close() {
       clearInterval(reaper);
       await app.close();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
+import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { Caller, ReadAccess } from './authorize.js';
@@ -308,19 +308,39 @@ export class ExportService {
     this.lastPoll.set(jobId, now);
   }
 
-  /** DELETE on the status URL: cancel a running job, or release a finished one and its files. */
-  async cancel(jobId: string, clientId: string | null): Promise<void> {
+  /**
+   * DELETE on the status URL: cancel a running job, or release a finished one and its files. An
+   * operator (the dashboard) cancels through here too, named in the log line; it may only cancel.
+   * @throws NotFoundError for an unknown, expired or cancelled job, or another client's
+   * @throws ConflictError when an operator asks to cancel a job that has finished
+   */
+  async cancel(jobId: string, clientId: string | null, operator?: string): Promise<void> {
     const job = await this.ownJob(jobId, clientId);
     this.lastPoll.delete(jobId);
     if (job.status === 'running') {
       // Workers see the status at their next heartbeat and stop; the reaper removes the files.
       await this.deps.store.jobs.setJobStatus(jobId, 'cancelled', this.now());
-      this.deps.log.info({ jobId }, 'export cancelled');
+      this.deps.log.info({ jobId, clientId, ...(operator ? { operator } : {}) }, 'export cancelled');
       return;
+    }
+    if (operator !== undefined) {
+      throw new ConflictError(`export job ${jobId} has ${job.status}; only a running job can be cancelled`);
     }
     await this.deps.storage.removeJob(jobId);
     await this.deps.store.jobs.deleteJob(jobId);
     this.deps.log.info({ jobId }, 'export released by client');
+  }
+
+  /**
+   * An operator cancels any client's running job, through the same path as that client's DELETE.
+   * @param operator - who asked, for the log (`dashboard` and the token's client, or `password`)
+   * @throws NotFoundError for an unknown or cancelled job
+   * @throws ConflictError when the job has finished
+   */
+  async cancelAsOperator(jobId: string, operator: string): Promise<void> {
+    const job = await this.deps.store.jobs.getJob(jobId);
+    if (!job) throw new NotFoundError(`export job ${jobId} not found`);
+    await this.cancel(jobId, job.clientId, operator);
   }
 
   /**

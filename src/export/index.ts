@@ -9,6 +9,22 @@ export { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from './limits.js';
 export type { KickoffLimits } from './limits.js';
 export { DEFAULT_EXPORT_CONFIG } from './config.js';
 export type { ExportConfig } from './config.js';
+export { ExportMonitor } from './export-monitor.js';
+export type {
+  ClientActivity,
+  ClientInfo,
+  ExportMonitorOptions,
+  MonitorSnapshot,
+  WorkerSeen,
+} from './export-monitor.js';
+export type {
+  FileOverview,
+  JobOverview,
+  JobParameters,
+  JobProgress,
+  JobState,
+  UnitOverview,
+} from './job-overview.js';
 export { WorkerPool } from './worker-pool.js';
 export type { WorkerPoolOptions } from './worker-pool.js';
 export { workLoop } from './work-loop.js';

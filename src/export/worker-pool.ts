@@ -73,6 +73,11 @@ export class WorkerPool {
     this.workers.push(worker);
   }
 
+  /** Threads running now (a dead one is replaced after a short delay). */
+  get threads(): number {
+    return this.workers.length;
+  }
+
   /** Tell idle threads (all but `except`) there is new work. */
   wake(except?: Worker): void {
     for (const w of this.workers) if (w !== except) w.postMessage('wake');

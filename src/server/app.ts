@@ -37,6 +37,8 @@ export interface BuildServerOptions {
   bodyLimitBytes?: number;
   /** When set, every route but metadata, discovery and the token endpoint needs a bearer token it accepts. */
   auth?: AccessTokenVerifier;
+  /** Pages the landing page links besides the CapabilityStatement (the dashboard), path and text. */
+  landingLinks?: readonly { path: string; text: string }[];
   /** Serve HTTPS with this PEM certificate chain and key; TLS 1.2 is the minimum (Bulk IG S1). */
   https?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -112,7 +114,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const capability = JSON.stringify(buildCapabilityStatement({ ...options.capability, baseUrl }));
   const context: RouteContext = { store: options.store, baseUrl };
   void app.register(metadataRoutes(capability), context);
-  void app.register(rootRoutes({ baseUrl, smart: options.auth !== undefined }), context);
+  const root = { baseUrl, smart: options.auth !== undefined, links: options.landingLinks ?? [] };
+  void app.register(rootRoutes(root), context);
   void app.register(restRoutes, context);
   void app.register(searchRoutes, context);
   for (const plugin of options.plugins ?? []) void app.register(plugin, context);

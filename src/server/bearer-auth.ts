@@ -30,6 +30,9 @@ const REST_PERMISSIONS: ReadonlyMap<string, Permission> = new Map([
   ['DELETE /:type/:id', 'd'],
 ]);
 
+/** The dashboard checks its own operator credential (dashboard-access.ts): a token or a password. */
+const DASHBOARD_PREFIX = '/dashboard';
+
 const BEARER_RE = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
@@ -41,7 +44,7 @@ const BEARER_RE = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 export function installBearerAuth(app: FastifyInstance, verifier: AccessTokenVerifier): void {
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
-    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
+    if (route !== undefined && (PUBLIC_ROUTES.has(route) || isDashboardRoute(route))) return;
     const grant = await verifier.verify(bearerToken(request));
     setGrant(request, grant);
     const perm = route === undefined ? undefined : REST_PERMISSIONS.get(`${request.method} ${route}`);
@@ -50,6 +53,10 @@ export function installBearerAuth(app: FastifyInstance, verifier: AccessTokenVer
       throw new ForbiddenError(`the access token's scopes do not allow this interaction on ${type}`);
     }
   });
+}
+
+function isDashboardRoute(route: string): boolean {
+  return route === DASHBOARD_PREFIX || route.startsWith(`${DASHBOARD_PREFIX}/`);
 }
 
 function bearerToken(request: FastifyRequest): string {

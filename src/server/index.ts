@@ -10,3 +10,7 @@ export { refuseOtherMethods } from './routes/method-not-allowed.js';
 export { exportCapability, exportPlugins } from './export-plugins.js';
 export { authCapability, authPlugins } from './auth-plugins.js';
 export { grantOf } from './request-grant.js';
+export { dashboardRoutes, DASHBOARD_HEADER } from './routes/dashboard.js';
+export type { DashboardDeps, DashboardHealth } from './routes/dashboard.js';
+export { dashboardEnabled } from './dashboard-access.js';
+export type { DashboardAccess } from './dashboard-access.js';

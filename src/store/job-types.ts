@@ -69,6 +69,10 @@ export interface JobStore {
   createJob(job: NewJob, units: NewUnit[]): Promise<boolean>;
   getJob(id: string): Promise<JobRecord | undefined>;
   listUnits(jobId: string): Promise<UnitRecord[]>;
+  /** The newest jobs, unfinished ones first, at most `limit`: what an operator's dashboard shows. */
+  recentJobs(limit: number): Promise<JobRecord[]>;
+  /** The units of these jobs in one read, by job then seq. */
+  unitsOfJobs(jobIds: readonly string[]): Promise<UnitRecord[]>;
   /** Jobs of a client in a given status. */
   countJobs(clientId: string | null, status: JobStatus): Promise<number>;
   /**

@@ -80,6 +80,23 @@ export class PgJobStore implements JobStore {
     return rows.map(toUnit);
   }
 
+  async recentJobs(limit: number): Promise<JobRecord[]> {
+    const { rows } = await this.db.query<JobRow>(
+      `SELECT * FROM export_job ORDER BY status = 'running' DESC, created_at DESC, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toJob);
+  }
+
+  async unitsOfJobs(jobIds: readonly string[]): Promise<UnitRecord[]> {
+    if (jobIds.length === 0) return [];
+    const { rows } = await this.db.query<UnitRow>(
+      'SELECT * FROM export_unit WHERE job_id = ANY($1::text[]) ORDER BY job_id, seq',
+      [jobIds],
+    );
+    return rows.map(toUnit);
+  }
+
   async countJobs(clientId: string | null, status: JobStatus): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       'SELECT count(*) AS n FROM export_job WHERE client_id IS NOT DISTINCT FROM $1 AND status = $2',

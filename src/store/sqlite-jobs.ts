@@ -75,6 +75,25 @@ export class SqliteJobStore implements JobStore {
       .map(toUnit);
   }
 
+  async recentJobs(limit: number): Promise<JobRecord[]> {
+    return this.db
+      .prepare<[number], JobRow>(
+        `SELECT * FROM export_job ORDER BY status = 'running' DESC, created_at DESC, id LIMIT ?`,
+      )
+      .all(limit)
+      .map(toJob);
+  }
+
+  async unitsOfJobs(jobIds: readonly string[]): Promise<UnitRecord[]> {
+    if (jobIds.length === 0) return [];
+    return this.db
+      .prepare<[string], UnitRow>(
+        'SELECT * FROM export_unit WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id, seq',
+      )
+      .all(JSON.stringify(jobIds))
+      .map(toUnit);
+  }
+
   async countJobs(clientId: string | null, status: JobStatus): Promise<number> {
     const row = this.db
       .prepare<[string | null, JobStatus], { n: number }>(

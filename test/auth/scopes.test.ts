@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OAuthError, ScopeSet, grantScopes, parseScope } from '../../src/auth/index.js';
+import { ADMIN_SCOPE, OAuthError, ScopeSet, grantScopes, parseScope } from '../../src/auth/index.js';
 
 describe('parseScope', () => {
   test('reads SMART v1 scopes as their v2 permissions', () => {
@@ -107,5 +107,32 @@ describe('grantScopes', () => {
     );
     assert.throws(() => grantScopes('', registered), { error: 'invalid_scope' });
     assert.throws(() => grantScopes('system/*.c', registered), { error: 'invalid_scope' });
+  });
+});
+
+describe('the operator scope system/fhirhose.admin', () => {
+  test('parses as the admin scope, not as an unknown resource type', () => {
+    assert.deepEqual(parseScope(ADMIN_SCOPE), { kind: 'admin' });
+    assert.equal(parseScope('system/fhirhose.read').kind, 'invalid');
+  });
+
+  test('a ScopeSet records it apart from the resource scopes, and grants no resource access', () => {
+    const set = ScopeSet.parse(`${ADMIN_SCOPE}`);
+    assert.equal(set.admin, true);
+    assert.deepEqual(set.readableTypes(), []);
+    assert.equal(ScopeSet.parse('system/*.rs').admin, false);
+    assert.equal(ScopeSet.parse(`system/*.rs ${ADMIN_SCOPE}`).toString(), `system/*.rs ${ADMIN_SCOPE}`);
+  });
+
+  test('is granted only to a client registered with it', () => {
+    const admin = ScopeSet.parse(`system/*.rs ${ADMIN_SCOPE}`);
+    assert.equal(grantScopes(`system/*.rs ${ADMIN_SCOPE}`, admin), `system/*.rs ${ADMIN_SCOPE}`);
+    assert.equal(grantScopes(ADMIN_SCOPE, admin), ADMIN_SCOPE);
+    const plain = ScopeSet.parse('system/*.rs');
+    assert.equal(grantScopes(`system/*.rs ${ADMIN_SCOPE}`, plain), 'system/*.rs');
+    assert.throws(
+      () => grantScopes(ADMIN_SCOPE, plain),
+      (err: unknown) => err instanceof OAuthError,
+    );
   });
 });

@@ -82,6 +82,26 @@ describe('fhirhose keys and clients', () => {
     }
   });
 
+  test('clients add --admin adds the operator scope to the given scopes', async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'store.db');
+    const added = await run(t, [
+      'clients',
+      'add',
+      '--name',
+      'ops',
+      '--jwks-url',
+      'https://ops.example/jwks.json',
+      '--admin',
+      '--db',
+      db,
+    ]);
+    assert.equal(added.code, 0);
+    const listed = await run(t, ['clients', 'list', '--db', db, '--json']);
+    const client = JSON.parse(listed.lines[0] ?? '{}') as { scope: string };
+    assert.equal(client.scope, 'system/*.rs system/fhirhose.admin');
+  });
+
   test('clients add refuses a private JWKS and a bad scope', async (t) => {
     const dir = tempDir(t);
     const db = join(dir, 'store.db');

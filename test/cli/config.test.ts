@@ -84,3 +84,24 @@ describe('loadServeConfig: kick-off limits', () => {
     }
   });
 });
+
+describe('loadServeConfig: dashboard', () => {
+  test('reads FHIRHOSE_DASHBOARD_PASSWORD, and treats an empty one as unset', () => {
+    assert.equal(
+      loadServeConfig({ FHIRHOSE_DASHBOARD_PASSWORD: 'twelve chars' }, {}).dashboardPassword,
+      'twelve chars',
+    );
+    assert.equal(loadServeConfig({ FHIRHOSE_DASHBOARD_PASSWORD: '' }, {}).dashboardPassword, undefined);
+    assert.equal(loadServeConfig({}, {}).dashboardPassword, undefined);
+  });
+
+  test('refuses a dashboard password shorter than 12 characters, without printing it', () => {
+    assert.throws(
+      () => loadServeConfig({ FHIRHOSE_DASHBOARD_PASSWORD: 'hunter2' }, {}),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /FHIRHOSE_DASHBOARD_PASSWORD must be at least 12 characters/.test(err.message) &&
+        !err.message.includes('hunter2'),
+    );
+  });
+});

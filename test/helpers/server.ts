@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { loadServeConfig } from '../../src/cli/config.js';
 import { createRuntime } from '../../src/cli/runtime.js';
 import type { Runtime } from '../../src/cli/runtime.js';
@@ -55,6 +56,10 @@ export interface TestServerOptions {
   storage?: string;
   /** `--download-mode`: server (default) or presigned. */
   downloadMode?: 'server' | 'presigned';
+  /** The server's root logger; default pino at FHIRHOSE_TEST_LOG (silent). */
+  log?: Logger;
+  /** `--host` as the config sees it (such as 0.0.0.0); the test server still listens on loopback. */
+  host?: string;
 }
 
 function authOptions(auth: TestServerOptions['auth']): Partial<AuthConfig> {
@@ -82,6 +87,7 @@ export async function startTestServer(
     {
       db: options.db ?? started.database?.db ?? join(dir, 'store.db'),
       port,
+      ...(options.host ? { host: options.host } : {}),
       exportDir: join(dir, 'exports'),
       ...(options.storage ? { storage: options.storage } : {}),
       ...(options.downloadMode ? { downloadMode: options.downloadMode } : {}),
@@ -101,7 +107,8 @@ export async function startTestServer(
       ...options.export,
     },
   };
-  const runtime = await createRuntime(config, pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' }), {
+  const log = options.log ?? pino({ level: process.env.FHIRHOSE_TEST_LOG ?? 'silent' });
+  const runtime = await createRuntime(config, log, {
     ...(options.now ? { now: options.now } : {}),
     ...(options.exportNow ? { exportNow: options.exportNow } : {}),
   });

@@ -54,6 +54,36 @@ export function jobContract(backend: Backend, open: Open): void {
       assert.deepEqual(await leaseAll(store, 'w1', T0), ['j/2']);
     });
 
+    test('recentJobs lists unfinished jobs first, then the newest, up to the limit', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('old-running', { createdAt: T0 }), units(0));
+      await store.jobs.createJob(job('done-1', { createdAt: T0 + 1 }), []);
+      await store.jobs.createJob(job('done-2', { createdAt: T0 + 2 }), []);
+      await store.jobs.createJob(job('new-running', { createdAt: T0 + 3, clientId: 'c2' }), units(0, 1));
+      const all = await store.jobs.recentJobs(10);
+      assert.deepEqual(
+        all.map((j) => j.id),
+        ['new-running', 'old-running', 'done-2', 'done-1'],
+      );
+      assert.equal(all[0]?.clientId, 'c2');
+      assert.deepEqual(
+        (await store.jobs.recentJobs(3)).map((j) => j.id),
+        ['new-running', 'old-running', 'done-2'],
+      );
+    });
+
+    test('unitsOfJobs reads the units of several jobs at once, by job and seq', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('b'), units(0, 1));
+      await store.jobs.createJob(job('a'), units(0));
+      await store.jobs.createJob(job('c'), units(0));
+      assert.deepEqual(
+        (await store.jobs.unitsOfJobs(['b', 'a'])).map((u) => `${u.jobId}/${u.seq}`),
+        ['a/0', 'b/0', 'b/1'],
+      );
+      assert.deepEqual(await store.jobs.unitsOfJobs([]), []);
+    });
+
     test('within a phase the largest unit is leased first', async (t) => {
       const store = await open(t);
       const sized = [5, 50, 20].map((estimate, i) => ({ phase: 0, spec: `{"n":${i}}`, estimate }));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ClientRegistry } from '../../auth/index.js';
+import { ADMIN_SCOPE, ClientRegistry } from '../../auth/index.js';
 import type { Client } from '../../auth/index.js';
 import { openStore } from '../../store/index.js';
 import { loadDb } from '../config.js';
@@ -14,6 +14,7 @@ interface AddFlags extends DbFlag {
   jwksUrl?: string;
   jwksFile?: string;
   scope: string;
+  admin?: boolean;
 }
 
 /** Run `fn` on the client registry of the database named by `--db`, FHIRHOSE_DB or the default. */
@@ -47,6 +48,7 @@ export function registerClients(program: Command): void {
     .option('--jwks-url <url>', 'where the client publishes its public keys (https; http on loopback)')
     .option('--jwks-file <file>', 'a public JWK Set file, stored inline')
     .option('--scope <scopes>', 'pre-authorized system scopes, space-separated', 'system/*.rs')
+    .option('--admin', `also grant ${ADMIN_SCOPE}: an operator of the dashboard (docs/dashboard.md)`)
     .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
     .action(async (opts: AddFlags) => {
       if ((opts.jwksUrl === undefined) === (opts.jwksFile === undefined)) {
@@ -55,7 +57,7 @@ export function registerClients(program: Command): void {
       const client = await withRegistry(opts, (registry) =>
         registry.register({
           name: opts.name,
-          scope: opts.scope,
+          scope: opts.admin ? `${opts.scope} ${ADMIN_SCOPE}` : opts.scope,
           ...(opts.jwksUrl !== undefined ? { jwksUrl: opts.jwksUrl } : {}),
           ...(opts.jwksFile !== undefined ? { jwks: readJwksFile(opts.jwksFile) } : {}),
         }),

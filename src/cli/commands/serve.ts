@@ -128,6 +128,10 @@ export function registerServe(program: Command): void {
         `fhirhose listening on ${config.baseUrl} (database ${redactDb(config.db)}, export files in ${describeStorage(config.files.storage)}, ${workers})`,
       );
       await printAuthStatus(config, runtime.auth, opts.demo === true, say);
+      if (runtime.dashboard) {
+        const needs = runtime.dashboard.open ? 'open on this machine' : 'needs an operator credential';
+        say(`Dashboard: ${runtime.dashboard.url} (${needs}; docs/dashboard.md)`);
+      }
       if (opts.demo && !runtime.auth) {
         say('Try an export:');
         say(`  curl -si -H 'Prefer: respond-async' '${config.baseUrl}/$export?_type=Patient,Observation'`);

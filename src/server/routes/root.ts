@@ -10,6 +10,8 @@ export interface RootOptions {
   baseUrl: string;
   /** `/.well-known/smart-configuration` is served (authorization is on). */
   smart: boolean;
+  /** More pages to link, such as the dashboard: a path under the base URL and its text. */
+  links?: readonly { path: string; text: string }[];
 }
 
 const IG_URL = 'https://hl7.org/fhir/uv/bulkdata/';
@@ -19,7 +21,7 @@ function escapeHtml(text: string): string {
 }
 
 /** A small page for people who open the base URL in a browser: what this is, and where to go. */
-function rootPage({ baseUrl, smart }: RootOptions): string {
+function rootPage({ baseUrl, smart, links = [] }: RootOptions): string {
   const link = (path: string, text: string): string =>
     `<li><a href="${escapeHtml(baseUrl + path)}">${escapeHtml(text)}</a></li>`;
   return [
@@ -27,10 +29,11 @@ function rootPage({ baseUrl, smart }: RootOptions): string {
     '<html lang="en"><head><meta charset="utf-8"><title>fhirhose FHIR server</title></head><body>',
     '<h1>fhirhose</h1>',
     `<p>A FHIR R4 server with <a href="${IG_URL}">Bulk Data Access</a> export, at ${escapeHtml(baseUrl)}.`,
-    ' It answers FHIR JSON to API clients; there is no user interface.</p>',
+    ' It answers FHIR JSON to API clients.</p>',
     '<ul>',
     link('/metadata', 'CapabilityStatement (/metadata)'),
     ...(smart ? [link('/.well-known/smart-configuration', 'SMART configuration')] : []),
+    ...links.map((l) => link(l.path, l.text)),
     '</ul>',
     '<p>Documentation: the fhirhose README and its docs/ folder (export.md, config.md, errors.md).</p>',
     '</body></html>',
