@@ -88,6 +88,13 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     base: 'export.system.rate',
     bar: BARS.elementsShare,
   },
+  {
+    id: 'share.client.system',
+    label: 'client end to end as a share of system export + download, no gzip',
+    of: 'client.rate',
+    base: 'download.plain.total',
+    bar: BARS.clientShare,
+  },
 ]);
 
 /**
