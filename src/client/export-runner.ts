@@ -28,6 +28,8 @@ export interface RunOptions {
   gzip?: boolean;
   /** Manifest refreshes for expired file URLs one run makes at most (default 3; IG F5). */
   manifestRefreshes?: number;
+  /** Check downloaded lines on a worker thread (default off; see DownloadOptions.verifyOffThread). */
+  verifyOffThread?: boolean;
   signal?: AbortSignal;
 }
 
@@ -167,6 +169,7 @@ export async function runExportJob(
           signal,
           onEvent,
           ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
+          ...(options.verifyOffThread !== undefined ? { verifyOffThread: options.verifyOffThread } : {}),
         }),
       );
     results.set(file.path, result);

@@ -134,9 +134,27 @@ function isResourceTypeKey(buf: Uint8Array, start: number, end: number): boolean
   return true;
 }
 
+/** The last `resourceType` value decoded, by its raw bytes: a file's lines nearly all repeat it. */
+let lastRaw: Uint8Array = new Uint8Array(0);
+let lastText = '';
+
 function decodeString(buf: Uint8Array, start: number, end: number): string {
-  const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
-  return JSON.parse(text) as string;
+  const n = end - start;
+  if (n === lastRaw.length) {
+    let same = true;
+    for (let k = 0; k < n; k++) {
+      if (buf[start + k] !== lastRaw[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastText;
+  }
+  const raw = buf.slice(start, end);
+  const text = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, n).toString('utf8')) as string;
+  lastRaw = raw;
+  lastText = text;
+  return text;
 }
 
 /**

@@ -191,3 +191,14 @@ describe('checkJson', () => {
     }
   });
 });
+
+describe('checkJson resourceType', () => {
+  test('is read per line, also when lines alternate between values of the same length', () => {
+    const texts = ['Patient', 'Pbtient', 'Patient', 'Pati\\u0065nt', 'Patient', 'Zoë', 'Zoe', 'Zoë'];
+    for (const t of texts) {
+      const buf = Buffer.from(`{"resourceType":"${t}","id":"1"}`);
+      const r = checkJson(buf, 0, buf.length);
+      assert.equal(r.ok && r.resourceType, JSON.parse(`"${t}"`), t);
+    }
+  });
+});
