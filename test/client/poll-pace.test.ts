@@ -58,6 +58,21 @@ describe('PollPace', () => {
     );
   });
 
+  test('uses the last interval when it is faster than the rate since the first poll (a slow start)', () => {
+    assert.deepEqual(
+      waits(true, [
+        [0, '0% complete', 1000],
+        [1000, '8% complete', 1000],
+        [2000, '61% complete', 1000],
+      ]),
+      [
+        { ms: 1000, reason: 'retry-after' },
+        { ms: 1000, reason: 'retry-after' }, // 92% left at 8%/s
+        { ms: 756, reason: 'early' }, // 39% left at 53%/s (30.5%/s since the first poll: 1.3 s)
+      ],
+    );
+  });
+
   test('keeps Retry-After while the job is far from its end or has not moved', () => {
     assert.deepEqual(
       waits(true, [
