@@ -21,6 +21,9 @@ export const BARS = Object.freeze({
   elementsShare: { op: '>=', value: 60 },
   /** `_typeFilter`: Observations examined per second against the system export's resources/s. */
   typeFilterShare: { op: '>=', value: 80 },
+  /** `fhirhose export` end to end against "system export + download, no gzip" (issue 14 item 5). */
+  clientShare: { op: '>=', value: 85 },
+  clientRssMb: { op: '<=', value: 150 },
 } satisfies Record<string, Bar>);
 
 /** Optional parts of a figure. */

@@ -88,6 +88,7 @@ export async function benchClient(ctx: BenchContext): Promise<void> {
       'client: peak client RSS',
       'MiB',
       runs.map((r) => r.clientRssMb),
+      { bar: BARS.clientRssMb },
     ),
     figure(
       'client.server.rss',

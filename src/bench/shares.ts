@@ -95,6 +95,13 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     base: 'load.sqlite.rate',
     bar: BARS.postgresLoadShare,
   },
+  {
+    id: 'share.client.system',
+    label: 'client end to end as a share of system export + download, no gzip',
+    of: 'client.rate',
+    base: 'download.plain.total',
+    bar: BARS.clientShare,
+  },
 ]);
 
 /**

@@ -35,7 +35,13 @@ export type ClientEvent =
   | { kind: 'kickoff'; statusUrl: string }
   | { kind: 'resume'; statusUrl: string; files: number; manifestComplete: boolean }
   | { kind: 'progress'; url: string; text: string }
-  | { kind: 'wait'; url: string; reason: 'retry-after' | 'backoff'; ms: number; requestedMs: number }
+  | {
+      kind: 'wait';
+      url: string;
+      reason: 'retry-after' | 'backoff' | 'early';
+      ms: number;
+      requestedMs: number;
+    }
   | {
       kind: 'retry';
       url: string;

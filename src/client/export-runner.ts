@@ -28,6 +28,8 @@ export interface RunOptions {
   gzip?: boolean;
   /** Manifest refreshes for expired file URLs one run makes at most (default 3; IG F5). */
   manifestRefreshes?: number;
+  /** Check downloaded lines on a worker thread (default off; see DownloadOptions.verifyOffThread). */
+  verifyOffThread?: boolean;
   signal?: AbortSignal;
 }
 
@@ -83,6 +85,15 @@ function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): F
     else delete state.pollUrl;
   }
   return added;
+}
+
+/**
+ * The order to start downloads in: most resources first (the manifest's `count`; files without one
+ * last), so that the biggest file does not start last and finish alone while the other slots idle.
+ * Stable, so files of equal count keep manifest order.
+ */
+export function largestFirst(files: readonly FileRecord[]): FileRecord[] {
+  return [...files].sort((a, b) => (b.count ?? -1) - (a.count ?? -1));
 }
 
 /** Summarise the results, in manifest order. */
@@ -158,6 +169,7 @@ export async function runExportJob(
           signal,
           onEvent,
           ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
+          ...(options.verifyOffThread !== undefined ? { verifyOffThread: options.verifyOffThread } : {}),
         }),
       );
     results.set(file.path, result);
@@ -170,7 +182,7 @@ export async function runExportJob(
     }
   };
 
-  for (const file of state.files) pool.run(() => fetchFile(file));
+  for (const file of largestFirst(state.files)) pool.run(() => fetchFile(file));
   if (state.pollUrl) {
     try {
       for await (const page of pollManifest(http, state.pollUrl, { signal, onEvent })) {
@@ -185,7 +197,7 @@ export async function runExportJob(
         });
         // Names must be durable before their .part files appear, so a resumed run maps URLs the same way.
         await writer.flush();
-        for (const file of added) pool.run(() => fetchFile(file));
+        for (const file of largestFirst(added)) pool.run(() => fetchFile(file));
       }
     } catch (err) {
       controller.abort(err);

@@ -1,5 +1,5 @@
 import { VerificationError } from './errors.js';
-import { checkJson } from './json-check.js';
+import { checkJsonLine } from './json-check.js';
 
 /** What every line of a file must be. */
 export interface LineExpectation {
@@ -85,7 +85,7 @@ export class NdjsonVerifier {
 
   private checkLine(buf: Buffer, start: number, end: number): void {
     const n = this.lines + 1;
-    const result = checkJson(buf, start, end);
+    const result = checkJsonLine(buf, start, end);
     if (!result.ok) {
       throw new VerificationError(`line ${n} is not valid JSON (at byte ${result.at})`, { line: n });
     }

@@ -4,6 +4,7 @@ import { header } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
 import { parseManifest } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
+import { PollPace } from './poll-pace.js';
 import { backoff, parseRetryAfter } from './waits.js';
 
 /** A manifest page as the poller saw it. */
@@ -39,7 +40,8 @@ function jobStatus(status: number, xExportStatus: string | undefined): number {
 /**
  * Poll a status URL, then each `link` next URL, yielding manifest pages as they appear (IG §4 and §6).
  * Every page URL is treated like the status URL: 202 means poll again (after Retry-After, or an
- * exponential backoff when there is none), 200 means the page is final. The export is complete after a
+ * exponential backoff when there is none; sooner near the job's end with early polling, see
+ * poll-pace.ts), 200 means the page is final. The export is complete after a
  * final page without `next`. 429 and transient errors are retried by the HTTP session.
  * @throws ExportFailedError when the job failed or is gone.
  */
@@ -52,6 +54,7 @@ export async function* pollManifest(
   const emit = options.onEvent ?? (() => undefined);
   let url = startUrl;
   let polls = 0;
+  let pace = new PollPace(http.waits.earlyPoll);
   for (;;) {
     let res;
     try {
@@ -91,17 +94,16 @@ export async function* pollManifest(
     }
     if (status === 202) {
       if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url), ...dated };
-      const retryAfter = parseRetryAfter(res.headers['retry-after'], http.clock.now());
+      const now = http.clock.now();
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
       const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
-      const requestedMs = retryAfter ?? backoff(polls, pollBaseMs, pollMaxMs, jitter);
-      const ms = Math.min(requestedMs, maxWaitMs);
-      emit({
-        kind: 'wait',
-        url,
-        reason: retryAfter === undefined ? 'backoff' : 'retry-after',
-        ms,
-        requestedMs,
-      });
+      const wait = pace.next(
+        { now, retryAfterMs, progress },
+        retryAfterMs === undefined ? backoff(polls, pollBaseMs, pollMaxMs, jitter) : 0,
+      );
+      const requestedMs = retryAfterMs ?? wait.ms;
+      const ms = Math.min(wait.ms, maxWaitMs);
+      emit({ kind: 'wait', url, reason: wait.reason, ms, requestedMs });
       polls++;
       await http.clock.sleep(ms, signal);
       continue;
@@ -111,5 +113,6 @@ export async function* pollManifest(
     if (!manifest.next) return;
     url = manifest.next;
     polls = 0;
+    pace = new PollPace(http.waits.earlyPoll);
   }
 }

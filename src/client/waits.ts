@@ -42,6 +42,11 @@ export interface WaitOptions {
   retries: number;
   /** Fraction of each computed backoff that is randomised (0: none, 1: full jitter). */
   jitter: number;
+  /**
+   * Poll sooner than Retry-After when X-Progress says the job is about to finish, never sooner than
+   * a quarter of Retry-After (poll-pace.ts). Off: always wait the full Retry-After.
+   */
+  earlyPoll: boolean;
 }
 
 /** Defaults for real servers. Tests pass small values so they run fast. */
@@ -52,6 +57,7 @@ export const DEFAULT_WAITS: Readonly<WaitOptions> = Object.freeze({
   retryBaseMs: 1_000,
   retries: 6,
   jitter: 0.5,
+  earlyPoll: true,
 });
 
 /**

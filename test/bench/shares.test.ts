@@ -69,6 +69,22 @@ describe('withShares', () => {
     assert.equal(byId.get('share.group.system')?.pass, true);
   });
 
+  it('gives the client end to end as a share of system export + download, no gzip, with its 85% bar', () => {
+    const figures = [
+      figure('download.plain.total', 'd', 'resources/s', [200]),
+      figure('client.rate', 'c', 'resources/s', [160, 180, 170]),
+    ];
+    const out = withShares(figures);
+    assert.deepEqual(
+      out.map((f) => f.id),
+      ['download.plain.total', 'client.rate', 'share.client.system'],
+    );
+    const share = out[2];
+    assert.deepEqual(share?.runs, [80, 90, 85]);
+    assert.equal(share?.median, 85);
+    assert.equal(share?.pass, true);
+  });
+
   it('leaves out shares whose base was not measured', () => {
     const figures = [figure('export.patient.rate', 'p', 'resources/s', [70])];
     assert.deepEqual(

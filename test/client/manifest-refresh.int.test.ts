@@ -103,8 +103,9 @@ describe('client re-fetching the manifest for expired file URLs (IG F5)', () => 
     const server = await startFaultServer(t, {
       files: FILES.slice(0, 2),
       signed: { expiresInSeconds: 60 },
-      // The retry moves the fake clock 120 s on, past the page's Expires, before o1 starts.
-      fileFaults: { 'p1.ndjson': [{ status: 503, retryAfter: '120' }] },
+      // o1 (more resources) starts first; its retry moves the fake clock 120 s on, past the page's
+      // Expires, before p1 starts.
+      fileFaults: { 'o1.ndjson': [{ status: 503, retryAfter: '120' }] },
     });
     const { summary, refreshes, out } = await run(t, server, {
       parallel: 1,
@@ -118,7 +119,7 @@ describe('client re-fetching the manifest for expired file URLs (IG F5)', () => 
     );
     assert.equal(statusGets(server), 2);
     assert.deepEqual(
-      requestsFor(server, 'o1.ndjson').map((s) => /sig=(\d+)/.exec(s.url)?.[1]),
+      requestsFor(server, 'p1.ndjson').map((s) => /sig=(\d+)/.exec(s.url)?.[1]),
       ['2'],
     );
     const state = await readState(out);

@@ -25,6 +25,8 @@ export interface ClientFlags {
   pollInterval: number;
   retries: number;
   json?: boolean;
+  /** False with `--no-early-poll`. */
+  earlyPoll?: boolean;
 }
 
 interface ExportFlags extends ClientFlags {
@@ -90,6 +92,7 @@ export function addClientOptions(cmd: Command): Command {
       1,
     )
     .option('--retries <n>', 'retries of a failed request', positiveInt('--retries'), 6)
+    .option('--no-early-poll', 'always wait the full Retry-After, even when the job is about to end')
     .option('--json', 'JSON log lines on stdout');
 }
 
@@ -106,6 +109,7 @@ export function clientOptions(
       pollBaseMs: flags.pollInterval * 1000,
       retryBaseMs: flags.pollInterval * 1000,
       retries: flags.retries,
+      ...(flags.earlyPoll === false ? { earlyPoll: false } : {}),
     },
     ...(listener ? { onEvent: listener } : {}),
   };
