@@ -90,15 +90,19 @@ async function waitForListening(child: ChildProcess, stderr: () => string): Prom
     const done = (err?: Error): void => {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
+      child.stderr?.off('data', onErr);
       child.off('exit', onExit);
       if (err === undefined) return resolve();
       child.kill('SIGKILL');
       reject(err);
     };
+    // The line goes to stdout on a terminal and to stderr beside JSON logs (--log-format).
     const onData = (chunk: string): void => {
       stdout += chunk;
-      if (stdout.includes('listening on')) done();
+      if (stdout.includes('listening on') || stderr().includes('listening on')) done();
     };
+    // `collect` listens first, so stderr() already holds the chunk.
+    const onErr = (): void => onData('');
     const onExit = (code: number | null): void =>
       done(new Error(`the server exited (${code}): ${stderr().slice(-2000)}`));
     const timer = setTimeout(
@@ -106,6 +110,7 @@ async function waitForListening(child: ChildProcess, stderr: () => string): Prom
       START_TIMEOUT_MS,
     );
     child.stdout?.on('data', onData);
+    child.stderr?.on('data', onErr);
     child.once('exit', onExit);
   });
   // Keep draining stdout so the child never blocks on a full pipe.
