@@ -175,7 +175,7 @@ class ChunkWorkers {
         workerData: data,
         // A worker parses a chunk into objects that are garbage by the next chunk: a small young
         // generation collects them sooner, rather than letting each thread grow its semi-spaces
-        // to V8's default size (see docs/benchmarks.md, loader memory).
+        // to V8's default size (docs/benchmarks.md, "Memory").
         resourceLimits: { maxYoungGenerationSizeMb: INGEST_YOUNG_GENERATION_MB },
       });
       const waiting = new Map<number, Waiter>();

@@ -114,7 +114,7 @@ const DEFAULT_BATCH_ROWS = 50_000;
 // Memory is bounded by bytes, not rows: each worker holds a chunk and its batch, the reader one
 // chunk ahead per worker, and the writer the batch it writes. Larger batches rewrite the randomly
 // keyed index pages less often, but the page cache keeps those between batches; at 24 MiB a 1M load
-// peaked near 600 MiB (docs/benchmarks.md, loader memory).
+// peaked near 600 MiB (docs/benchmarks.md, "Memory").
 const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** One load's settings, totals and callbacks. */

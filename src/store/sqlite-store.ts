@@ -40,8 +40,8 @@ export interface SqliteStoreOptions {
   pageCacheMiB?: number;
 }
 
-// The loader's page cache is part of its peak RSS (docs/benchmarks.md, loader memory): 32 MiB keeps
-// the hot index pages of a 1M load; 64 MiB bought little more and cost its size in memory.
+// The loader's page cache is part of its peak RSS, bounded at 300 MiB (docs/benchmarks.md, "Memory"):
+// 32 MiB still keeps the hot index pages between batches; 64 MiB cost its size in peak RSS.
 const BULK_PAGE_CACHE_KIB = 32 * 1024;
 
 /** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
