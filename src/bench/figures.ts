@@ -5,8 +5,10 @@ import type { Bar, Figure } from './types.js';
 export const BARS = Object.freeze({
   exportRate: { op: '>=', value: 150_000 },
   endToEndRate: { op: '>=', value: 80_000 },
-  // Figures are in MiB; the issue's bar is 250 MB (decimal), about 238.4 MiB.
-  serverRssMb: { op: '<=', value: 250e6 / 2 ** 20 },
+  // Figures are in MiB. Issue 14: every export scenario's peak server RSS, whatever the machine's speed.
+  serverRssMb: { op: '<=', value: 200 },
+  /** Issue 14: peak RSS of `fhirhose load` of the whole data set. */
+  loaderRssMb: { op: '<=', value: 300 },
   latencyP99Ms: { op: '<=', value: 50 },
   // Under a mixed load of 5 clients, the slowest client's time at most 3 times its time alone.
   fairnessRatio: { op: '<=', value: 3 },

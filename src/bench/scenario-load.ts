@@ -65,6 +65,7 @@ export async function benchLoad(ctx: BenchContext): Promise<void> {
       'load: peak loader RSS',
       'MiB',
       results.map((r) => requirePeak(r.cli)),
+      { bar: BARS.loaderRssMb },
     ),
   );
   ctx.details.load = results.map((r) => ({

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { withDefaultUser } from '../store/index.js';
+import { withDefaultUser } from '../store/postgres.js';
 import type { BenchContext } from './context.js';
 import { eachRun } from './context.js';
 import { releaseRun, runExport, exportTimeoutMs } from './export-run.js';

@@ -39,6 +39,10 @@ export const SERVER_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   // A 1 s Retry-After lets the bench poll every 300 ms (faster than a quarter of it gets 429).
   FHIRHOSE_RETRY_AFTER_SECONDS: '1',
   FHIRHOSE_MAX_QUEUED_JOBS: '50',
+  // As docs/config.md advises operators: glibc otherwise gives each busy thread (export threads,
+  // libuv's pool running zlib and file I/O) a malloc arena of its own, whose freed memory stays in
+  // the RSS. Read by glibc at process start, so it is set here, in the child's environment.
+  MALLOC_ARENA_MAX: '2',
 });
 
 /**
@@ -96,11 +100,12 @@ async function waitForListening(child: ChildProcess, stderr: () => string): Prom
       child.kill('SIGKILL');
       reject(err);
     };
-    // `serve` says it listens on stderr (stdout before its log lines moved); accept either.
+    // The line goes to stdout on a terminal and to stderr beside JSON logs (--log-format).
     const onData = (chunk: string): void => {
       stdout += chunk;
       if (stdout.includes('listening on') || stderr().includes('listening on')) done();
     };
+    // `collect` listens first, so stderr() already holds the chunk.
     const onErr = (): void => onData('');
     const onExit = (code: number | null): void =>
       done(new Error(`the server exited (${code}): ${stderr().slice(-2000)}`));

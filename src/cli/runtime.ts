@@ -106,7 +106,7 @@ export async function createRuntime(
         ...(deps.now ? { now: deps.now } : {}),
       })
     : undefined;
-  const storage = createStorage(config.files.storage);
+  const storage = await createStorage(config.files.storage);
   const pool = new WorkerPool({
     db: config.db,
     storage: config.files.storage,

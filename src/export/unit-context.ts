@@ -156,6 +156,15 @@ export function* latin1Pieces(bytes: Buffer): Generator<string> {
   }
 }
 
+/** A callback that runs `fn` on its second call: when both of two things holding a buffer are done. */
+function afterBoth(fn: () => void): () => void {
+  let calls = 0;
+  return () => {
+    calls += 1;
+    if (calls === 2) fn();
+  };
+}
+
 /**
  * Copy a scan to a series, filtered and projected, with progress and stop checks. With `pause`, a
  * parsed scan stops between batches when it answers true, and the cursor to resume from is returned
@@ -180,9 +189,15 @@ export async function pump(
         if (resolved) chunk.release?.();
         const bytes = resolved ?? chunk.bytes;
         const release = resolved ? undefined : chunk.release;
-        // With onText the bytes are read after the write: their buffer must not be handed back.
-        await out.writeChunk(bytes, chunk.rows, onText ? undefined : release);
-        if (onText) for (const text of latin1Pieces(bytes)) await onText(text);
+        // With onText the bytes are read after the write is queued: the buffer goes back once both
+        // the write and the reading are done, not before (and not never: a fresh buffer per chunk
+        // would wait for a collection, so memory would grow with the export's speed).
+        const handBack = release && onText ? afterBoth(release) : release;
+        await out.writeChunk(bytes, chunk.rows, handBack);
+        if (onText) {
+          for (const text of latin1Pieces(bytes)) await onText(text);
+          handBack?.();
+        }
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
       return undefined;

@@ -26,7 +26,7 @@ const log = data.forwardLogs
   : pino(logOptions);
 // Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
 const store = await openStore(data.db, { pageCacheMiB: 2 });
-const storage = createStorage(data.storage);
+const storage = await createStorage(data.storage);
 const stop = new AbortController();
 let wake: (() => void) | undefined;
 

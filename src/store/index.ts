@@ -12,6 +12,6 @@ export type * from './auth-types.js';
 export { SqliteAuthStore } from './sqlite-auth.js';
 export { openStore, isPostgresUrl, redactDb } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
-export { openPostgresStore, PostgresStore } from './postgres-store.js';
-export { withDefaultUser } from './postgres-db.js';
-export type { PostgresStoreOptions } from './postgres-store.js';
+// PostgreSQL is not re-exported here: importing 'pg' costs about 15 MiB of RSS in every thread that
+// loads it, so a SQLite server loads it nowhere. Its entry is './postgres.js'.
+export type { PostgresStore, PostgresStoreOptions } from './postgres-store.js';

@@ -6,8 +6,10 @@ import type { PreparedBatch } from './prepared-batch.js';
 
 /** What every ingest worker is started with. */
 export interface IngestWorkerData {
-  /** A batch ends at this many resources (a chunk of lines may give several). */
+  /** A batch ends at this many resources (a chunk of lines may give several)... */
   batchRows: number;
+  /** ...or once it holds this many bytes of stored JSON, whichever comes first. */
+  batchBytes: number;
   /** Send each batch in (type, id) order; see `BatchBuilder.build`. */
   sortByKey: boolean;
 }
@@ -67,6 +69,7 @@ export interface PreparedEventsOptions extends IngestWorkerData {
 export async function* preparedEvents(options: PreparedEventsOptions): AsyncGenerator<IngestEvent> {
   const pool = new ChunkWorkers(options.workers, {
     batchRows: options.batchRows,
+    batchBytes: options.batchBytes,
     sortByKey: options.sortByKey,
   });
   const reads = readItems(options.files, options.chunkBytes, pool.spareChunks);
@@ -157,6 +160,8 @@ async function* readItems(files: string[], chunkBytes: number, spare: Buffer[]):
   }
 }
 
+const INGEST_YOUNG_GENERATION_MB = 8;
+
 /** The worker threads, handed chunks in turn. */
 class ChunkWorkers {
   readonly spareChunks: Buffer[] = [];
@@ -166,7 +171,13 @@ class ChunkWorkers {
 
   constructor(count: number, data: IngestWorkerData) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./ingest-worker.js', import.meta.url), { workerData: data });
+      const worker = new Worker(new URL('./ingest-worker.js', import.meta.url), {
+        workerData: data,
+        // A worker parses a chunk into objects that are garbage by the next chunk: a small young
+        // generation collects them sooner, rather than letting each thread grow its semi-spaces
+        // to V8's default size (docs/benchmarks.md, "Memory").
+        resourceLimits: { maxYoungGenerationSizeMb: INGEST_YOUNG_GENERATION_MB },
+      });
       const waiting = new Map<number, Waiter>();
       worker.on('message', (result: ChunkResult) => {
         waiting.get(result.seq)?.resolve({ ...result, worker: i });

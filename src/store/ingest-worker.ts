@@ -34,7 +34,9 @@ function prepareChunk(task: ChunkTask): { result: ChunkResult; transfer: ArrayBu
     // The stored JSON is each line and 90-odd bytes of meta; a quarter more leaves room to spare.
     builder ??= new BatchBuilder(spare.pop() ?? task.length + (task.length >> 2));
     builder.add(parsed.resource, parsed.text);
-    if (builder.rows >= options.batchRows) finish();
+    // Bytes as well as rows: a chunk of a few very large resources must not make one huge batch
+    // (the writer holds it whole, and a grown buffer is kept for reuse).
+    if (builder.rows >= options.batchRows || builder.bytes >= options.batchBytes) finish();
   });
   finish();
   // The small arrays of a batch are copied; its JSON and the chunk are moved.

@@ -41,7 +41,7 @@ export interface LoadReport {
 export interface LoadOptions {
   /** At most this many resources per transaction (default 50,000)... */
   batchSize?: number;
-  /** ...and about this many bytes of NDJSON (default 24 MiB). */
+  /** ...and about this many bytes of NDJSON read at a time and of JSON per batch (default 4 MiB). */
   batchBytes?: number;
   /** Threads that parse NDJSON while this one writes (default: one per core, at most 4). */
   workers?: number;
@@ -111,9 +111,11 @@ export async function loadPaths(
 }
 
 const DEFAULT_BATCH_ROWS = 50_000;
-// Larger batches rewrite the randomly keyed index pages less often (fewer bytes through the WAL);
-// smaller ones hold less memory: each worker holds a chunk and its batch, and so does the writer.
-const DEFAULT_BATCH_BYTES = 24 * 1024 * 1024;
+// Memory is bounded by bytes, not rows: each worker holds a chunk and its batch, the reader one
+// chunk ahead per worker, and the writer the batch it writes. Larger batches rewrite the randomly
+// keyed index pages less often, but the page cache keeps those between batches; at 24 MiB a 1M load
+// peaked near 600 MiB (docs/benchmarks.md, "Memory").
+const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** One load's settings, totals and callbacks. */
 export interface LoadRun {
@@ -135,6 +137,7 @@ async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
   const events = preparedEvents({
     files,
     batchRows: run.batchRows,
+    batchBytes: run.batchBytes,
     chunkBytes: run.batchBytes,
     workers: run.workers,
     sortByKey: true,

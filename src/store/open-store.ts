@@ -1,4 +1,3 @@
-import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { ResourceStore } from './types.js';
 
@@ -32,7 +31,11 @@ export function redactDb(db: string): string {
  * @throws StoreError when the database cannot be opened or migrated
  */
 export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<ResourceStore> {
-  if (isPostgresUrl(db)) return openPostgresStore(db);
+  if (isPostgresUrl(db)) {
+    // Imported on demand: see index.ts on the cost of 'pg' in every thread.
+    const { openPostgresStore } = await import('./postgres-store.js');
+    return openPostgresStore(db);
+  }
   return openSqliteStore(
     db,
     options.pageCacheMiB !== undefined ? { pageCacheMiB: options.pageCacheMiB } : {},

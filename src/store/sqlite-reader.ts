@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { NdjsonChunkFiller } from './ndjson-chunks.js';
 import { withCursor } from './scan-cursor.js';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
@@ -30,8 +31,6 @@ interface Row<J extends string | Buffer = string> {
   last_updated: number;
   json: J;
 }
-
-const NEWLINE = Buffer.from('\n');
 
 const toStored = (r: Row): StoredResource => ({
   type: r.type,
@@ -90,6 +89,9 @@ function scanParams(o: ScanOptions): Record<string, string | number> & { lu: num
 
 /** The read paths of the SQLite store: point reads, snapshot scans, deletions and Group flattening. */
 export class SqliteReader {
+  /** NDJSON chunk buffers given back by consumers, for this connection's next chunks. */
+  private readonly spareChunks: Buffer[] = [];
+
   constructor(private readonly db: Database.Database) {}
 
   read(type: string, id: string): ReadResult {
@@ -171,12 +173,10 @@ export class SqliteReader {
         `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
       )
       .raw(true);
-    const budget = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const filler = new NdjsonChunkFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareChunks);
     const params = scanParams(options);
     try {
       for (;;) {
-        const parts: Buffer[] = [];
-        let bytes = 0;
         let read = 0;
         let more = false;
         for (const row of stmt.iterate(params)) {
@@ -190,14 +190,14 @@ export class SqliteReader {
             !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
           )
             continue;
-          parts.push(row[2], NEWLINE);
-          bytes += row[2].length + 1;
-          if (bytes >= budget) {
+          filler.add(row[2]);
+          if (filler.bytes >= filler.budget) {
             more = true;
             break;
           }
         }
-        if (parts.length > 0) yield { rows: parts.length / 2, bytes: Buffer.concat(parts, bytes) };
+        const chunk = filler.take();
+        if (chunk) yield chunk;
         if (!more && read < ROWS_PER_QUERY) return;
       }
     } finally {

@@ -40,6 +40,10 @@ export interface SqliteStoreOptions {
   pageCacheMiB?: number;
 }
 
+// The loader's page cache is part of its peak RSS, bounded at 300 MiB (docs/benchmarks.md, "Memory"):
+// 32 MiB still keeps the hot index pages between batches; 64 MiB cost its size in peak RSS.
+const BULK_PAGE_CACHE_KIB = 32 * 1024;
+
 /** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
 export class SqliteStore implements ResourceStore {
   readonly db: Database.Database;
@@ -126,13 +130,13 @@ export class SqliteStore implements ResourceStore {
 
   /**
    * `ingest` for the loader. The first call puts the connection in bulk mode for the rest of its life:
-   * a 64 MiB page cache, which keeps the randomly written index pages between batches (loading 1M
+   * a larger page cache, which keeps the randomly written index pages between batches (loading 1M
    * resources took a sixth less CPU than with 16 MiB), and WAL checkpoints on a thread of their own.
    */
   async ingestPrepared(batch: PreparedBatch): Promise<IngestSummary> {
     if (!this.bulk) {
       this.bulk = true;
-      this.db.pragma('cache_size = -65536');
+      this.db.pragma(`cache_size = -${BULK_PAGE_CACHE_KIB}`);
     }
     const summary = this.inWrite((at) => this.w.writeBatch(batch, at));
     this.checkpointer?.afterCommit();

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openPostgresStore, openSqliteStore, withDefaultUser } from '../../src/store/index.js';
+import { openSqliteStore } from '../../src/store/index.js';
+import { openPostgresStore, withDefaultUser } from '../../src/store/postgres.js';
 import type { ResourceStore } from '../../src/store/index.js';
 import { makeObservation, makePatient } from './builders.js';
 

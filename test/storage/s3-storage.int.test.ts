@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { S3Storage } from '../../src/storage/index.js';
+import { S3Storage } from '../../src/storage/s3-storage.js';
 import { startS3 } from '../helpers/s3.js';
 import type { TestS3 } from '../helpers/s3.js';
 import { suiteScope } from '../helpers/server.js';

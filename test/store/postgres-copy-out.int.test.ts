@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PgDb } from '../../src/store/postgres-db.js';
-import { withDefaultUser } from '../../src/store/index.js';
+import { withDefaultUser } from '../../src/store/postgres.js';
 import { PG_URL } from '../helpers/stores.js';
 
 // CopyOutNdjson against a real server: what comes out, a server error mid-copy, and a consumer that

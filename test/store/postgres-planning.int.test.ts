@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { openPostgresStore } from '../../src/store/index.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
 import type { PostgresStore, ScanKey, StoredResource } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
