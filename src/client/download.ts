@@ -20,6 +20,8 @@ export interface DownloadOptions {
   authorize: boolean;
   /** Offer gzip on full downloads (default true; IG §8.3 says a client SHOULD). */
   gzip?: boolean;
+  /** A count that differs from the manifest fails the file (it is kept on disk either way). */
+  strict?: boolean;
   signal?: AbortSignal;
   onEvent?: EventListener;
 }
@@ -100,7 +102,7 @@ async function attempt(
       return attempt(http, file, part, options);
     }
   }
-  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset });
+  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset, resumeLines: verifier.lines });
   const headers: Record<string, string> = {
     accept: 'application/fhir+ndjson',
     'accept-encoding': offset > 0 || options.gzip === false ? 'identity' : 'gzip',
@@ -152,7 +154,13 @@ async function attemptBody(
         callback(err as Error);
         return;
       }
-      onEvent?.({ kind: 'file-bytes', file, bytes: chunk.length });
+      onEvent?.({
+        kind: 'file-bytes',
+        file,
+        bytes: chunk.length,
+        fileBytes: verifier.bytes,
+        lines: verifier.lines,
+      });
       callback(null, chunk);
     },
   });
@@ -160,6 +168,28 @@ async function attemptBody(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { done: true, verifier };
+}
+
+/**
+ * The result of a file whose every line checked out: its count decides between done, done with a
+ * warning, and (strict) failed. The file stays on disk in all three: the client keeps what it got.
+ */
+export function settled(
+  file: FileRecord,
+  verifier: NdjsonVerifier,
+  strict: boolean,
+  skipped: boolean,
+): FileResult {
+  const base = { ...file, lines: verifier.lines, bytes: verifier.bytes, skipped };
+  const mismatch = verifier.countMismatch();
+  if (!mismatch) return { ...base, status: 'done' };
+  if (!strict) return { ...base, status: 'done', countMismatch: mismatch };
+  return {
+    ...base,
+    status: 'failed',
+    countMismatch: mismatch,
+    error: { code: VerificationError.code, message: mismatch.message },
+  };
 }
 
 function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): FileResult {
@@ -181,8 +211,9 @@ function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): File
 /**
  * Download one manifest file to `outDir/file.path`, streaming and verifying it on the way (never the
  * whole file in memory). A `.part` file left by an earlier run or a broken connection is resumed with
- * `Range`. Network errors, truncated bodies, 429 and 5xx are retried with backoff; a file that fails
- * verification is deleted so that a later run fetches it again.
+ * `Range`. Network errors, truncated bodies, 429 and 5xx are retried with backoff; a file with a bad
+ * line is deleted so that a later run fetches it again, while a count that differs from the manifest
+ * keeps the file (a warning, or with `strict` a failure).
  * @returns the result; it does not throw except when the signal aborts.
  */
 export async function downloadFile(
@@ -201,15 +232,9 @@ export async function downloadFile(
           return failed(file, new BulkClientError(`${file.url}: Range answers do not match`));
         continue;
       }
-      result.verifier.finish();
+      result.verifier.finishLines();
       await rename(part, target);
-      return {
-        ...file,
-        status: 'done',
-        lines: result.verifier.lines,
-        bytes: result.verifier.bytes,
-        skipped: false,
-      };
+      return settled(file, result.verifier, options.strict === true, false);
     } catch (err) {
       if (isAbort(err, options.signal)) throw err;
       if (err instanceof VerificationError) {
@@ -234,13 +259,13 @@ export async function downloadFile(
 }
 
 /** Verify a finished file already on disk (after a crash that lost its recorded result). */
-export async function verifyExisting(file: FileRecord, outDir: string): Promise<FileResult> {
+export async function verifyExisting(file: FileRecord, outDir: string, strict = false): Promise<FileResult> {
   const verifier = new NdjsonVerifier(expectationOf(file));
   try {
     await verifyOnDisk(join(outDir, file.path), verifier);
-    verifier.finish();
+    verifier.finishLines();
   } catch (err) {
     return failed(file, err, verifier);
   }
-  return { ...file, status: 'done', lines: verifier.lines, bytes: verifier.bytes, skipped: true };
+  return settled(file, verifier, strict, true);
 }
