@@ -183,7 +183,7 @@ export class ProgressTracker {
     if (!this.finished && this.waitingSince !== undefined) {
       this.phase = pending > 0 || active > 0 ? 'downloading' : this.manifestComplete ? 'done' : 'waiting';
     }
-    const { resourcesPerSecond, bytesPerSecond } = this.rates();
+    const { resourcesPerSecond, bytesPerSecond } = this.rates(now);
     const downloaded = this.downloaded();
     const downloadEnd = active > 0 || this.lastSettledAt === undefined ? now : this.lastSettledAt;
     const snap: ProgressSnapshot = {
@@ -239,14 +239,14 @@ export class ProgressTracker {
     while (this.samples.length > 2 && at - this.samples[1]!.at > RATE_WINDOW_MS) this.samples.shift();
   }
 
-  private rates(): { resourcesPerSecond: number; bytesPerSecond: number } {
+  private rates(now: number): { resourcesPerSecond: number; bytesPerSecond: number } {
     const first = this.samples[0];
-    const last = this.samples.at(-1);
-    if (!first || !last || last.at - first.at <= 0) return { resourcesPerSecond: 0, bytesPerSecond: 0 };
-    const seconds = (last.at - first.at) / 1000;
+    if (!first || now - first.at <= 0) return { resourcesPerSecond: 0, bytesPerSecond: 0 };
+    const seconds = (now - first.at) / 1000;
+    const current = this.downloaded();
     return {
-      resourcesPerSecond: (last.resources - first.resources) / seconds,
-      bytesPerSecond: (last.bytes - first.bytes) / seconds,
+      resourcesPerSecond: (current.resources - first.resources) / seconds,
+      bytesPerSecond: (current.bytes - first.bytes) / seconds,
     };
   }
 

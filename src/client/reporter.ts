@@ -31,9 +31,10 @@ const DEFAULT_ISSUES = 10;
 const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** `8 s`, `2 min 05 s`, `1 h 02 min`. */
+/** `0.4 s`, `8.4 s`, `12 s`, `2 min 05 s`, `1 h 02 min`. */
 export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 9_950) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, '0')} min`;
@@ -88,7 +89,8 @@ function etaText(s: ProgressSnapshot): string {
 function waitsText(s: ProgressSnapshot): string {
   const parts: string[] = [];
   if (s.retries > 0) parts.push(`${s.retries} ${s.retries === 1 ? 'retry' : 'retries'}`);
-  if (s.waits > 0) parts.push(`waited ${duration(s.waitedMs)} in ${s.waits} polls`);
+  if (s.waits > 0)
+    parts.push(`waited ${duration(s.waitedMs)} in ${s.waits} ${s.waits === 1 ? 'poll' : 'polls'}`);
   return parts.length ? `; ${parts.join(', ')}` : '';
 }
 
@@ -299,7 +301,7 @@ function ttyReporter(
   options: ReporterOptions,
 ): Reporter {
   const multi = new cliProgress.MultiBar(
-    { stream, hideCursor: true, clearOnComplete: false, autopadding: true, gracefulExit: false },
+    { stream, hideCursor: true, clearOnComplete: false, autopadding: true, gracefulExit: false, barsize: 30 },
     cliProgress.Presets.shades_classic,
   );
   let bar: cliProgress.SingleBar | undefined;
@@ -318,10 +320,12 @@ function ttyReporter(
       value = Math.min(s.resources, s.expectedResources);
       total = s.expectedResources;
     }
+    // Short enough for 80 columns: cli-progress cuts what does not fit.
+    const expected =
+      s.expectedResources !== undefined && s.manifestComplete ? `/${count(s.expectedResources)}` : '';
     const stats =
-      `${s.files.done}/${s.files.total} files | ${resourcesText(s)} | ${mb(s.bytes)} | ` +
-      `${count(s.resourcesPerSecond)} res/s, ${mb(s.bytesPerSecond)}/s | ` +
-      `ETA ${s.etaMs === undefined ? '?' : duration(s.etaMs)} | elapsed ${clock(s.elapsedMs)}` +
+      `${clock(s.elapsedMs)} | ${s.files.done}/${s.files.total} files | ${count(s.resources)}${expected} res | ` +
+      `${mb(s.bytes)} | ${count(s.resourcesPerSecond)} res/s | ETA ${s.etaMs === undefined ? '?' : duration(s.etaMs)}` +
       `${s.retries ? ` | ${s.retries} retries` : ''}`;
     if (!bar || !figures) {
       bar = multi.create(total, value, { label }, { format: '{label} |{bar}| {percentage}%' });

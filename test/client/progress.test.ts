@@ -127,15 +127,15 @@ describe('ProgressTracker', () => {
 describe('reporter text', () => {
   test('durations and status lines read as sentences', () => {
     assert.deepEqual(
-      [duration(8_400), duration(125_000), duration(3_720_000)],
-      ['8 s', '2 min 05 s', '1 h 02 min'],
+      [duration(8_400), duration(12_400), duration(125_000), duration(3_720_000)],
+      ['8.4 s', '12 s', '2 min 05 s', '1 h 02 min'],
     );
     const { tracker, at } = tracked();
     at(0, { kind: 'kickoff', statusUrl: 'http://s/1' });
     at(3000, { kind: 'progress', url: 'http://s/1', text: '50% complete' });
     assert.equal(
       statusLine(tracker.snapshot()),
-      '[00:03] waiting for the server: 50% complete, about 3 s left',
+      '[00:03] waiting for the server: 50% complete, about 3.0 s left',
     );
   });
 
@@ -207,7 +207,7 @@ describe('reporter text', () => {
     };
     const lines = summaryLines(summary, tracker.snapshot(), 1);
     assert.deepEqual(lines, [
-      'export complete: 2 files, 59 resources, 2.0 MB in 2 s (downloads 2 s: 30 resources/s, 1.0 MB/s)',
+      'export complete: 2 files, 59 resources, 2.0 MB in 2.0 s (downloads 2.0 s: 30 resources/s, 1.0 MB/s)',
       '  resources by type: Patient 59',
       '  files: 1 output, 0 deleted, 1 error; transactionTime unknown',
       '  WARNING output/Patient.1.ndjson: the manifest count is 60 but the file holds 59 resources (file kept)',
