@@ -352,6 +352,11 @@ function ttyReporter(
       tracker.listener(e);
       // Each file's own line would scroll the status away: only what needs attention is printed.
       const line = e.kind === 'file-done' && !e.file.countMismatch ? undefined : eventLine(e);
+      if (!bar && (e.kind === 'deleted-job' || e.kind === 'token')) {
+        // Not part of an export's progress (--cancel, a token): a plain line, no live display.
+        if (line) stream.write(`${line}\n`);
+        return;
+      }
       if (line && e.kind !== 'kickoff-request') multi.log(`${line}\n`);
       if (e.kind !== 'file-bytes' || !bar) render();
     },

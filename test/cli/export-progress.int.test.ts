@@ -35,6 +35,25 @@ function cli(args: string[]): Promise<Run> {
   });
 }
 
+/** Run the CLI on a pseudo-terminal (script(1)); stdout and stderr come back together as `stdout`. */
+function onTerminal(args: string[]): Promise<Run> {
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, COLUMNS: '100', LINES: '40' },
+    });
+    let stdout = '';
+    // A live display left running would keep the command alive: fail instead of hanging.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr: '' });
+    });
+  });
+}
+
 /** Resource lines per type in an output folder, counted from the files themselves. */
 function typesOnDisk(out: string): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -239,18 +258,7 @@ describe('fhirhose export keeps what it got', () => {
       slow: { names: ['obs.ndjson'], chunkBytes: 8192, delayMs: 150 },
     });
     const out = join(tempDir(t), 'out');
-    const command = [process.execPath, BIN, 'export', server.baseUrl, '--out', out, ...FAST]
-      .map((a) => `'${a}'`)
-      .join(' ');
-    const run = await new Promise<Run>((resolve) => {
-      const child = spawn('script', ['-qec', command, '/dev/null'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, COLUMNS: '100', LINES: '40' },
-      });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
-    });
+    const run = await onTerminal(['export', server.baseUrl, '--out', out, ...FAST]);
     assert.equal(run.code, 0, run.stdout);
     const text = run.stdout;
     // Redrawn in place: the cursor moves up over the two status lines.
@@ -260,5 +268,10 @@ describe('fhirhose export keeps what it got', () => {
     assert.match(text, /\d\d:\d\d \| \d\/2 files \| [\d,]+\/420 res \| [\d.]+ MB \| [\d,]+ res\/s \| ETA /);
     assert.match(text, /export complete: 2 files, 420 resources, /);
     assert.match(text, / {2}resources by type: Patient 20, Observation 400/);
+
+    // --cancel prints its line and exits: no live display is left running.
+    const cancel = await onTerminal(['export', '--cancel', out]);
+    assert.equal(cancel.code, 0, cancel.stdout);
+    assert.match(cancel.stdout, /^deleted the job at http:\/\/127\.0\.0\.1:\d+\/fhir\/status\/job-1\r?$/m);
   });
 });

@@ -233,6 +233,8 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
     reportFailure(err, flags, hint);
     if (signal.aborted) process.exitCode = 130;
   } finally {
+    // After --cancel (no summary) the live display's redraw timer would keep the process alive.
+    reporter.stop();
     dispose();
     await client.close();
   }
