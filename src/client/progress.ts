@@ -167,6 +167,15 @@ export class ProgressTracker {
     this.phase = 'done';
   }
 
+  /** The phase alone, without walking the files: cheap enough to ask after every event. */
+  currentPhase(): ExportPhase {
+    if (!this.finished && this.waitingSince !== undefined) {
+      const pending = this.listed - this.done - this.failed;
+      this.phase = pending > 0 ? 'downloading' : this.manifestComplete ? 'done' : 'waiting';
+    }
+    return this.phase;
+  }
+
   /** Where things stand now. */
   snapshot(): ProgressSnapshot {
     const now = this.now();
@@ -179,10 +188,7 @@ export class ProgressTracker {
       bytes += f.bytes;
       if (!f.settled) active++;
     }
-    const pending = this.listed - this.done - this.failed;
-    if (!this.finished && this.waitingSince !== undefined) {
-      this.phase = pending > 0 || active > 0 ? 'downloading' : this.manifestComplete ? 'done' : 'waiting';
-    }
+    this.currentPhase();
     const { resourcesPerSecond, bytesPerSecond } = this.rates(now);
     const downloaded = this.downloaded();
     const downloadEnd = active > 0 || this.lastSettledAt === undefined ? now : this.lastSettledAt;

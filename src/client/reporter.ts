@@ -215,10 +215,10 @@ function ticker(
     onEvent: (e) => {
       start();
       if (e.kind === 'file-bytes') return;
-      const s = tracker.snapshot();
-      if (s.phase !== phase && s.phase !== 'done') {
-        phase = s.phase;
-        tick(s);
+      const now = tracker.currentPhase();
+      if (now !== phase && now !== 'done') {
+        phase = now;
+        tick(tracker.snapshot());
       }
     },
     stop: () => {
@@ -307,6 +307,7 @@ function ttyReporter(
   let bar: cliProgress.SingleBar | undefined;
   let figures: cliProgress.SingleBar | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let lastRender = 0;
   const render = (): void => {
     const s = tracker.snapshot();
     let value = s.files.done + s.files.failed;
@@ -358,7 +359,12 @@ function ttyReporter(
         return;
       }
       if (line && e.kind !== 'kickoff-request') multi.log(`${line}\n`);
-      if (e.kind !== 'file-bytes' || !bar) render();
+      // A snapshot walks every file: at most ten a second, the timer shows the rest.
+      const now = Date.now();
+      if (!bar || (e.kind !== 'file-bytes' && now - lastRender >= 100)) {
+        lastRender = now;
+        render();
+      }
     },
     summary: (sum) => {
       tracker.finish();
