@@ -36,6 +36,8 @@ export interface ProgressSnapshot {
   /** Waits for the server (Retry-After or backoff) and their total. */
   waits: number;
   waitedMs: number;
+  /** While waiting: time until the next poll, as the last wait (Retry-After or backoff) set it. */
+  nextPollMs?: number;
 }
 
 interface FileProgress {
@@ -79,6 +81,7 @@ export class ProgressTracker {
   private retries = 0;
   private waits = 0;
   private waitedMs = 0;
+  private nextPollAt: number | undefined;
   private samples: Sample[] = [];
   private downloadStartedAt: number | undefined;
   private lastSettledAt: number | undefined;
@@ -114,6 +117,7 @@ export class ProgressTracker {
       case 'wait':
         this.waits++;
         this.waitedMs += e.ms;
+        this.nextPollAt = this.now() + e.ms;
         break;
       case 'retry':
         this.retries++;
@@ -211,6 +215,9 @@ export class ProgressTracker {
     if (this.serverText !== undefined) snap.serverText = this.serverText;
     if (this.serverPercent !== undefined) snap.serverPercent = this.serverPercent;
     if (this.listed > 0 && this.uncounted === 0) snap.expectedResources = this.expected;
+    if (snap.phase === 'waiting' && this.nextPollAt !== undefined && this.nextPollAt > now) {
+      snap.nextPollMs = this.nextPollAt - now;
+    }
     const eta = this.eta(snap, now);
     if (eta !== undefined) snap.etaMs = eta;
     return snap;

@@ -109,6 +109,7 @@ export function statusLine(s: ProgressSnapshot): string {
     case 'waiting':
       return (
         `${at} waiting for the server: ${s.serverText ?? 'no progress text yet'}${etaText(s)}` +
+        `${s.nextPollMs !== undefined ? `, next poll in ${duration(s.nextPollMs)}` : ''}` +
         `${s.files.total > 0 ? `; ${s.files.done}/${s.files.total} files, ${resourcesText(s)}` : ''}${waitsText(s)}`
       );
     case 'downloading':
@@ -316,7 +317,9 @@ function ttyReporter(
     if (s.phase === 'waiting') {
       value = s.serverPercent ?? 0;
       total = 100;
-      label = `waiting: server ${s.serverText ?? '...'}`;
+      label =
+        `waiting: server ${s.serverText ?? '...'}` +
+        `${s.nextPollMs !== undefined ? ` (next poll in ${duration(s.nextPollMs)})` : ''}`;
     } else if (s.expectedResources !== undefined && s.expectedResources > 0 && s.manifestComplete) {
       value = Math.min(s.resources, s.expectedResources);
       total = s.expectedResources;

@@ -263,7 +263,7 @@ describe('fhirhose export keeps what it got', () => {
     const text = run.stdout;
     // Redrawn in place: the cursor moves up over the two status lines.
     assert.ok(text.includes('\u001b[1A'), 'no cursor-up sequence');
-    assert.match(text, /waiting: server 50% complete \|/);
+    assert.match(text, /waiting: server 50% complete( \(next poll in [\d.]+ s\))? \|/);
     assert.match(text, /downloading \|[^|]+\| +\d+%/);
     assert.match(text, /\d\d:\d\d \| \d\/2 files \| [\d,]+\/420 res \| [\d.]+ MB \| [\d,]+ res\/s \| ETA /);
     assert.match(text, /export complete: 2 files, 420 resources, /);

@@ -48,7 +48,9 @@ describe('ProgressTracker', () => {
     assert.equal(s.serverText, '40% complete');
     // 1 s for 40%: 1.5 s more for the other 60%.
     assert.equal(s.etaMs, 1500);
-    assert.deepEqual([s.waits, s.waitedMs], [1, 2000]);
+    assert.deepEqual([s.waits, s.waitedMs, s.nextPollMs], [1, 2000, 2000]);
+    at(1400);
+    assert.equal(tracker.snapshot().nextPollMs, 1700);
     at(1500, {
       kind: 'manifest',
       url: 'http://s/status/1',
