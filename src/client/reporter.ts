@@ -309,6 +309,7 @@ function ttyReporter(
   let figures: cliProgress.SingleBar | undefined;
   let timer: NodeJS.Timeout | undefined;
   let lastRender = 0;
+  let trailing: NodeJS.Timeout | undefined;
   const render = (): void => {
     const s = tracker.snapshot();
     let value = s.files.done + s.files.failed;
@@ -344,7 +345,8 @@ function ttyReporter(
   };
   const stop = (): void => {
     if (timer) clearInterval(timer);
-    timer = undefined;
+    if (trailing) clearTimeout(trailing);
+    timer = trailing = undefined;
     if (bar) {
       render();
       multi.stop();
@@ -362,11 +364,22 @@ function ttyReporter(
         return;
       }
       if (line && e.kind !== 'kickoff-request') multi.log(`${line}\n`);
-      // A snapshot walks every file: at most ten a second, the timer shows the rest.
+      // A snapshot walks every file: at most ten a second, and a change held back is drawn when the
+      // tenth of a second is over, so a short phase (a wait) still shows.
       const now = Date.now();
       if (!bar || (e.kind !== 'file-bytes' && now - lastRender >= 100)) {
         lastRender = now;
         render();
+      } else if (e.kind !== 'file-bytes' && !trailing) {
+        trailing = setTimeout(
+          () => {
+            trailing = undefined;
+            lastRender = Date.now();
+            if (bar) render();
+          },
+          100 - (now - lastRender),
+        );
+        trailing.unref();
       }
     },
     summary: (sum) => {

@@ -258,12 +258,13 @@ describe('fhirhose export keeps what it got', () => {
       slow: { names: ['obs.ndjson'], chunkBytes: 8192, delayMs: 150 },
     });
     const out = join(tempDir(t), 'out');
-    const run = await onTerminal(['export', server.baseUrl, '--out', out, ...FAST]);
+    // Waits of a whole second (the Retry-After), so the waiting phase is on screen for a while.
+    const run = await onTerminal(['export', server.baseUrl, '--out', out, '--max-wait', '1']);
     assert.equal(run.code, 0, run.stdout);
     const text = run.stdout;
     // Redrawn in place: the cursor moves up over the two status lines.
     assert.ok(text.includes('\u001b[1A'), 'no cursor-up sequence');
-    assert.match(text, /waiting: server 50% complete( \(next poll in [\d.]+ s\))? \|/);
+    assert.match(text, /waiting: server 50% complete \(next poll in [\d.]+ s\) \|/);
     assert.match(text, /downloading \|[^|]+\| +\d+%/);
     assert.match(text, /\d\d:\d\d \| \d\/2 files \| [\d,]+\/420 res \| [\d.]+ MB \| [\d,]+ res\/s \| ETA /);
     assert.match(text, /export complete: 2 files, 420 resources, /);
