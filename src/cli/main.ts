@@ -7,7 +7,8 @@ type Register = (program: Command) => void;
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    done
-  1    the work failed or was incomplete (export failed, resources rejected by load, bad database)
+  1    the work failed or was incomplete (export failed, a count mismatch with --strict,
+       resources rejected by load, bad database)
   2    usage error: a bad flag, setting, URL or path, or a port in use; fix it and run again
   130  interrupted (export: continue with --resume DIR)
 

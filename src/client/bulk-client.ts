@@ -4,11 +4,11 @@ import { StateFileError } from './errors.js';
 import type { EventListener, FileRecord, FileResult } from './events.js';
 import { downloadFile } from './download.js';
 import type { DownloadOptions } from './download.js';
-import { runExportJob } from './export-runner.js';
+import { countsOf, runExportJob } from './export-runner.js';
 import type { ExportSummary, RunOptions } from './export-runner.js';
 import { HttpSession } from './http.js';
 import type { TokenProvider } from './http.js';
-import { kickoff } from './kickoff.js';
+import { buildKickoff, kickoff } from './kickoff.js';
 import type { ExportRequest } from './kickoff.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
@@ -111,6 +111,7 @@ export class BulkDataClient {
     if ((await readdir(options.outDir)).length > 0) {
       throw new StateFileError(`${options.outDir} is not empty: choose an empty or new folder`);
     }
+    this.onEvent({ kind: 'kickoff-request', url: buildKickoff(this.baseUrl, request).url });
     const statusUrl = await this.kickoff(request, options.signal);
     this.onEvent({ kind: 'kickoff', statusUrl });
     const state: ExportState = {
@@ -140,11 +141,14 @@ export class BulkDataClient {
         `the export in ${options.outDir} is from ${state.baseUrl}, not ${this.baseUrl}`,
       );
     }
+    const counts = countsOf(state.files);
     this.onEvent({
       kind: 'resume',
       statusUrl: state.statusUrl,
       files: state.files.length,
       manifestComplete: state.pollUrl === undefined,
+      resources: counts.newResources,
+      uncounted: counts.newUncounted,
     });
     return this.finish(state, options);
   }

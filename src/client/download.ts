@@ -11,7 +11,6 @@ import { header, isAbort } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
 import { NdjsonVerifier } from './ndjson-verifier.js';
 import type { LineExpectation } from './ndjson-verifier.js';
-import { OffThreadVerifier } from './verify-offload.js';
 import { backoff } from './waits.js';
 
 /** Where and how to download one file. */
@@ -21,22 +20,10 @@ export interface DownloadOptions {
   authorize: boolean;
   /** Offer gzip on full downloads (default true; IG §8.3 says a client SHOULD). */
   gzip?: boolean;
+  /** A count that differs from the manifest fails the file (it is kept on disk either way). */
+  strict?: boolean;
   signal?: AbortSignal;
   onEvent?: EventListener;
-  /**
-   * Check the lines of a fresh download on a worker thread, overlapping with the transfer
-   * (verify-offload.ts; default off: it costs about 30 MiB of RSS and only pays with an idle core).
-   * A resumed `.part` is always checked on the main thread.
-   */
-  verifyOffThread?: boolean;
-}
-
-/** A verifier on this thread, or one whose checking runs on the worker thread. */
-type Verifier = NdjsonVerifier | OffThreadVerifier;
-
-function freshVerifier(file: FileRecord, options: DownloadOptions): Verifier {
-  const expect = expectationOf(file);
-  return options.verifyOffThread === true ? new OffThreadVerifier(expect) : new NdjsonVerifier(expect);
 }
 
 /** The suffix of a file being downloaded; it gets its final name only once verified. */
@@ -92,7 +79,7 @@ function contentRange(res: HttpResponse): { start?: number; total?: number } {
   };
 }
 
-type Attempt = { done: true; verifier: Verifier } | { done: false };
+type Attempt = { done: true; verifier: NdjsonVerifier } | { done: false };
 
 /**
  * One request for the rest of the file: resumes after the bytes already on disk with `Range` (identity
@@ -115,7 +102,7 @@ async function attempt(
       return attempt(http, file, part, options);
     }
   }
-  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset });
+  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset, resumeLines: verifier.lines });
   const headers: Record<string, string> = {
     accept: 'application/fhir+ndjson',
     'accept-encoding': offset > 0 || options.gzip === false ? 'identity' : 'gzip',
@@ -139,7 +126,7 @@ async function attempt(
   }
   if (res.status === 200 || !verifier) {
     // A fresh download, or the server ignored Range: (again) from the first byte.
-    return attemptBody(res, file, part, options, freshVerifier(file, options), 'w');
+    return attemptBody(res, file, part, options, new NdjsonVerifier(expectationOf(file)), 'w');
   }
   return attemptBody(res, file, part, options, verifier, 'a');
 }
@@ -149,7 +136,7 @@ async function attemptBody(
   file: FileRecord,
   part: string,
   options: DownloadOptions,
-  verifier: Verifier,
+  verifier: NdjsonVerifier,
   flags: 'a' | 'w',
 ): Promise<Attempt> {
   const onEvent = options.onEvent;
@@ -157,7 +144,6 @@ async function attemptBody(
   try {
     decoders = decoder(res);
   } catch (err) {
-    if (verifier instanceof OffThreadVerifier) verifier.dispose();
     await res.body.dump();
     throw err;
   }
@@ -169,25 +155,45 @@ async function attemptBody(
         callback(err as Error);
         return;
       }
-      onEvent?.({ kind: 'file-bytes', file, bytes: chunk.length });
-      // Off the main thread, the worker may fall behind: hold the stream rather than queue bytes.
-      const room = verifier instanceof OffThreadVerifier ? verifier.room() : undefined;
-      if (room) void room.then(() => callback(null, chunk));
-      else callback(null, chunk);
+      onEvent?.({
+        kind: 'file-bytes',
+        file,
+        bytes: chunk.length,
+        fileBytes: verifier.bytes,
+        lines: verifier.lines,
+      });
+      callback(null, chunk);
     },
   });
-  try {
-    await pipeline([res.body, ...decoders, tap, createWriteStream(part, { flags, flush: true })], {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (err) {
-    if (verifier instanceof OffThreadVerifier) verifier.dispose();
-    throw err;
-  }
+  await pipeline([res.body, ...decoders, tap, createWriteStream(part, { flags, flush: true })], {
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return { done: true, verifier };
 }
 
-function failed(file: FileRecord, err: unknown, verifier?: Verifier): FileResult {
+/**
+ * The result of a file whose every line checked out: its count decides between done, done with a
+ * warning, and (strict) failed. The file stays on disk in all three: the client keeps what it got.
+ */
+export function settled(
+  file: FileRecord,
+  verifier: NdjsonVerifier,
+  strict: boolean,
+  skipped: boolean,
+): FileResult {
+  const base = { ...file, lines: verifier.lines, bytes: verifier.bytes, skipped };
+  const mismatch = verifier.countMismatch();
+  if (!mismatch) return { ...base, status: 'done' };
+  if (!strict) return { ...base, status: 'done', countMismatch: mismatch };
+  return {
+    ...base,
+    status: 'failed',
+    countMismatch: mismatch,
+    error: { code: VerificationError.code, message: mismatch.message },
+  };
+}
+
+function failed(file: FileRecord, err: unknown, verifier?: NdjsonVerifier): FileResult {
   const e = err as { code?: unknown; message?: unknown; status?: unknown };
   return {
     ...file,
@@ -206,8 +212,9 @@ function failed(file: FileRecord, err: unknown, verifier?: Verifier): FileResult
 /**
  * Download one manifest file to `outDir/file.path`, streaming and verifying it on the way (never the
  * whole file in memory). A `.part` file left by an earlier run or a broken connection is resumed with
- * `Range`. Network errors, truncated bodies, 429 and 5xx are retried with backoff; a file that fails
- * verification is deleted so that a later run fetches it again.
+ * `Range`. Network errors, truncated bodies, 429 and 5xx are retried with backoff; a file with a bad
+ * line is deleted so that a later run fetches it again, while a count that differs from the manifest
+ * keeps the file (a warning, or with `strict` a failure).
  * @returns the result; it does not throw except when the signal aborts.
  */
 export async function downloadFile(
@@ -226,15 +233,9 @@ export async function downloadFile(
           return failed(file, new BulkClientError(`${file.url}: Range answers do not match`));
         continue;
       }
-      await result.verifier.finish();
+      result.verifier.finishLines();
       await rename(part, target);
-      return {
-        ...file,
-        status: 'done',
-        lines: result.verifier.lines,
-        bytes: result.verifier.bytes,
-        skipped: false,
-      };
+      return settled(file, result.verifier, options.strict === true, false);
     } catch (err) {
       if (isAbort(err, options.signal)) throw err;
       if (err instanceof VerificationError) {
@@ -259,13 +260,13 @@ export async function downloadFile(
 }
 
 /** Verify a finished file already on disk (after a crash that lost its recorded result). */
-export async function verifyExisting(file: FileRecord, outDir: string): Promise<FileResult> {
+export async function verifyExisting(file: FileRecord, outDir: string, strict = false): Promise<FileResult> {
   const verifier = new NdjsonVerifier(expectationOf(file));
   try {
     await verifyOnDisk(join(outDir, file.path), verifier);
-    verifier.finish();
+    verifier.finishLines();
   } catch (err) {
     return failed(file, err, verifier);
   }
-  return { ...file, status: 'done', lines: verifier.lines, bytes: verifier.bytes, skipped: true };
+  return settled(file, verifier, strict, true);
 }

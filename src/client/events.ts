@@ -28,12 +28,27 @@ export interface FileResult extends FileRecord {
   skipped: boolean;
   /** `status` is the HTTP status of the failed answer, when there was one. */
   error?: { code: string; message: string; status?: number };
+  /**
+   * The file's resource lines differ from its manifest `count`. The file is kept either way: by default
+   * it is `done` with this warning; with `strict` it is `failed`.
+   */
+  countMismatch?: { manifest: number; lines: number; message: string };
 }
 
 /** Events, in the order they happen. `url` is always the request URL. */
 export type ClientEvent =
+  /** A kick-off request is about to be sent to `url`. */
+  | { kind: 'kickoff-request'; url: string }
   | { kind: 'kickoff'; statusUrl: string }
-  | { kind: 'resume'; statusUrl: string; files: number; manifestComplete: boolean }
+  | {
+      kind: 'resume';
+      statusUrl: string;
+      files: number;
+      manifestComplete: boolean;
+      /** The files' resource counts, as `manifest` gives them for new files. */
+      resources?: number;
+      uncounted?: number;
+    }
   | { kind: 'progress'; url: string; text: string }
   | {
       kind: 'wait';
@@ -52,9 +67,35 @@ export type ClientEvent =
       error?: string;
     }
   | { kind: 'token'; tokenUrl: string; expiresIn: number }
-  | { kind: 'manifest'; url: string; final: boolean; files: number; newFiles: number }
-  | { kind: 'file-start'; file: FileRecord; resumeFrom: number }
-  | { kind: 'file-bytes'; file: FileRecord; bytes: number }
+  | {
+      kind: 'manifest';
+      url: string;
+      final: boolean;
+      files: number;
+      newFiles: number;
+      /** The sum of the manifest `count` of the new output files, and how many of them have none. */
+      newResources?: number;
+      newUncounted?: number;
+      /** This page is final and has no `link` next: every file of the export is now known. */
+      complete?: boolean;
+    }
+  | {
+      kind: 'file-start';
+      file: FileRecord;
+      resumeFrom: number;
+      /** Resource lines in the `resumeFrom` bytes already on disk. */
+      resumeLines?: number;
+    }
+  | {
+      kind: 'file-bytes';
+      file: FileRecord;
+      /** Decoded bytes of this chunk. */
+      bytes: number;
+      /** The file's bytes on disk so far, a resumed part included (these two restart if the file does). */
+      fileBytes?: number;
+      /** The file's resource lines so far. */
+      lines?: number;
+    }
   | { kind: 'file-done'; file: FileResult }
   | { kind: 'file-failed'; file: FileResult }
   | {

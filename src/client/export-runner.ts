@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadFile, verifyExisting } from './download.js';
+import { readServerErrors } from './error-outcomes.js';
+import type { ServerErrors } from './error-outcomes.js';
 import type { EventListener, FileRecord, FileResult } from './events.js';
 import type { HttpSession } from './http.js';
 import {
@@ -28,8 +30,10 @@ export interface RunOptions {
   gzip?: boolean;
   /** Manifest refreshes for expired file URLs one run makes at most (default 3; IG F5). */
   manifestRefreshes?: number;
-  /** Check downloaded lines on a worker thread (default off; see DownloadOptions.verifyOffThread). */
-  verifyOffThread?: boolean;
+  /** A file whose lines differ from its manifest `count` fails (default: kept with a warning). */
+  strict?: boolean;
+  /** Issues of the error files kept as text in the summary (default 20; all are counted). */
+  serverIssues?: number;
   signal?: AbortSignal;
 }
 
@@ -47,6 +51,10 @@ export interface ExportSummary {
   /** Output resources per manifest type (organized output counts under `*`). */
   byType: Record<string, number>;
   jobDeleted: boolean;
+  /** Files kept although their lines differ from the manifest `count` (failed ones included). */
+  countMismatches: number;
+  /** The OperationOutcome issues of the error files on disk; set by the runner, not by `summarize`. */
+  serverErrors?: ServerErrors;
 }
 
 /** Add the new files of a page to the state, and take fresh URLs for files it listed before; returns the new. */
@@ -94,6 +102,16 @@ function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): F
  */
 export function largestFirst(files: readonly FileRecord[]): FileRecord[] {
   return [...files].sort((a, b) => (b.count ?? -1) - (a.count ?? -1));
+/** The sum of the manifest counts of output files, and how many output files have none. */
+export function countsOf(files: readonly FileRecord[]): { newResources: number; newUncounted: number } {
+  let newResources = 0;
+  let newUncounted = 0;
+  for (const f of files) {
+    if (f.kind !== 'output') continue;
+    if (f.count === undefined) newUncounted++;
+    else newResources += f.count;
+  }
+  return { newResources, newUncounted };
 }
 
 /** Summarise the results, in manifest order. */
@@ -125,6 +143,7 @@ export function summarize(state: ExportState, results: Map<string, FileResult>):
     bytes: files.reduce((n, f) => n + f.bytes, 0),
     byType,
     jobDeleted: state.jobDeleted === true,
+    countMismatches: files.filter((f) => f.countMismatch !== undefined).length,
   };
   if (state.transactionTime !== undefined) summary.transactionTime = state.transactionTime;
   return summary;
@@ -160,7 +179,7 @@ export async function runExportJob(
     const onDisk = existsSync(join(outDir, file.path));
     let result: FileResult;
     if (onDisk && recorded) result = { ...file, status: 'done', ...recorded, skipped: true };
-    else if (onDisk) result = await verifyExisting(file, outDir);
+    else if (onDisk) result = await verifyExisting(file, outDir, options.strict === true);
     else
       result = await refresher.download(file, (f) =>
         downloadFile(http, f, {
@@ -169,12 +188,24 @@ export async function runExportJob(
           signal,
           onEvent,
           ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
-          ...(options.verifyOffThread !== undefined ? { verifyOffThread: options.verifyOffThread } : {}),
+          ...(options.strict ? { strict: true } : {}),
         }),
       );
+    if (options.strict && result.status === 'done' && result.countMismatch) {
+      // Recorded by an earlier run without --strict: this run's rule decides.
+      result = {
+        ...result,
+        status: 'failed',
+        error: { code: 'FHIRHOSE_ERR_CLIENT_VERIFY', message: result.countMismatch.message },
+      };
+    }
     results.set(file.path, result);
     if (result.status === 'done') {
-      state.verified[file.path] = { lines: result.lines, bytes: result.bytes };
+      state.verified[file.path] = {
+        lines: result.lines,
+        bytes: result.bytes,
+        ...(result.countMismatch ? { countMismatch: result.countMismatch } : {}),
+      };
       writer.touch();
       onEvent?.({ kind: 'file-done', file: result });
     } else {
@@ -194,6 +225,8 @@ export async function runExportJob(
           final: page.final,
           files: total,
           newFiles: added.length,
+          ...countsOf(added),
+          complete: page.final && page.manifest.next === undefined,
         });
         // Names must be durable before their .part files appear, so a resumed run maps URLs the same way.
         await writer.flush();
@@ -211,5 +244,7 @@ export async function runExportJob(
   } finally {
     await writer.flush();
   }
-  return summarize(state, results);
+  const summary = summarize(state, results);
+  summary.serverErrors = await readServerErrors(outDir, summary.files, options.serverIssues);
+  return summary;
 }

@@ -11,6 +11,13 @@ export interface LineExpectation {
   maxLineBytes?: number;
 }
 
+/** A file whose resource lines differ from its manifest `count` (IG §5). */
+export interface CountMismatch {
+  manifest: number;
+  lines: number;
+  message: string;
+}
+
 const NEWLINE = 0x0a;
 const DEFAULT_MAX_LINE_BYTES = 128 * 1024 * 1024;
 
@@ -69,18 +76,33 @@ export class NdjsonVerifier {
    * @throws VerificationError when the last line is bad or the count differs.
    */
   finish(): void {
+    this.finishLines();
+    const mismatch = this.countMismatch();
+    if (mismatch) throw new VerificationError(mismatch.message);
+  }
+
+  /**
+   * Check the last line (which may lack its newline), leaving the count to the caller.
+   * @throws VerificationError when the last line is bad.
+   */
+  finishLines(): void {
     if (this.carryBytes > 0) {
       const line = Buffer.concat(this.carry);
       this.checkLine(line, 0, line.length);
     }
     this.carry = [];
     this.carryBytes = 0;
+  }
+
+  /** How the lines seen differ from the manifest `count`; undefined when they agree or there is none. */
+  countMismatch(): CountMismatch | undefined {
     const { count } = this.expect;
-    if (count !== undefined && count !== this.lines) {
-      throw new VerificationError(
-        `the manifest count is ${count} but the file holds ${this.lines} resources`,
-      );
-    }
+    if (count === undefined || count === this.lines) return undefined;
+    return {
+      manifest: count,
+      lines: this.lines,
+      message: `the manifest count is ${count} but the file holds ${this.lines} resources`,
+    };
   }
 
   private checkLine(buf: Buffer, start: number, end: number): void {

@@ -31,7 +31,10 @@ export interface ExportState {
    */
   manifestExpires?: Record<string, string>;
   /** Verified files by path. */
-  verified: Record<string, { lines: number; bytes: number }>;
+  verified: Record<
+    string,
+    { lines: number; bytes: number; countMismatch?: { manifest: number; lines: number; message: string } }
+  >;
   /** True after the job was deleted on the server (`--cleanup` or `--cancel`). */
   jobDeleted?: boolean;
 }

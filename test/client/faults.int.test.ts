@@ -309,7 +309,7 @@ describe('client against a fault-injecting server', () => {
     assert.equal(server.seen.filter((s) => s.url.startsWith('/fhir/status')).length, 1);
   });
 
-  test('a file that fails verification fails the export and leaves no file behind', async (t) => {
+  test('a file with a bad line fails the export and leaves no file behind; a short count is a kept warning', async (t) => {
     const files: FaultFile[] = [
       FILES[0]!,
       {
@@ -325,12 +325,90 @@ describe('client against a fault-injecting server', () => {
     const bad = summary.files.filter((f) => f.status === 'failed');
     assert.deepEqual(
       bad.map((f) => [f.path, f.error?.code]),
-      [
-        ['output/Observation.1.ndjson', 'FHIRHOSE_ERR_CLIENT_VERIFY'],
-        ['output/Condition.1.ndjson', 'FHIRHOSE_ERR_CLIENT_VERIFY'],
-      ],
+      [['output/Observation.1.ndjson', 'FHIRHOSE_ERR_CLIENT_VERIFY']],
     );
-    assert.deepEqual(readdirSync(join(out, 'output')), ['Patient.1.ndjson']);
+    const short = summary.files.find((f) => f.path === 'output/Condition.1.ndjson');
+    assert.equal(short?.status, 'done');
+    assert.deepEqual(short?.countMismatch, {
+      manifest: 4,
+      lines: 3,
+      message: 'the manifest count is 4 but the file holds 3 resources',
+    });
+    assert.equal(summary.countMismatches, 1);
+    assert.deepEqual(readdirSync(join(out, 'output')).sort(), ['Condition.1.ndjson', 'Patient.1.ndjson']);
+    assert.equal(readFileSync(join(out, 'output/Condition.1.ndjson'), 'utf8'), files[2]!.body);
+  });
+
+  test('with strict a count mismatch fails the file but keeps it, on the first run and on resume', async (t) => {
+    const files: FaultFile[] = [
+      FILES[0]!,
+      { name: 'long.ndjson', type: 'Condition', body: ndjson('Condition', 5), count: 4 },
+    ];
+    const server = await startFaultServer(t, { files });
+    const out = join(tempDir(t), 'out');
+    const client = new BulkDataClient(server.baseUrl, { waits: FAST_WAITS });
+    try {
+      const lenient = await client.export(SYSTEM, { outDir: out });
+      assert.equal(lenient.ok, true);
+      assert.equal(lenient.files[1]?.countMismatch?.lines, 5);
+      // The recorded result carries the mismatch, so a strict resume fails the file without fetching it.
+      const before = server.seen.length;
+      const strict = await client.resume({ outDir: out, strict: true });
+      assert.equal(server.seen.length, before);
+      assert.equal(strict.ok, false);
+      assert.deepEqual(
+        strict.files.map((f) => [f.path, f.status, f.error?.code]),
+        [
+          ['output/Patient.1.ndjson', 'done', undefined],
+          ['output/Condition.1.ndjson', 'failed', 'FHIRHOSE_ERR_CLIENT_VERIFY'],
+        ],
+      );
+      const fresh = join(tempDir(t), 'fresh');
+      const first = await client.export(SYSTEM, { outDir: fresh, strict: true });
+      assert.equal(first.ok, false);
+      assert.equal(first.files[1]?.status, 'failed');
+      assert.equal(first.files[1]?.countMismatch?.manifest, 4);
+      assert.equal(readFileSync(join(fresh, 'output/Condition.1.ndjson'), 'utf8'), files[1]!.body);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('error files are kept whatever their count, and their issues are in the summary', async (t) => {
+    const outcome = (i: number): string =>
+      JSON.stringify({
+        resourceType: 'OperationOutcome',
+        issue: [
+          { severity: 'error', code: 'processing', diagnostics: `unit ${i} failed: disk full` },
+          { severity: 'warning', code: 'informational', details: { text: `detail ${i}` } },
+        ],
+      });
+    const errorBody = `${[0, 1, 2].map(outcome).join('\n')}\n`;
+    const files: FaultFile[] = [
+      FILES[0]!,
+      { name: 'err.ndjson', kind: 'error', type: 'OperationOutcome', body: errorBody, count: 1 },
+    ];
+    const server = await startFaultServer(t, { files });
+    const out = join(tempDir(t), 'out');
+    const client = new BulkDataClient(server.baseUrl, { waits: FAST_WAITS });
+    try {
+      const summary = await client.export(SYSTEM, { outDir: out, serverIssues: 4 });
+      assert.equal(summary.ok, true);
+      assert.equal(readFileSync(join(out, 'error/OperationOutcome.1.ndjson'), 'utf8'), errorBody);
+      assert.equal(summary.files[1]?.countMismatch?.lines, 3);
+      assert.equal(summary.serverErrors?.issues, 6);
+      assert.deepEqual(
+        summary.serverErrors?.first.map((i) => [i.severity, i.code, i.text]),
+        [
+          ['error', 'processing', 'unit 0 failed: disk full'],
+          ['warning', 'informational', 'detail 0'],
+          ['error', 'processing', 'unit 1 failed: disk full'],
+          ['warning', 'informational', 'detail 1'],
+        ],
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   test('refuses to start in a folder that is not empty, or to resume where there is no export', async (t) => {

@@ -24,6 +24,8 @@ export interface ClientFlags {
   maxWait: number;
   pollInterval: number;
   retries: number;
+  /** Seconds between status lines when not on a terminal. */
+  progressEvery: number;
   json?: boolean;
   /** False with `--no-early-poll`. */
   earlyPoll?: boolean;
@@ -49,6 +51,7 @@ interface ExportFlags extends ClientFlags {
   post?: boolean;
   cleanup?: boolean;
   gzip: boolean;
+  strict?: boolean;
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -59,6 +62,12 @@ const positiveInt = (name: string) => (v: string) => {
 const seconds = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of seconds, got '${v}'`);
+  return n;
+};
+const positiveSeconds = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${name} must be a number of seconds above 0, got '${v}'`);
   return n;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -93,6 +102,12 @@ export function addClientOptions(cmd: Command): Command {
     )
     .option('--retries <n>', 'retries of a failed request', positiveInt('--retries'), 6)
     .option('--no-early-poll', 'always wait the full Retry-After, even when the job is about to end')
+    .option(
+      '--progress-every <seconds>',
+      'a status line this often when not on a terminal (and a JSON status event with --json)',
+      positiveSeconds('--progress-every'),
+      5,
+    )
     .option('--json', 'JSON log lines on stdout');
 }
 
@@ -124,10 +139,12 @@ export function clientOptions(
   return options;
 }
 
-/** The reporter for the flags: JSON lines, a bar on a terminal, plain lines otherwise. */
-export function reporterFor(flags: { json?: boolean }): Reporter {
+/** The reporter for the flags: JSON lines, a live status on a terminal, plain lines otherwise. */
+export function reporterFor(flags: { json?: boolean; progressEvery?: number }): Reporter {
   const mode: ReporterMode = flags.json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain';
-  return createReporter(mode, flags.json ? process.stdout : process.stderr);
+  return createReporter(mode, flags.json ? process.stdout : process.stderr, {
+    intervalMs: (flags.progressEvery ?? 5) * 1000,
+  });
 }
 
 function exportRequest(flags: ExportFlags): ExportRequest {
@@ -206,6 +223,7 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
       parallel: flags.parallel,
       cleanup: flags.cleanup === true,
       gzip: flags.gzip,
+      strict: flags.strict === true,
       signal,
     };
     const summary: ExportSummary = flags.resume
@@ -219,6 +237,8 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
     reportFailure(err, flags, hint);
     if (signal.aborted) process.exitCode = 130;
   } finally {
+    // After --cancel (no summary) the live display's redraw timer would keep the process alive.
+    reporter.stop();
     dispose();
     await client.close();
   }
@@ -248,7 +268,11 @@ export function registerExport(program: Command): void {
     .option('--lenient', 'Prefer: handling=lenient')
     .option('--post', 'kick off with POST and a Parameters body')
     .option('--cleanup', 'DELETE the job after a verified download')
-    .option('--no-gzip', 'do not ask for gzip (faster on a fast local network)');
+    .option('--no-gzip', 'do not ask for gzip (faster on a fast local network)')
+    .option(
+      '--strict',
+      "a file whose lines differ from the manifest's count fails the export (exit 1); by default it is a warning. The file is kept either way",
+    );
   addClientOptions(cmd);
   cmd.action(async (base: string | undefined, flags: ExportFlags) => {
     try {
