@@ -102,7 +102,7 @@ async function attempt(
       return attempt(http, file, part, options);
     }
   }
-  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset, resumeLines: verifier.lines });
+  options.onEvent?.({ kind: 'file-start', file, resumeFrom: offset, resumeLines: verifier?.lines ?? 0 });
   const headers: Record<string, string> = {
     accept: 'application/fhir+ndjson',
     'accept-encoding': offset > 0 || options.gzip === false ? 'identity' : 'gzip',

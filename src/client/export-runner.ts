@@ -102,6 +102,8 @@ function absorbPage(state: ExportState, page: PolledPage, known: Set<string>): F
  */
 export function largestFirst(files: readonly FileRecord[]): FileRecord[] {
   return [...files].sort((a, b) => (b.count ?? -1) - (a.count ?? -1));
+}
+
 /** The sum of the manifest counts of output files, and how many output files have none. */
 export function countsOf(files: readonly FileRecord[]): { newResources: number; newUncounted: number } {
   let newResources = 0;
