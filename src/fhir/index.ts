@@ -9,6 +9,8 @@ export * from './compartment.js';
 export * from './group.js';
 export * from './supporting-refs.js';
 export * from './type-filter.js';
+export * from './type-filter-precheck.js';
 export * from './elements.js';
+export * from './elements-raw.js';
 export * from './resource-check.js';
 export * from './attachments.js';

@@ -147,3 +147,14 @@ function compileBranch(branch: string, fastPath: boolean): SearchValueExtractor 
     return out;
   };
 }
+
+/**
+ * True when every union branch of `expression` is a plain path that selects values as they are in the
+ * JSON (no `exists()`, `!=` or other computed value), so each value's text occurs in the resource.
+ */
+export function selectsStoredValues(expression: string): boolean {
+  return splitUnion(expression).every((branch) => {
+    const resolve = RESOLVE_RE.exec(branch);
+    return compileFastPath(toOfType(resolve?.[1] ?? branch)) !== undefined;
+  });
+}
