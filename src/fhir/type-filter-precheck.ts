@@ -1,4 +1,4 @@
-import { selectsStoredValues } from './search-extract.js';
+import { storedValueTypes } from './search-extract.js';
 import { findSearchParam } from './search-param-table.js';
 import type { SearchParamDefinition } from './search-param-table.js';
 import { parseSearchQuery, splitEscaped, splitTypeFilterValues, unescapeSearch } from './search-query.js';
@@ -14,8 +14,9 @@ export type RawPrecheck = (bytes: Buffer) => boolean;
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 const RELATIVE_RE = /^[A-Z][A-Za-z]+\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 const HISTORY_RE = /\/_history\/[^/]+$/;
-/** Texts that String(number) could make: a token on a number may not appear as written. */
+/** Texts that String(number) could make: a token on a JSON number may be written otherwise (`1e2`). */
 const NUMBER_LIKE_RE = /^[-+.0-9e]+$/i;
+const NUMBER_TYPES = new Set(['decimal', 'integer', 'integer64', 'positiveInt', 'unsignedInt']);
 /** Characters JSON writes escaped (quote, backslash) or may (lone surrogates); controls are checked apart. */
 const ESCAPED_RE = /["\\]|\p{Cs}/u;
 const BACKSLASH = 0x5c;
@@ -29,13 +30,13 @@ function needle(text: string | undefined): Buffer | undefined {
   return Buffer.from(text, 'utf8');
 }
 
-function tokenNeedle(raw: string): Buffer | undefined {
+function tokenNeedle(raw: string, numbers: boolean): Buffer | undefined {
   const parts = splitEscaped(raw, '|').map(unescapeSearch);
   if (parts.length > 2) return undefined;
   const [first = '', second] = parts;
   // `code` and `system|code` need the code (a primitive code has no system); `system|` the system.
   const text = second === undefined ? first : second === '' ? first : second;
-  return NUMBER_LIKE_RE.test(text) ? undefined : needle(text);
+  return numbers && NUMBER_LIKE_RE.test(text) ? undefined : needle(text);
 }
 
 function referenceNeedle(raw: string): Buffer | undefined {
@@ -52,12 +53,17 @@ function longestWord(text: string): string | undefined {
   return best === '' ? undefined : best;
 }
 
-function valueNeedle(def: SearchParamDefinition, modifier: string | undefined, raw: string) {
+function valueNeedle(
+  def: SearchParamDefinition,
+  modifier: string | undefined,
+  raw: string,
+  numbers: boolean,
+): Buffer | undefined {
   switch (def.type) {
     case 'token':
-      return modifier === undefined ? tokenNeedle(raw) : undefined;
+      return modifier === undefined ? tokenNeedle(raw, numbers) : undefined;
     case 'reference':
-      if (modifier === 'identifier') return tokenNeedle(raw);
+      if (modifier === 'identifier') return tokenNeedle(raw, false);
       return modifier === undefined || /^[A-Z]/.test(modifier) ? referenceNeedle(raw) : undefined;
     case 'uri':
       return modifier === undefined || modifier === 'below' ? needle(unescapeSearch(raw)) : undefined;
@@ -72,10 +78,13 @@ function valueNeedle(def: SearchParamDefinition, modifier: string | undefined, r
 /** The needles one clause needs (any one of them), or undefined when it constrains nothing here. */
 function clauseNeedles(type: string, clause: SearchClause): Buffer[] | undefined {
   const def = findSearchParam(type, clause.name);
-  if (def === undefined || def.expression === '' || !selectsStoredValues(def.expression)) return undefined;
+  if (def === undefined || def.expression === '') return undefined;
+  const types = storedValueTypes(def.expression);
+  if (types === undefined) return undefined;
+  const numbers = [...types].some((t) => NUMBER_TYPES.has(t));
   const needles: Buffer[] = [];
   for (const raw of clause.values) {
-    const found = valueNeedle(def, clause.modifier, raw);
+    const found = valueNeedle(def, clause.modifier, raw, numbers);
     if (found === undefined) return undefined;
     needles.push(found);
   }

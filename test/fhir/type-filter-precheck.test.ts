@@ -152,11 +152,12 @@ describe('compileTypeFilterPrechecks', () => {
       'Observation?code:text=glucose',
       'Patient?name=ann',
       'Patient?deceased=true',
-      'Observation?code=123',
       'Observation?code=a%22b',
       'Observation?code=x&date=ge2020,Observation?date=le2021',
     ];
     for (const query of none) assert.equal(compileTypeFilterPrechecks([query]).size, 0, query);
+    // Codes made of digits are strings in a Coding: they are looked for as they are.
+    assert.equal(compileTypeFilterPrechecks(['Condition?code=44054006']).size, 1);
     // One clause without a needle leaves the others to check.
     assert.equal(compileTypeFilterPrechecks(['Observation?code=x&date=ge2020']).size, 1);
   });
