@@ -21,88 +21,99 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const ESCAPE_U = Buffer.from('\\u');
 const ESCAPE_SLASH = Buffer.from('\\/');
-const OPEN = Buffer.from('{"resourceType":');
-const SEP = Buffer.from(',');
-const META_KEY = Buffer.from(',"meta":');
-const CLOSE = Buffer.from('}');
-const EMPTY = Buffer.alloc(0);
+/** Outside strings, what a skipped value's end depends on: strings and brackets. */
+const STRUCTURE_RE = /["[\]{}]/g;
+/** ...and in a copied value also numbers and whitespace, which JSON.stringify may write otherwise. */
+const STRICT_RE = /["[\]{}\-0-9 \t\n\r]/g;
+const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const ASCII_RE = /^[\x20-\x7e]*$/;
+/** The meta the store writes (no tags yet): the SUBSETTED tag goes last, as the spread in subsettedMeta puts it. */
+const STORED_META_RE = /^\{"versionId":"[^"\\]*","lastUpdated":"[^"\\]*"\}$/;
+const SUBSETTED_TAG = `,${JSON.stringify(subsettedMeta({})).slice(1)}`;
 /** Keys JSON.parse and Object.entries would treat specially: array indexes go first, `__proto__`. */
 const SPECIAL_KEY_RE = /^(?:0|[1-9]\d*|__proto__)$/;
 /** Digits JSON.stringify writes as they are read (below 2^53, so exact). */
 const SAFE_INTEGER_DIGITS = 15;
 
-/** True for the bytes that end a number or literal: `,` `]` `}` `:` and JSON whitespace. */
-function endsScalar(c: number): boolean {
-  return c === COMMA || c === CLOSE_ARRAY || c === CLOSE_OBJECT || c === COLON || c <= 0x20;
-}
-
 /** End (exclusive) of the string whose opening quote is at `at`; -1 when unterminated. */
-function stringEnd(b: Buffer, at: number): number {
-  for (let i = at + 1; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
+function stringEnd(s: string, at: number): number {
+  for (let i = s.indexOf('"', at + 1); i > 0; i = s.indexOf('"', i + 1)) {
+    let slashes = 0;
+    while (s.charCodeAt(i - 1 - slashes) === BACKSLASH) slashes++;
+    if ((slashes & 1) === 0) return i + 1;
   }
   return -1;
 }
 
-/** stringEnd, or -1 when the string holds a raw control character (JSON.parse refuses those). */
-function strictStringEnd(b: Buffer, at: number): number {
-  for (let i = at + 1; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
-    else if (c < 0x20) return -1;
-  }
-  return -1;
-}
-
-/** True when JSON.stringify writes the number or literal in b[start, end) exactly as it stands. */
-function canonicalScalar(b: Buffer, start: number, end: number): boolean {
-  const first = b[start]!;
-  if (first !== MINUS && (first < ZERO || first > NINE)) return end > start; // true, false, null
-  const digits = first === MINUS ? start + 1 : start;
-  if (end - digits <= SAFE_INTEGER_DIGITS && end > digits && (b[digits] !== ZERO || end - digits === 1)) {
-    let plain = first !== MINUS || b[digits] !== ZERO; // -0 is written 0
-    for (let i = digits; plain && i < end; i++) plain = b[i]! >= ZERO && b[i]! <= NINE;
+/** True when JSON.stringify writes the number s[start, end) exactly as it stands. */
+function canonicalNumber(s: string, start: number, end: number): boolean {
+  const digits = s.charCodeAt(start) === MINUS ? start + 1 : start;
+  if (
+    end - digits <= SAFE_INTEGER_DIGITS &&
+    !(digits > start && end - digits === 1 && s.charCodeAt(digits) === ZERO)
+  ) {
+    let plain = true;
+    for (let i = digits; plain && i < end; i++) {
+      const c = s.charCodeAt(i);
+      plain = c >= ZERO && c <= NINE;
+    }
     if (plain) return true;
   }
-  const text = b.toString('latin1', start, end);
+  const text = s.slice(start, end);
   return String(Number(text)) === text;
+}
+
+/** End of the number or literal at `at`; -1 for whitespace, or a number `strict` finds not canonical. */
+function scalarEnd(s: string, at: number, strict: boolean): number {
+  const c = s.charCodeAt(at);
+  if (c === MINUS || (c >= ZERO && c <= NINE)) {
+    NUMBER_RE.lastIndex = at;
+    if (!NUMBER_RE.test(s)) return -1;
+    const end = NUMBER_RE.lastIndex;
+    return strict && !canonicalNumber(s, at, end) ? -1 : end;
+  }
+  if (c === 0x74 || c === 0x6e) return at + 4; // true, null
+  if (c === 0x66) return at + 5; // false
+  return -1;
 }
 
 /**
  * End (exclusive) of the JSON value starting at `at`. `strict` also checks that the value is written as
- * JSON.stringify would write it, and answers -1 when not (or when the JSON is malformed).
+ * JSON.stringify would write it, and answers -1 when not. Strings are not checked: stored rows were
+ * parsed when loaded, so they hold no raw control character, and `\u` and `\/` were ruled out before.
  */
-function valueEnd(b: Buffer, at: number, strict: boolean): number {
-  let depth = 0;
-  let i = at;
-  while (i < b.length) {
-    const c = b[i]!;
+function valueEnd(s: string, at: number, strict: boolean): number {
+  const first = s.charCodeAt(at);
+  if (first === QUOTE) return stringEnd(s, at);
+  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return scalarEnd(s, at, strict);
+  const re = strict ? STRICT_RE : STRUCTURE_RE;
+  re.lastIndex = at + 1;
+  let depth = 1;
+  // test() rather than exec(): no match array per character found.
+  while (re.test(s)) {
+    const i = re.lastIndex - 1;
+    const c = s.charCodeAt(i);
     if (c === QUOTE) {
-      i = strict ? strictStringEnd(b, i) : stringEnd(b, i);
-      if (i < 0) return -1;
+      const end = stringEnd(s, i);
+      if (end < 0) return -1;
+      re.lastIndex = end;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       depth++;
-      i++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      depth--;
-      i++;
-      if (depth < 0) return -1;
-    } else if (depth > 0 && (c === COMMA || c === COLON)) {
-      i++;
-    } else if (!strict && depth > 0) {
-      i++;
+      if (--depth === 0) return i + 1;
     } else {
-      let j = i;
-      while (j < b.length && !endsScalar(b[j]!)) j++;
-      if (j === i || (strict && !canonicalScalar(b, i, j))) return -1;
-      i = j;
+      const end = scalarEnd(s, i, true);
+      if (end < 0) return -1;
+      re.lastIndex = end;
     }
-    if (depth === 0) return i;
   }
   return -1;
+}
+
+/** `meta` with the SUBSETTED tag, as JSON whose latin1 encoding is its UTF-8. */
+function metaText(meta: FhirResource['meta']): string {
+  const json = JSON.stringify(subsettedMeta(meta));
+  return ASCII_RE.test(json) ? json : Buffer.from(json, 'utf8').toString('latin1');
 }
 
 /**
@@ -123,42 +134,48 @@ export function projectElementsRaw(
   if (bytes.includes(BACKSLASH) && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) {
     return undefined;
   }
-  if (bytes[0] !== OPEN_OBJECT) return undefined;
-  // resourceType goes first, wherever the stored JSON has it.
-  const parts: Buffer[] = [OPEN, EMPTY];
+  // latin1: one character per byte, so offsets are byte offsets and slices re-encode to the same bytes.
+  const s = bytes.toString('latin1');
+  if (s.charCodeAt(0) !== OPEN_OBJECT || s.charCodeAt(1) !== QUOTE) return undefined;
   const seen = new Set<string>();
+  let resourceType: string | undefined;
+  let out = '';
   let hasMeta = false;
-  let i = 1;
-  if (bytes[i] === CLOSE_OBJECT) return undefined;
-  for (;;) {
-    if (bytes[i] !== QUOTE) return undefined;
-    const keyEnd = stringEnd(bytes, i);
-    if (keyEnd < 0 || bytes[keyEnd] !== COLON) return undefined;
-    const key = bytes.toString('utf8', i + 1, keyEnd - 1);
+  for (let i = 1; ;) {
+    if (s.charCodeAt(i) !== QUOTE) return undefined;
+    const keyEnd = stringEnd(s, i);
+    if (keyEnd < 0 || s.charCodeAt(keyEnd) !== COLON) return undefined;
+    const key = s.slice(i + 1, keyEnd - 1);
     if (key.includes('\\') || SPECIAL_KEY_RE.test(key) || seen.has(key)) return undefined;
     seen.add(key);
-    const name = key.startsWith('_') ? key.slice(1) : key;
+    const name = key.charCodeAt(0) === 0x5f ? key.slice(1) : key;
     const copied = key === 'resourceType' || (key !== 'meta' && (name === 'id' || keep.has(name)));
-    const end = valueEnd(bytes, keyEnd + 1, copied);
+    const end = valueEnd(s, keyEnd + 1, copied);
     if (end < 0) return undefined;
     if (key === 'resourceType') {
-      if (bytes.toString('utf8', keyEnd + 1, end) !== JSON.stringify(type)) return undefined;
-      parts[1] = bytes.subarray(keyEnd + 1, end);
+      resourceType = s.slice(keyEnd + 1, end);
     } else if (key === 'meta') {
       hasMeta = true;
-      const meta = JSON.parse(bytes.toString('utf8', keyEnd + 1, end)) as FhirResource['meta'];
-      parts.push(META_KEY, Buffer.from(JSON.stringify(subsettedMeta(meta))));
+      const stored = s.slice(keyEnd + 1, end);
+      if (STORED_META_RE.test(stored)) {
+        out += `,"meta":${stored.slice(0, -1)}${SUBSETTED_TAG}`;
+      } else {
+        const meta = JSON.parse(bytes.toString('utf8', keyEnd + 1, end)) as FhirResource['meta'];
+        out += `,"meta":${metaText(meta)}`;
+      }
     } else if (copied) {
-      parts.push(SEP, bytes.subarray(i, end));
+      out += ',' + s.slice(i, end);
     }
-    if (bytes[end] === CLOSE_OBJECT) {
-      if (end + 1 !== bytes.length || parts[1] === EMPTY) return undefined;
+    const next = s.charCodeAt(end);
+    if (next === CLOSE_OBJECT) {
+      if (end + 1 !== s.length) return undefined;
       break;
     }
-    if (bytes[end] !== COMMA) return undefined;
+    if (next !== COMMA) return undefined;
     i = end + 1;
   }
-  if (!hasMeta) parts.push(META_KEY, Buffer.from(JSON.stringify(subsettedMeta(undefined))));
-  parts.push(CLOSE);
-  return Buffer.concat(parts);
+  // resourceType goes first, wherever the stored JSON has it; the keep set was the one of `type`.
+  if (resourceType !== `"${type}"`) return undefined;
+  if (!hasMeta) out += `,"meta":${metaText(undefined)}`;
+  return Buffer.from(`{"resourceType":${resourceType}${out}}`, 'latin1');
 }
