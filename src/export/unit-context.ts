@@ -65,7 +65,7 @@ export interface CompiledRequest {
   request: ExportRequest;
   filters: Map<string, ResourcePredicate>;
   /** Per type, a test on a row's bytes that rejects rows its filter cannot match, before parsing. */
-  prechecks: Map<string, RawPrecheck>;
+  prechecks?: Map<string, RawPrecheck>;
   elements: ElementsSpec | undefined;
   patients: string[] | 'all' | undefined;
 }
@@ -190,7 +190,7 @@ export async function pump(
       return undefined;
     }
     if (ctx.rawRows !== false && ctx.store.scanRows !== undefined) {
-      const precheck = compiled.prechecks.get(options.type);
+      const precheck = compiled.prechecks?.get(options.type);
       const rowOptions = {
         type: options.type,
         filter,

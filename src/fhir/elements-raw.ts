@@ -21,10 +21,10 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const ESCAPE_U = Buffer.from('\\u');
 const ESCAPE_SLASH = Buffer.from('\\/');
-/** Outside strings, what a skipped value's end depends on: strings and brackets. */
-const STRUCTURE_RE = /["[\]{}]/g;
+/** A whole string (skipped in one native match) or a bracket: what a skipped value's end depends on. */
+const STRUCTURE_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}]/g;
 /** ...and in a copied value also numbers and whitespace, which JSON.stringify may write otherwise. */
-const STRICT_RE = /["[\]{}\-0-9 \t\n\r]/g;
+const STRICT_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}\-0-9 \t\n\r]/g;
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const ASCII_RE = /^[\x20-\x7e]*$/;
 /** The meta the store writes (no tags yet): the SUBSETTED tag goes last, as the spread in subsettedMeta puts it. */
@@ -89,14 +89,12 @@ function valueEnd(s: string, at: number, strict: boolean): number {
   const re = strict ? STRICT_RE : STRUCTURE_RE;
   re.lastIndex = at + 1;
   let depth = 1;
-  // test() rather than exec(): no match array per character found.
+  // test() rather than exec(): no match array per match. A match ending in a quote was a string.
   while (re.test(s)) {
     const i = re.lastIndex - 1;
     const c = s.charCodeAt(i);
     if (c === QUOTE) {
-      const end = stringEnd(s, i);
-      if (end < 0) return -1;
-      re.lastIndex = end;
+      continue;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       depth++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
