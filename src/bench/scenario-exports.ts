@@ -12,9 +12,9 @@ const GROUP_SHARES = [
   { key: 'group', share: 0.1 },
   { key: 'group1', share: 0.01 },
 ] as const;
-/** The `_typeFilter` benchmark: laboratory Observations (parses every Observation). */
+/** The `_typeFilter` benchmark: laboratory Observations (examines every Observation, parses the ones with the code). */
 export const TYPE_FILTER = 'Observation?category=laboratory';
-/** The `_elements` benchmark: three root elements on every type (parses every resource). */
+/** The `_elements` benchmark: three root elements on every type (projects every resource). */
 export const ELEMENTS = 'status,code,subject';
 
 /** A benchmark Group's members: every (1/share)-th patient, in file order (default every tenth). */

@@ -32,6 +32,11 @@ export interface ExportConfig {
    * Unset (tests of the engine alone), they are exported as stored.
    */
   baseUrl?: string;
+  /**
+   * Internal, not a setting: false parses every row of filtered and projected scans instead of
+   * pre-checking and projecting on stored bytes, so tests can compare the two paths' output.
+   */
+  rawRows?: boolean;
 }
 
 /** Defaults suited to one 2-core machine. */

@@ -68,6 +68,7 @@ async function runLeased(
     fileMaxBytes: config.fileMaxBytes,
     rowsPerUnit: config.rowsPerUnit,
     ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
+    ...(config.rawRows === false ? { rawRows: false } : {}),
     savePlan: (units) => store.jobs.addPlannedUnits(unit, owner, units),
     progress: async (n) => {
       rows += n;

@@ -114,7 +114,11 @@ function keepSet(type: string, listed: readonly string[]): Set<string> {
 // Per spec and type, the property names to keep: bounded by the number of types, freed with the spec.
 const KEEP_CACHE = new WeakMap<ElementsSpec, Map<string, Set<string> | null>>();
 
-function cachedKeepSet(resourceType: string, spec: ElementsSpec): Set<string> | null {
+/**
+ * The JSON property names `_elements` keeps for a type (besides resourceType, id and meta, and the `_`
+ * extensions of the kept ones), or null when the spec lists nothing for the type (exported whole).
+ */
+export function elementsKeepSet(resourceType: string, spec: ElementsSpec): ReadonlySet<string> | null {
   let byType = KEEP_CACHE.get(spec);
   if (byType === undefined) {
     byType = new Map();
@@ -130,7 +134,8 @@ function cachedKeepSet(resourceType: string, spec: ElementsSpec): Set<string> | 
   return keep;
 }
 
-function subsettedMeta(meta: FhirResource['meta']): NonNullable<FhirResource['meta']> {
+/** `meta` (not modified) with the SUBSETTED tag added to its tags, unless it has it already. */
+export function subsettedMeta(meta: FhirResource['meta']): NonNullable<FhirResource['meta']> {
   const tags = Array.isArray(meta?.tag) ? (meta.tag as unknown[]) : [];
   const tagged = tags.some((t) => {
     const tag = t as { system?: unknown; code?: unknown };
@@ -148,7 +153,7 @@ function subsettedMeta(meta: FhirResource['meta']): NonNullable<FhirResource['me
  * @returns the projected copy, or undefined when `spec` lists nothing for this type (export it whole)
  */
 export function projectElements(resource: FhirResource, spec: ElementsSpec): FhirResource | undefined {
-  const keep = cachedKeepSet(resource.resourceType, spec);
+  const keep = elementsKeepSet(resource.resourceType, spec);
   if (keep === null) return undefined;
   const out: FhirResource = { resourceType: resource.resourceType };
   for (const [key, value] of Object.entries(resource)) {

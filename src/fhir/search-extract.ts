@@ -1,6 +1,6 @@
 import { fhirpathEngine, r4Model } from './fhirpath-lazy.js';
 import type { FhirResource } from './resource.js';
-import { compileFastPath } from './search-path.js';
+import { compileFastPath, fastPathTypes } from './search-path.js';
 
 // Evaluates a search parameter's FHIRPath expression and returns the values with their FHIR types,
 // which the matchers need to tell a Period from a Quantity. See https://hl7.org/fhir/R4/search.html#table.
@@ -146,4 +146,20 @@ function compileBranch(branch: string, fastPath: boolean): SearchValueExtractor 
     }
     return out;
   };
+}
+
+/**
+ * The FHIR types of the values `expression` selects when every union branch is a plain path, whose
+ * values are taken from the JSON as they are (no `exists()`, `!=` or other computed value), so each
+ * value's text occurs in the resource; undefined otherwise.
+ */
+export function storedValueTypes(expression: string): Set<string> | undefined {
+  const types = new Set<string>();
+  for (const branch of splitUnion(expression)) {
+    const resolve = RESOLVE_RE.exec(branch);
+    const found = fastPathTypes(toOfType(resolve?.[1] ?? branch));
+    if (found === undefined) return undefined;
+    for (const type of found) types.add(type);
+  }
+  return types;
 }

@@ -101,6 +101,16 @@ function push(out: SearchValue[], data: unknown, type: string): void {
 }
 
 /**
+ * The FHIR types of the values a plain path branch selects (`CodeableConcept`, `decimal`...), or
+ * undefined when the branch is not a plain path (compileFastPath would return undefined).
+ */
+export function fastPathTypes(branch: string): string[] | undefined {
+  const segments = segmentsOf(branch);
+  const steps = segments === undefined ? undefined : planSteps(segments);
+  return steps?.at(-1)?.options.map((o) => o.type);
+}
+
+/**
  * Compiles a plain path branch, or returns undefined when the branch needs the general engine.
  * @param branch - one union branch of a search parameter expression, `as` already rewritten to ofType
  */

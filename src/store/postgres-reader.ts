@@ -3,7 +3,15 @@ import type { PgDb } from './postgres-db.js';
 import type { ColumnKind, CopyValue } from './postgres-copy.js';
 import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
 import { inCompartment } from './compartment-check.js';
-import type { NdjsonChunk, ReadResult, ScanBatch, ScanKey, ScanOptions, StoredResource } from './types.js';
+import type {
+  NdjsonChunk,
+  RawScanBatch,
+  ReadResult,
+  ScanBatch,
+  ScanKey,
+  ScanOptions,
+  StoredResource,
+} from './types.js';
 import { withCursor } from './scan-cursor.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
@@ -11,6 +19,8 @@ const DEFAULT_BATCH_BYTES = 512 * 1024;
 // Rows per merged page of a parsed scan: enough that a page's query and sort cost little per row.
 const ROWS_PER_QUERY = 5000;
 const MERGED_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text', 'int4'];
+/** MERGED_COLUMNS with the JSON as bytes, for scanRows. */
+const RAW_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'bytes', 'int4'];
 /** Room for the sorts of patient-list scans and of history, which hold whole rows. */
 const WORK_MEM = "work_mem = '64MB'";
 
@@ -188,6 +198,45 @@ export class PgReader {
         },
       });
       for await (const rows of page) yield withCursor(rows);
+      if (read < ROWS_PER_QUERY) return;
+    }
+  }
+
+  /**
+   * `scan` as each row's UTF-8 bytes, in the same pages and order, with the key of the last row read
+   * as cursor: rows the caller rejects on their bytes are never decoded to a string.
+   */
+  async *scanRows(o: ScanOptions): AsyncGenerator<RawScanBatch> {
+    const budget = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const patients = o.patients;
+    const settings = [...scanQuery(o).currentSettings, WORK_MEM];
+    let after = o.after;
+    for (;;) {
+      let read = 0;
+      let rows: Buffer[] = [];
+      let bytes = 0;
+      const page = mergedPage({ ...o, ...(after ? { after } : {}) });
+      for await (const values of this.db.copyOut(page, RAW_COLUMNS, settings)) {
+        for (const v of values) {
+          read += 1;
+          after = { lastUpdated: v[2] as number, id: v[0] as string };
+          // A copy: the decoder's chunk would otherwise stay alive as long as any row of it.
+          const json = Buffer.from(v[3] as Uint8Array);
+          // History rows were not narrowed by the compartment table (it indexes current versions only).
+          if (patients && v[4] === 1) {
+            const r = { type: o.type, id: v[0] as string, json: json.toString('utf8') };
+            if (!inCompartment(r, patients)) continue;
+          }
+          rows.push(json);
+          bytes += json.length;
+          if (bytes >= budget) {
+            yield { rows, cursor: after };
+            rows = [];
+            bytes = 0;
+          }
+        }
+      }
+      if (rows.length > 0) yield { rows, cursor: after! };
       if (read < ROWS_PER_QUERY) return;
     }
   }

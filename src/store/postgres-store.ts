@@ -20,6 +20,7 @@ import type {
   DeletedOptions,
   IngestSummary,
   NdjsonChunk,
+  RawScanBatch,
   PatientBlock,
   ReadResult,
   ResourceStore,
@@ -197,6 +198,10 @@ export class PostgresStore implements ResourceStore {
 
   scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {
     return this.reader.scanNdjson(options);
+  }
+
+  scanRows(options: ScanOptions): AsyncIterable<RawScanBatch> {
+    return this.reader.scanRows(options);
   }
 
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {

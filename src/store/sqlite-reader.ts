@@ -8,6 +8,7 @@ import type {
   DeletedOptions,
   PatientBlock,
   NdjsonChunk,
+  RawScanBatch,
   ReadResult,
   ScanKey,
   ScanBatch,
@@ -198,6 +199,52 @@ export class SqliteReader {
         }
         const chunk = filler.take();
         if (chunk) yield chunk;
+        if (!more && read < ROWS_PER_QUERY) return;
+      }
+    } finally {
+      plan.dispose();
+    }
+  }
+
+  /**
+   * `scan` as each row's UTF-8 bytes, in the same order and batches bounded the same way, with the
+   * key of the last row read as cursor: rows the caller rejects on their bytes are never decoded.
+   */
+  *scanRows(options: ScanOptions): Generator<RawScanBatch> {
+    const plan = this.plan(options);
+    const patients = options.patients;
+    const stmt = this.db
+      .prepare<Record<string, unknown>, [number, string, Buffer, number]>(
+        `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
+      )
+      .raw(true);
+    const budget = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    const params = scanParams(options);
+    try {
+      for (;;) {
+        const rows: Buffer[] = [];
+        let bytes = 0;
+        let read = 0;
+        let more = false;
+        for (const row of stmt.iterate(params)) {
+          read += 1;
+          params.lu = row[0];
+          params.id = row[1];
+          if (
+            row[3] &&
+            patients &&
+            !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
+          )
+            continue;
+          rows.push(row[2]);
+          bytes += row[2].length;
+          if (bytes >= budget) {
+            more = true;
+            break;
+          }
+        }
+        // Yielded after the iterator closed: better-sqlite3 allows no other statement while it is open.
+        if (rows.length > 0) yield { rows, cursor: { lastUpdated: params.lu, id: params.id } };
         if (!more && read < ROWS_PER_QUERY) return;
       }
     } finally {

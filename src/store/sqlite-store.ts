@@ -17,6 +17,7 @@ import type {
   DeletedOptions,
   IngestSummary,
   NdjsonChunk,
+  RawScanBatch,
   PatientBlock,
   ReadResult,
   ResourceStore,
@@ -177,6 +178,10 @@ export class SqliteStore implements ResourceStore {
 
   async *scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {
     yield* this.reader.scanNdjson(options);
+  }
+
+  async *scanRows(options: ScanOptions): AsyncIterable<RawScanBatch> {
+    yield* this.reader.scanRows(options);
   }
 
   async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {

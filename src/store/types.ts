@@ -116,6 +116,13 @@ export interface NdjsonChunk {
   release?: () => void;
 }
 
+/** A batch of a scan as each row's stored JSON (UTF-8), with where the scan stands after it. */
+export interface RawScanBatch {
+  rows: Buffer[];
+  /** The key of the last row read: a scan with `after` set to it reads exactly the rest. */
+  cursor: ScanKey;
+}
+
 /** A position in the (lastUpdated, id) order of one type. */
 export interface ScanKey {
   lastUpdated: Millis;
@@ -188,6 +195,11 @@ export interface ResourceStore {
    * exporter encodes the batches of `scan`.
    */
   scanNdjson?(options: ScanOptions): AsyncIterable<NdjsonChunk>;
+  /**
+   * `scan` as each row's stored UTF-8 bytes, for filters and projections that look at the bytes
+   * before (or instead of) parsing them. Optional: without it the exporter parses `scan`'s batches.
+   */
+  scanRows?(options: ScanOptions): AsyncIterable<RawScanBatch>;
   /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
   /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */

@@ -1,0 +1,179 @@
+import { elementsKeepSet, subsettedMeta } from './elements.js';
+import type { ElementsSpec } from './elements.js';
+import type { FhirResource } from './resource.js';
+
+// `_elements` on a resource's stored JSON bytes: the root members it keeps are copied as byte slices,
+// the others skipped unparsed; only `meta` is parsed, to add the SUBSETTED tag. The result is byte for
+// byte what JSON.stringify(projectElements(JSON.parse(text))) gives. Where the copy could differ (JSON
+// that JSON.stringify would write otherwise: whitespace, `\u` or `\/` escapes, numbers such as `1.50`,
+// duplicate or integer-like keys), it declines and the caller takes the parsed path.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const ESCAPE_U = Buffer.from('\\u');
+const ESCAPE_SLASH = Buffer.from('\\/');
+/** A whole string (skipped in one native match) or a bracket: what a skipped value's end depends on. */
+const STRUCTURE_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}]/g;
+/** ...and in a copied value also numbers and whitespace, which JSON.stringify may write otherwise. */
+const STRICT_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}\-0-9 \t\n\r]/g;
+const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const ASCII_RE = /^[\x20-\x7e]*$/;
+/** The meta the store writes (no tags yet): the SUBSETTED tag goes last, as the spread in subsettedMeta puts it. */
+const STORED_META_RE = /^\{"versionId":"[^"\\]*","lastUpdated":"[^"\\]*"\}$/;
+const SUBSETTED_TAG = `,${JSON.stringify(subsettedMeta({})).slice(1)}`;
+/** Keys JSON.parse and Object.entries would treat specially: array indexes go first, `__proto__`. */
+const SPECIAL_KEY_RE = /^(?:0|[1-9]\d*|__proto__)$/;
+/** Digits JSON.stringify writes as they are read (below 2^53, so exact). */
+const SAFE_INTEGER_DIGITS = 15;
+
+/** End (exclusive) of the string whose opening quote is at `at`; -1 when unterminated. */
+function stringEnd(s: string, at: number): number {
+  for (let i = s.indexOf('"', at + 1); i > 0; i = s.indexOf('"', i + 1)) {
+    let slashes = 0;
+    while (s.charCodeAt(i - 1 - slashes) === BACKSLASH) slashes++;
+    if ((slashes & 1) === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** True when JSON.stringify writes the number s[start, end) exactly as it stands. */
+function canonicalNumber(s: string, start: number, end: number): boolean {
+  const digits = s.charCodeAt(start) === MINUS ? start + 1 : start;
+  if (
+    end - digits <= SAFE_INTEGER_DIGITS &&
+    !(digits > start && end - digits === 1 && s.charCodeAt(digits) === ZERO)
+  ) {
+    let plain = true;
+    for (let i = digits; plain && i < end; i++) {
+      const c = s.charCodeAt(i);
+      plain = c >= ZERO && c <= NINE;
+    }
+    if (plain) return true;
+  }
+  const text = s.slice(start, end);
+  return String(Number(text)) === text;
+}
+
+/** End of the number or literal at `at`; -1 for whitespace, or a number `strict` finds not canonical. */
+function scalarEnd(s: string, at: number, strict: boolean): number {
+  const c = s.charCodeAt(at);
+  if (c === MINUS || (c >= ZERO && c <= NINE)) {
+    NUMBER_RE.lastIndex = at;
+    if (!NUMBER_RE.test(s)) return -1;
+    const end = NUMBER_RE.lastIndex;
+    return strict && !canonicalNumber(s, at, end) ? -1 : end;
+  }
+  if (c === 0x74 || c === 0x6e) return at + 4; // true, null
+  if (c === 0x66) return at + 5; // false
+  return -1;
+}
+
+/**
+ * End (exclusive) of the JSON value starting at `at`. `strict` also checks that the value is written as
+ * JSON.stringify would write it, and answers -1 when not. Strings are not checked: stored rows were
+ * parsed when loaded, so they hold no raw control character, and `\u` and `\/` were ruled out before.
+ */
+function valueEnd(s: string, at: number, strict: boolean): number {
+  const first = s.charCodeAt(at);
+  if (first === QUOTE) return stringEnd(s, at);
+  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return scalarEnd(s, at, strict);
+  const re = strict ? STRICT_RE : STRUCTURE_RE;
+  re.lastIndex = at + 1;
+  let depth = 1;
+  // test() rather than exec(): no match array per match. A match ending in a quote was a string.
+  while (re.test(s)) {
+    const i = re.lastIndex - 1;
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) {
+      continue;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      if (--depth === 0) return i + 1;
+    } else {
+      const end = scalarEnd(s, i, true);
+      if (end < 0) return -1;
+      re.lastIndex = end;
+    }
+  }
+  return -1;
+}
+
+/** `meta` with the SUBSETTED tag, as JSON whose latin1 encoding is its UTF-8. */
+function metaText(meta: FhirResource['meta']): string {
+  const json = JSON.stringify(subsettedMeta(meta));
+  return ASCII_RE.test(json) ? json : Buffer.from(json, 'utf8').toString('latin1');
+}
+
+/**
+ * Applies `_elements` to one resource given as its stored UTF-8 JSON, without parsing it.
+ * @param bytes - the resource's JSON, nothing before or after it
+ * @param type - its resource type
+ * @param spec - from parseElements
+ * @returns the projected JSON; null when `spec` lists nothing for the type (export it whole); undefined
+ *   when the bytes are not written as JSON.stringify would write them (project the parsed resource)
+ */
+export function projectElementsRaw(
+  bytes: Buffer,
+  type: string,
+  spec: ElementsSpec,
+): Buffer | null | undefined {
+  const keep = elementsKeepSet(type, spec);
+  if (keep === null) return null;
+  if (bytes.includes(BACKSLASH) && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) {
+    return undefined;
+  }
+  // latin1: one character per byte, so offsets are byte offsets and slices re-encode to the same bytes.
+  const s = bytes.toString('latin1');
+  if (s.charCodeAt(0) !== OPEN_OBJECT || s.charCodeAt(1) !== QUOTE) return undefined;
+  const seen = new Set<string>();
+  let resourceType: string | undefined;
+  let out = '';
+  let hasMeta = false;
+  for (let i = 1; ;) {
+    if (s.charCodeAt(i) !== QUOTE) return undefined;
+    const keyEnd = stringEnd(s, i);
+    if (keyEnd < 0 || s.charCodeAt(keyEnd) !== COLON) return undefined;
+    const key = s.slice(i + 1, keyEnd - 1);
+    if (key.includes('\\') || SPECIAL_KEY_RE.test(key) || seen.has(key)) return undefined;
+    seen.add(key);
+    const name = key.charCodeAt(0) === 0x5f ? key.slice(1) : key;
+    const copied = key === 'resourceType' || (key !== 'meta' && (name === 'id' || keep.has(name)));
+    const end = valueEnd(s, keyEnd + 1, copied);
+    if (end < 0) return undefined;
+    if (key === 'resourceType') {
+      resourceType = s.slice(keyEnd + 1, end);
+    } else if (key === 'meta') {
+      hasMeta = true;
+      const stored = s.slice(keyEnd + 1, end);
+      if (STORED_META_RE.test(stored)) {
+        out += `,"meta":${stored.slice(0, -1)}${SUBSETTED_TAG}`;
+      } else {
+        const meta = JSON.parse(bytes.toString('utf8', keyEnd + 1, end)) as FhirResource['meta'];
+        out += `,"meta":${metaText(meta)}`;
+      }
+    } else if (copied) {
+      out += ',' + s.slice(i, end);
+    }
+    const next = s.charCodeAt(end);
+    if (next === CLOSE_OBJECT) {
+      if (end + 1 !== s.length) return undefined;
+      break;
+    }
+    if (next !== COMMA) return undefined;
+    i = end + 1;
+  }
+  // resourceType goes first, wherever the stored JSON has it; the keep set was the one of `type`.
+  if (resourceType !== `"${type}"`) return undefined;
+  if (!hasMeta) out += `,"meta":${metaText(undefined)}`;
+  return Buffer.from(`{"resourceType":${resourceType}${out}}`, 'latin1');
+}
