@@ -90,6 +90,7 @@ async function waitForListening(child: ChildProcess, stderr: () => string): Prom
     const done = (err?: Error): void => {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
       child.off('exit', onExit);
       if (err === undefined) return resolve();
       child.kill('SIGKILL');
@@ -106,6 +107,8 @@ async function waitForListening(child: ChildProcess, stderr: () => string): Prom
       START_TIMEOUT_MS,
     );
     child.stdout?.on('data', onData);
+    // With JSON logs (no terminal) the server says it listens on stderr.
+    child.stderr?.on('data', onData);
     child.once('exit', onExit);
   });
   // Keep draining stdout so the child never blocks on a full pipe.
