@@ -19,6 +19,7 @@ import type {
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk, resolveLine } from './attachment-urls.js';
+import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
 import type { FileKind, UnitCheckpoint, UnitFile } from './unit-spec.js';
 
@@ -34,6 +35,8 @@ export interface UnitContext {
   progress: (rows: number) => Promise<boolean>;
   /** Split a type into units of about this many rows. */
   rowsPerUnit: number;
+  /** How Group and patient-list exports read the store (ExportConfig.readPath); `auto` when unset. */
+  readPath?: ExportReadPath;
   /** Store the units a planning unit made; resolves false when its lease was lost. */
   savePlan: (units: NewUnit[]) => Promise<boolean>;
   /** Asked between batches of a resumable scan: true when the unit should checkpoint and yield now. */
@@ -166,9 +169,9 @@ export async function pump(
   options: ScanOptions,
   out: NdjsonSeries,
   compiled: CompiledRequest,
-  hooks: { onText?: (text: string) => Promise<void>; pause?: () => Promise<boolean> } = {},
+  hooks: { onBytes?: (bytes: Buffer) => Promise<void>; pause?: () => Promise<boolean> } = {},
 ): Promise<ScanKey | undefined> {
-  const { onText, pause } = hooks;
+  const { onBytes, pause } = hooks;
   const filter = compiled.filters.get(options.type);
   const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
   try {
@@ -180,9 +183,9 @@ export async function pump(
         if (resolved) chunk.release?.();
         const bytes = resolved ?? chunk.bytes;
         const release = resolved ? undefined : chunk.release;
-        // With onText the bytes are read after the write: their buffer must not be handed back.
-        await out.writeChunk(bytes, chunk.rows, onText ? undefined : release);
-        if (onText) for (const text of latin1Pieces(bytes)) await onText(text);
+        // Read before the write, so the buffer can go back to the producer once written.
+        if (onBytes) await onBytes(bytes);
+        await out.writeChunk(bytes, chunk.rows, release);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
       return undefined;
@@ -191,7 +194,7 @@ export async function pump(
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
       const lines = toLines(batch, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
       await out.writeLines(lines);
-      if (onText) await onText(lines.join('\n'));
+      if (onBytes) await onBytes(Buffer.from(lines.join('\n')));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
       if (pause && (await pause())) return batch.cursor;
     }

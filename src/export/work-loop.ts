@@ -67,6 +67,7 @@ async function runLeased(
     storage: deps.storage,
     fileMaxBytes: config.fileMaxBytes,
     rowsPerUnit: config.rowsPerUnit,
+    readPath: config.readPath,
     ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
     savePlan: (units) => store.jobs.addPlannedUnits(unit, owner, units),
     progress: async (n) => {
