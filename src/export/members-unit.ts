@@ -38,6 +38,7 @@ export async function runMembers(
   if (request.since !== undefined) options.since = request.since;
   if (request.until !== undefined) options.until = request.until;
   if (checkpoint?.afterPatient !== undefined) options.afterPatient = checkpoint.afterPatient;
+  if (ctx.memberBatchPatients !== undefined) options.batchPatients = ctx.memberBatchPatients;
   const segment = checkpoint?.segment ?? 0;
   const outs = new Map<string, NdjsonSeries>();
   const outFor = (type: string): NdjsonSeries => {

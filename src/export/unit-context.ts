@@ -37,6 +37,8 @@ export interface UnitContext {
   rowsPerUnit: number;
   /** How Group and patient-list exports read the store (ExportConfig.readPath); `auto` when unset. */
   readPath?: ExportReadPath;
+  /** Patients per batch of a members unit (its checkpoint granularity); unset, the store's default. */
+  memberBatchPatients?: number;
   /** Store the units a planning unit made; resolves false when its lease was lost. */
   savePlan: (units: NewUnit[]) => Promise<boolean>;
   /** Asked between batches of a resumable scan: true when the unit should checkpoint and yield now. */

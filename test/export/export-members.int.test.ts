@@ -1,8 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPaths } from '../../src/store/index.js';
+import { createStorage } from '../../src/storage/index.js';
+import { compileRequest, runUnit, UnitYieldedError } from '../../src/export/unit-runner.js';
+import type { UnitContext } from '../../src/export/unit-runner.js';
+import type { UnitCheckpoint } from '../../src/export/unit-spec.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
-import { hasSynthea, SYNTHEA_DIR } from '../helpers/temp.js';
+import { hasSynthea, SYNTHEA_DIR, tempDir } from '../helpers/temp.js';
 import { kickoff, startTestServer, suiteScope, waitForExport } from '../helpers/server.js';
 import type { TestManifest, TestServer } from '../helpers/server.js';
 import { backends } from '../helpers/stores.js';
@@ -212,6 +216,54 @@ for (const backend of backends()) {
       test('_typeFilter and _elements on the member path', async () => {
         assert.ok((await compare('filter')).has('Observation'));
         assert.ok((await compare('elements')).has('Condition'));
+      });
+
+      test('a members unit that checkpoints and resumes writes what an uninterrupted one writes', async (t) => {
+        const store = members.runtime.store;
+        const status = await kickoff(`${members.baseUrl}/Group/tenth/$export`);
+        assert.equal((await waitForExport(status)).status, 200);
+        const job = (await store.jobs.getJob(status.split('/').pop()!))!;
+        const unit = (await store.jobs.listUnits(job.id)).find((u) => u.spec.includes('"members"'))!;
+        const compiled = await compileRequest(store, job);
+        const storage = createStorage({ kind: 'local', root: tempDir(t) });
+        const ctx = (over: Partial<UnitContext> = {}): UnitContext => ({
+          store,
+          storage,
+          fileMaxBytes: 1 << 20,
+          rowsPerUnit: 1000,
+          memberBatchPatients: 3,
+          progress: async () => true,
+          savePlan: async () => true,
+          yieldNow: async () => false,
+          saveCheckpoint: async () => true,
+          ...over,
+        });
+        const read = async (files: { type: string; name: string }[]): Promise<string[]> => {
+          const out: string[] = [];
+          for (const f of files) {
+            const chunks: Buffer[] = [];
+            for await (const c of storage.read(job.id, f.name)) chunks.push(c as Buffer);
+            for (const l of Buffer.concat(chunks).toString('utf8').split('\n'))
+              if (l) out.push(`${f.type} ${l}`);
+          }
+          return out.sort();
+        };
+        const whole = await read((await runUnit(ctx(), job, compiled, { ...unit, checkpoint: null })).files);
+        let saved: UnitCheckpoint | undefined;
+        let asked = 0;
+        const paused = ctx({
+          // Yield after the second batch.
+          yieldNow: async () => ++asked === 2,
+          saveCheckpoint: async (cp) => ((saved = cp), true),
+        });
+        await assert.rejects(runUnit(paused, job, compiled, { ...unit, checkpoint: null }), UnitYieldedError);
+        assert.ok(
+          saved?.afterPatient !== undefined && saved.files.length > 0,
+          'a checkpoint after a patient',
+        );
+        const resumed = await runUnit(ctx(), job, compiled, { ...unit, checkpoint: JSON.stringify(saved) });
+        assert.deepEqual(await read(resumed.files), whole);
+        assert.ok(whole.length > 50);
       });
 
       test('a POSTed patient list', async () => {
