@@ -1,5 +1,5 @@
 import { DEFAULT_EXPORT_CONFIG } from '../export/index.js';
-import type { ExportConfig, KickoffLimits } from '../export/index.js';
+import type { ExportConfig, ExportReadPath, KickoffLimits } from '../export/index.js';
 import type { AuthConfig } from '../auth/index.js';
 import { isPostgresUrl, redactDb } from '../store/index.js';
 import { loadAuthConfig, loadTlsConfig } from './auth-config.js';
@@ -113,6 +113,15 @@ function dashboardPassword(raw: string | undefined): { dashboardPassword?: strin
   return { dashboardPassword: raw };
 }
 
+const READ_PATHS: readonly ExportReadPath[] = ['auto', 'types', 'members'];
+
+/** FHIRHOSE_EXPORT_READ_PATH: how Group and patient-list exports read the store. */
+function readPath(raw: string | undefined, fallback: ExportReadPath): ExportReadPath {
+  if (raw === undefined || raw === '') return fallback;
+  if ((READ_PATHS as readonly string[]).includes(raw)) return raw as ExportReadPath;
+  throw new ConfigError(`FHIRHOSE_EXPORT_READ_PATH must be one of ${READ_PATHS.join(', ')}, got '${raw}'`);
+}
+
 /** Read FHIRHOSE_* variables and flags into a frozen config. Flags win over the environment. */
 export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Readonly<ServeConfig> {
   const db = loadDb(env, flags.db);
@@ -157,6 +166,7 @@ export function loadServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags): Read
     ),
     unitSliceMs:
       int('FHIRHOSE_UNIT_SLICE_SECONDS', env.FHIRHOSE_UNIT_SLICE_SECONDS, d.unitSliceMs / 1000, 1) * 1000,
+    readPath: readPath(env.FHIRHOSE_EXPORT_READ_PATH, d.readPath),
     // Export threads (and `fhirhose worker` processes) resolve relative Attachment URLs against it.
     baseUrl,
   };

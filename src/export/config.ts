@@ -1,3 +1,6 @@
+/** How Group and patient-list exports read the store (docs/export.md, "How Group exports are read"). */
+export type ExportReadPath = 'auto' | 'types' | 'members';
+
 /** Export engine settings (defaults in DEFAULT_EXPORT_CONFIG; documented in docs/config.md). */
 export interface ExportConfig {
   /** Worker threads that run units inside the server process (0: none, e.g. separate workers). */
@@ -28,6 +31,11 @@ export interface ExportConfig {
   /** A unit that fails this many times is reported in `error` and the job goes on. */
   maxAttempts: number;
   /**
+   * How Group and patient-list exports read: `members` through the compartment index, patient by
+   * patient; `types` by scanning each type; `auto` picks by the members' share of the patients.
+   */
+  readPath: ExportReadPath;
+  /**
    * The server's public base URL: exported relative `Attachment.url` values are resolved against it.
    * Unset (tests of the engine alone), they are exported as stored.
    */
@@ -57,4 +65,5 @@ export const DEFAULT_EXPORT_CONFIG: Readonly<ExportConfig> = Object.freeze({
   unitSliceMs: 3_000,
   maxAttempts: 3,
   manifestPageUnits: 50,
+  readPath: 'auto',
 });

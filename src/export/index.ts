@@ -8,7 +8,7 @@ export type { ExportFile, ExportServiceDeps, ExportStatus } from './export-servi
 export { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from './limits.js';
 export type { KickoffLimits } from './limits.js';
 export { DEFAULT_EXPORT_CONFIG } from './config.js';
-export type { ExportConfig } from './config.js';
+export type { ExportConfig, ExportReadPath } from './config.js';
 export { ExportMonitor } from './export-monitor.js';
 export type {
   ClientActivity,

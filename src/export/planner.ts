@@ -1,11 +1,26 @@
 import { PATIENT_COMPARTMENT_TYPES, SUPPORTING_TYPES } from '../fhir/index.js';
 import type { NewUnit, ResourceStore } from '../store/index.js';
+import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
 
 const PATIENTS_PER_BLOCK_UNIT = 1000;
 // Types counted and split at once while planning; more would only queue for pool connections.
 const PLAN_CONCURRENCY = 4;
+/**
+ * A Group or patient list of at most this share of the store's patients is read member by member
+ * through the compartment index; a larger one by scanning each type. Measured at 100k and 1M
+ * resources (docs/export.md, "How Group exports are read").
+ */
+export const MEMBER_SHARE_MAX = 0.3;
+// A members unit holds 100 to 500 patients (about 5k to 25k rows of generated data): each unit writes
+// a file per type, so tiny units cost more in file commits than they gain in parallelism. A list is cut
+// into at least MIN_MEMBER_UNITS units (the default worker count) when it has enough patients.
+const MIN_PATIENTS_PER_MEMBER_UNIT = 100;
+const MAX_PATIENTS_PER_MEMBER_UNIT = 500;
+const MIN_MEMBER_UNITS = 2;
+/** Progress estimate only: rows per patient in typical (generated) records. */
+const ROWS_PER_PATIENT_ESTIMATE = 50;
 
 /** Planning knobs and the job's scope. */
 export interface PlanOptions {
@@ -14,6 +29,30 @@ export interface PlanOptions {
   transactionTime: number;
   /** The patients a group or patient-list export covers. */
   patients: string[] | undefined;
+  /** How a patient list is read (ExportConfig.readPath); `auto` when unset. */
+  readPath?: ExportReadPath;
+}
+
+/** Whether a patient list is read member by member (`members` units) rather than by type scans. */
+export async function readsMembers(
+  store: ResourceStore,
+  patients: string[] | undefined,
+  readPath: ExportReadPath = 'auto',
+): Promise<boolean> {
+  if (patients === undefined || readPath === 'types') return false;
+  if (readPath === 'members') return true;
+  const total = await store.count('Patient');
+  return total === 0 || patients.length <= MEMBER_SHARE_MAX * total;
+}
+
+/** A sorted patient list cut into the patient lists of members units. */
+export function memberChunks(patients: readonly string[]): string[][] {
+  const sorted = [...new Set(patients)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const even = Math.ceil(sorted.length / MIN_MEMBER_UNITS);
+  const size = Math.min(MAX_PATIENTS_PER_MEMBER_UNIT, Math.max(MIN_PATIENTS_PER_MEMBER_UNIT, even));
+  const out: string[][] = [];
+  for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size));
+  return out;
 }
 
 /** The types an export covers, in a stable order. */
@@ -93,6 +132,26 @@ export async function planUnits(
     if (request.since !== undefined) for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
     return units;
   }
+  if (await readsMembers(store, patients, options.readPath)) {
+    for (const chunk of memberChunks(patients!)) {
+      add(0, { kind: 'members', patients: chunk, types: main }, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+    }
+  } else await addTypeUnits(store, main, options, add);
+  if (request.since !== undefined) {
+    for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
+  }
+  for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
+  if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);
+  return units;
+}
+
+/** Units of each type's key ranges (phase 0). */
+async function addTypeUnits(
+  store: ResourceStore,
+  main: string[],
+  options: PlanOptions,
+  add: (phase: number, spec: UnitSpec, estimate: number) => void,
+): Promise<void> {
   // Counting and splitting a type are independent of other types: on PostgreSQL, a few at once.
   const sizes = await mapLimit(main, PLAN_CONCURRENCY, async (type) => ({
     type,
@@ -109,12 +168,6 @@ export async function planUnits(
     // Counts and bounds may come from a sample (planRanges): the last estimate must not go below zero.
     add(0, after, Math.max(0, count - bounds.length * options.rowsPerUnit));
   }
-  if (request.since !== undefined) {
-    for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
-  }
-  for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
-  if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);
-  return units;
 }
 
 /** `fn` over `items` with at most `limit` calls pending; results in the order of `items`. */

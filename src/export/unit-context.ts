@@ -20,6 +20,7 @@ import { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk, resolveLine } from './attachment-urls.js';
 import { lineOf, rowsToChunk } from './row-lines.js';
 import type { LineOptions } from './row-lines.js';
+import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
 import type { FileKind, UnitCheckpoint, UnitFile } from './unit-spec.js';
 
@@ -35,6 +36,10 @@ export interface UnitContext {
   progress: (rows: number) => Promise<boolean>;
   /** Split a type into units of about this many rows. */
   rowsPerUnit: number;
+  /** How Group and patient-list exports read the store (ExportConfig.readPath); `auto` when unset. */
+  readPath?: ExportReadPath;
+  /** Patients per batch of a members unit (its checkpoint granularity); unset, the store's default. */
+  memberBatchPatients?: number;
   /** Store the units a planning unit made; resolves false when its lease was lost. */
   savePlan: (units: NewUnit[]) => Promise<boolean>;
   /** Asked between batches of a resumable scan: true when the unit should checkpoint and yield now. */
@@ -158,15 +163,6 @@ export function* latin1Pieces(bytes: Buffer): Generator<string> {
   }
 }
 
-/** A callback that runs `fn` on its second call: when both of two things holding a buffer are done. */
-function afterBoth(fn: () => void): () => void {
-  let calls = 0;
-  return () => {
-    calls += 1;
-    if (calls === 2) fn();
-  };
-}
-
 /**
  * Copy a scan to a series, filtered and projected, with progress and stop checks. With `pause`, a
  * parsed scan stops between batches when it answers true, and the cursor to resume from is returned
@@ -177,9 +173,9 @@ export async function pump(
   options: ScanOptions,
   out: NdjsonSeries,
   compiled: CompiledRequest,
-  hooks: { onText?: (text: string) => Promise<void>; pause?: () => Promise<boolean> } = {},
+  hooks: { onBytes?: (bytes: Buffer) => Promise<void>; pause?: () => Promise<boolean> } = {},
 ): Promise<ScanKey | undefined> {
-  const { onText, pause } = hooks;
+  const { onBytes, pause } = hooks;
   const filter = compiled.filters.get(options.type);
   const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
   try {
@@ -191,15 +187,9 @@ export async function pump(
         if (resolved) chunk.release?.();
         const bytes = resolved ?? chunk.bytes;
         const release = resolved ? undefined : chunk.release;
-        // With onText the bytes are read after the write is queued: the buffer goes back once both
-        // the write and the reading are done, not before (and not never: a fresh buffer per chunk
-        // would wait for a collection, so memory would grow with the export's speed).
-        const handBack = release && onText ? afterBoth(release) : release;
-        await out.writeChunk(bytes, chunk.rows, handBack);
-        if (onText) {
-          for (const text of latin1Pieces(bytes)) await onText(text);
-          handBack?.();
-        }
+        // Read before the write, so the buffer can go back to the producer once written.
+        if (onBytes) await onBytes(bytes);
+        await out.writeChunk(bytes, chunk.rows, release);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
       return undefined;
@@ -216,7 +206,7 @@ export async function pump(
       for await (const batch of ctx.store.scanRows({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
         const chunk = rowsToChunk(batch.rows, rowOptions);
         await out.writeChunk(chunk.bytes, chunk.lines);
-        if (onText) for (const text of latin1Pieces(chunk.bytes)) await onText(text);
+        if (onBytes) await onBytes(chunk.bytes);
         if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
         if (pause && (await pause())) return batch.cursor;
       }
@@ -226,7 +216,7 @@ export async function pump(
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
       const lines = toLines(batch, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
       await out.writeLines(lines);
-      if (onText) await onText(lines.join('\n'));
+      if (onBytes) await onBytes(Buffer.from(lines.join('\n')));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
       if (pause && (await pause())) return batch.cursor;
     }

@@ -1,6 +1,8 @@
 import { operationOutcome } from '../fhir/index.js';
 import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, UnitRecord } from '../store/index.js';
 import { BlockWriter } from './block-writer.js';
+import { runMembers } from './members-unit.js';
+import { RefCollector } from './ref-collector.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
@@ -18,8 +20,6 @@ import type { UnitCheckpoint, UnitResult, UnitSpec } from './unit-spec.js';
 export { compileRequest, UnitStoppedError, UnitYieldedError } from './unit-context.js';
 export type { CompiledRequest, UnitContext } from './unit-context.js';
 
-const SUPPORTING_REF =
-  /"reference":"(?:[^"]*\/)?(Practitioner|PractitionerRole|Organization|Location|Medication|Device)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^"]*)?"/g;
 const DELETED_PER_BUNDLE = 100;
 const REF_FLUSH = 5000;
 
@@ -40,6 +40,8 @@ export async function runUnit(
       return runPlan(ctx, job, compiled);
     case 'resources':
       return runResources(ctx, { job, compiled, unit, checkpoint }, spec);
+    case 'members':
+      return runMembers(ctx, { job, compiled, unit, checkpoint }, spec);
     case 'blocks':
       return runBlocks(ctx, job, compiled, unit, spec);
     case 'provenance':
@@ -59,6 +61,7 @@ async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledReque
     rowsPerUnit: ctx.rowsPerUnit,
     transactionTime: job.transactionTime,
     patients,
+    ...(ctx.readPath ? { readPath: ctx.readPath } : {}),
   });
   // The planned units run after this one: their phases start at 1.
   const saved = await ctx.savePlan(units.map((u) => ({ ...u, phase: u.phase + 1 })));
@@ -88,25 +91,21 @@ async function runResources(
   if (compiled.patients !== undefined) options.patients = compiled.patients;
   const segment = checkpoint?.segment ?? 0;
   const out = series(ctx, job, unit, 'output', spec.type, segment);
-  const refs = new Map<string, { type: string; id: string }>();
+  const refs = new RefCollector();
   // Patient-level output pulls in the Practitioners, Organizations... it refers to (supporting units).
-  const onText =
+  const onBytes =
     request.level === 'system'
       ? undefined
-      : async (text: string): Promise<void> => {
-          for (const m of text.matchAll(SUPPORTING_REF))
-            refs.set(`${m[1]}/${m[2]}`, { type: m[1]!, id: m[2]! });
-          if (refs.size >= REF_FLUSH) {
-            await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
-            refs.clear();
-          }
+      : async (bytes: Buffer): Promise<void> => {
+          refs.scan(bytes);
+          if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
         };
   const pausedAt = await pump(ctx, options, out, compiled, {
-    ...(onText ? { onText } : {}),
+    ...(onBytes ? { onBytes } : {}),
     pause: ctx.yieldNow,
   });
   // Before a checkpoint too: the references of the rows written so far are not read again.
-  await ctx.store.jobs.addRefs(job.id, [...refs.values()]);
+  await ctx.store.jobs.addRefs(job.id, refs.take());
   const files = [...(checkpoint?.files ?? []), ...(await finish(out, 'output', spec.type))];
   if (!pausedAt) return { files };
   if (!(await ctx.saveCheckpoint({ segment: segment + 1, after: pausedAt, files }))) {

@@ -6,6 +6,11 @@ export type UnitSpec =
   | { kind: 'plan' }
   /** Resources of one type, optionally one key range of it. */
   | { kind: 'resources'; type: string; after?: ScanKey; upTo?: ScanKey }
+  /**
+   * The compartments of a share of a Group's or patient list's members, read through the compartment
+   * index (members-unit.ts); `types` are the patient-compartment types the export covers.
+   */
+  | { kind: 'members'; patients: string[]; types: string[] }
   /** Supporting resources of one type referenced by the job's patient-compartment output. */
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */
@@ -39,10 +44,12 @@ export interface UnitResult {
 
 /**
  * Where a unit that gave its worker back part-way resumes: the segment its next files are named in,
- * the scan position after the last batch it wrote, and the files it committed before.
+ * the scan position after the last batch it wrote (a key for a type scan, the last patient for a
+ * members unit), and the files it committed before.
  */
 export interface UnitCheckpoint {
   segment: number;
-  after: ScanKey;
+  after?: ScanKey;
+  afterPatient?: string;
   files: UnitFile[];
 }

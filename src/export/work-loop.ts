@@ -67,6 +67,7 @@ async function runLeased(
     storage: deps.storage,
     fileMaxBytes: config.fileMaxBytes,
     rowsPerUnit: config.rowsPerUnit,
+    readPath: config.readPath,
     ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
     ...(config.rawRows === false ? { rawRows: false } : {}),
     savePlan: (units) => store.jobs.addPlannedUnits(unit, owner, units),

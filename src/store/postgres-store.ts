@@ -9,6 +9,7 @@ import { writeBulk } from './postgres-ingest.js';
 import { PgReader } from './postgres-reader.js';
 import type { SamplingOptions } from './postgres-reader.js';
 import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
+import { pgReadMembers } from './postgres-members.js';
 import { pgSearch } from './postgres-search.js';
 import { PgJobStore } from './postgres-jobs.js';
 import { PgAuthStore } from './postgres-auth.js';
@@ -19,6 +20,8 @@ import type {
   BlockOptions,
   DeletedOptions,
   IngestSummary,
+  MemberBatch,
+  MemberOptions,
   NdjsonChunk,
   RawScanBatch,
   PatientBlock,
@@ -210,6 +213,10 @@ export class PostgresStore implements ResourceStore {
 
   patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock> {
     return pgPatientBlocks(this.db, options);
+  }
+
+  readMembers(options: MemberOptions): AsyncIterable<MemberBatch> {
+    return pgReadMembers(this.db, options);
   }
 
   async patientIds(asOf: number): Promise<string[]> {

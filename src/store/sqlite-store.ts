@@ -4,6 +4,7 @@ import type { FhirResource } from '../fhir/index.js';
 import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteReader } from './sqlite-reader.js';
+import { readMembersSqlite } from './sqlite-members.js';
 import { SqliteJobStore } from './sqlite-jobs.js';
 import { SqliteAuthStore } from './sqlite-auth.js';
 import { sqliteSearch } from './sqlite-search.js';
@@ -16,6 +17,8 @@ import type {
   BlockOptions,
   DeletedOptions,
   IngestSummary,
+  MemberBatch,
+  MemberOptions,
   NdjsonChunk,
   RawScanBatch,
   PatientBlock,
@@ -190,6 +193,10 @@ export class SqliteStore implements ResourceStore {
 
   async *patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock> {
     yield* this.reader.patientBlocks(options);
+  }
+
+  async *readMembers(options: MemberOptions): AsyncIterable<MemberBatch> {
+    yield* readMembersSqlite(this.db, options);
   }
 
   async patientIds(asOf: number): Promise<string[]> {

@@ -146,6 +146,35 @@ export interface PatientBlock {
   resources: StoredResource[];
 }
 
+/**
+ * Options for reading the Patient compartments of an export's members (a Group or `patient=` list)
+ * through the compartment index, instead of scanning every row of each type.
+ */
+export interface MemberOptions {
+  /** The patients to read (a unit's share of the members); read in id order. */
+  patients: string[];
+  /**
+   * Every patient of the export. A resource in the compartments of several of them is read only for
+   * the lowest (in id order), so units that split the members never write it twice.
+   */
+  members: string[];
+  /** Resource types to read; `Patient` reads the members' own Patient resources. */
+  types: string[];
+  asOf: Millis;
+  since?: Millis;
+  until?: Millis;
+  /** Resume after this patient (a checkpoint): only the patients after it are read. */
+  afterPatient?: string;
+  /** Patients per batch (each batch is read in one snapshot); a default suits about 50 rows each. */
+  batchPatients?: number;
+}
+
+/** One batch of members read: each type's rows as NDJSON, and the last patient the batch covers. */
+export interface MemberBatch {
+  lastPatient: string;
+  types: Map<string, { rows: number; bytes: Buffer }>;
+}
+
 /** Options for listing deletions. */
 export interface DeletedOptions {
   type: string;
@@ -204,6 +233,11 @@ export interface ResourceStore {
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
   /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */
   patientBlocks(options: BlockOptions): AsyncIterable<PatientBlock>;
+  /**
+   * The versions current at `asOf` (and within since/until) in the compartments of `patients`, as the
+   * type scan with a patient list would read them, in batches of patients, each resource once per export.
+   */
+  readMembers(options: MemberOptions): AsyncIterable<MemberBatch>;
   /** Ids of the Patients current at `asOf`, in id order. */
   patientIds(asOf: Millis): Promise<string[]>;
   /** Flattened Patient members of a Group (nested Groups followed, cycles guarded, inactive skipped). */

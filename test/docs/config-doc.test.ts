@@ -73,6 +73,7 @@ function codeDefaults(): Map<string, string> {
     ['FHIRHOSE_RETRY_AFTER_SECONDS', plain.export.retryAfterSeconds],
     ['FHIRHOSE_MAX_QUEUED_JOBS', plain.export.maxQueuedJobsPerClient],
     ['FHIRHOSE_UNIT_SLICE_SECONDS', plain.export.unitSliceMs / 1000],
+    ['FHIRHOSE_EXPORT_READ_PATH', plain.export.readPath],
     ['FHIRHOSE_DOWNLOAD_MODE', plain.files.downloads],
     ['FHIRHOSE_PRESIGNED_URL_SECONDS', s3.files.presignedUrlSeconds],
     ['AWS_REGION', region(s3)],
