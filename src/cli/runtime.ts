@@ -10,6 +10,8 @@ import {
   buildServer,
   exportPlugins,
   exportCapability,
+  viewPlugins,
+  withViewCapability,
 } from '../server/index.js';
 import { openStore } from '../store/index.js';
 import type { ResourceStore } from '../store/index.js';
@@ -87,8 +89,12 @@ export async function createRuntime(
     store,
     baseUrl: config.baseUrl,
     logger: log,
-    plugins: [...(auth ? authPlugins(auth) : []), ...exportPlugins(service, config.kickoffLimits)],
-    capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
+    plugins: [
+      ...(auth ? authPlugins(auth) : []),
+      ...exportPlugins(service, config.kickoffLimits),
+      ...viewPlugins(),
+    ],
+    capability: withViewCapability({ ...exportCapability(), ...(auth ? authCapability(auth) : {}) }),
     ...(auth ? { auth: auth.verifier } : {}),
     ...(https ? { https } : {}),
   });

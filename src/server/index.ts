@@ -10,3 +10,5 @@ export { refuseOtherMethods } from './routes/method-not-allowed.js';
 export { exportCapability, exportPlugins } from './export-plugins.js';
 export { authCapability, authPlugins } from './auth-plugins.js';
 export { grantOf } from './request-grant.js';
+export { viewPlugins, withViewCapability } from './view-plugins.js';
+export { VIEW_RUN_CANONICAL } from './routes/view-run.js';
