@@ -52,9 +52,15 @@ async function primed(rows: AsyncIterable<ViewRow>): Promise<AsyncIterable<ViewR
   const it = rows[Symbol.asyncIterator]();
   const first = await it.next();
   return (async function* () {
-    if (first.done) return;
-    yield first.value;
-    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    // A client that goes away destroys the response, which returns this generator: pass that on so
+    // the store scan underneath closes its cursor.
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    } finally {
+      await it.return?.();
+    }
   })();
 }
 
