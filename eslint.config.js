@@ -1,21 +1,29 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Layering (DESIGN.md): cli -> server/client -> export/auth -> store/storage -> fhir; views -> fhir.
+// Layering (DESIGN.md): cli -> server/client -> export/auth -> store/storage -> fhir; views -> fhir;
+// tables -> views/store.
 // Each rule lists the layers a folder must not import.
 const layerRules = [
   {
     files: ['src/fhir/**'],
-    banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate', 'views'],
+    banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate', 'views', 'tables'],
   },
-  { files: ['src/store/**', 'src/storage/**'], banned: ['export', 'auth', 'server', 'client', 'cli'] },
+  {
+    files: ['src/store/**', 'src/storage/**'],
+    banned: ['export', 'auth', 'server', 'client', 'cli', 'tables'],
+  },
   { files: ['src/export/**', 'src/auth/**'], banned: ['server', 'client', 'cli'] },
   { files: ['src/server/**'], banned: ['client', 'cli'] },
   { files: ['src/client/**'], banned: ['server', 'export', 'store', 'storage', 'auth', 'cli'] },
   { files: ['src/generate/**'], banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli'] },
   {
     files: ['src/views/**'],
-    banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate'],
+    banned: ['store', 'export', 'storage', 'auth', 'server', 'client', 'cli', 'generate', 'tables'],
+  },
+  {
+    files: ['src/tables/**'],
+    banned: ['export', 'storage', 'auth', 'server', 'client', 'cli', 'generate'],
   },
 ];
 

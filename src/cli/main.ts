@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   keys: async () => (await import('./commands/keys.js')).registerKeys,
   worker: async () => (await import('./commands/worker.js')).registerWorker,
   bench: async () => (await import('./commands/bench.js')).registerBench,
+  views: async () => (await import('./commands/views.js')).registerViews,
 };
 
 /** Two or three examples per command, shown after its options by `--help`. */
@@ -64,6 +65,10 @@ Examples:
   worker: `
 Examples:
   fhirhose worker --db postgres://db/fhir --export-dir /srv/exports --threads 2`,
+  views: `
+Examples:
+  fhirhose views run patients.view.json --db data.db --format parquet --out patients.parquet
+  fhirhose views run bp.view.json --db postgres://db/fhir --format csv --limit 100 > bp.csv`,
   bench: `
 Examples:
   npm run bench                                      # 1M resources, 3 runs (about 12 minutes)

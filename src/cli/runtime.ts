@@ -12,6 +12,8 @@ import {
   dashboardRoutes,
   exportPlugins,
   exportCapability,
+  viewPlugins,
+  withViewCapability,
 } from '../server/index.js';
 import type { RoutePlugin } from '../server/index.js';
 import { isPostgresUrl, openStore } from '../store/index.js';
@@ -143,11 +145,12 @@ export async function createRuntime(
       ...(auth ? authPlugins(auth) : []),
       ...exportPlugins(service, config.kickoffLimits),
       dashboard.plugin,
+      ...viewPlugins(),
     ],
     ...(dashboard.enabled
       ? { landingLinks: [{ path: '/dashboard', text: 'Export dashboard (operators)' }] }
       : {}),
-    capability: { ...exportCapability(), ...(auth ? authCapability(auth) : {}) },
+    capability: withViewCapability({ ...exportCapability(), ...(auth ? authCapability(auth) : {}) }),
     ...(auth ? { auth: auth.verifier } : {}),
     ...(https ? { https } : {}),
   });

@@ -14,3 +14,5 @@ export { dashboardRoutes, DASHBOARD_HEADER } from './routes/dashboard.js';
 export type { DashboardDeps, DashboardHealth } from './routes/dashboard.js';
 export { dashboardEnabled } from './dashboard-access.js';
 export type { DashboardAccess } from './dashboard-access.js';
+export { viewPlugins, withViewCapability } from './view-plugins.js';
+export { VIEW_RUN_CANONICAL } from './routes/view-run.js';
