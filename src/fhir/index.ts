@@ -12,4 +12,5 @@ export * from './type-filter.js';
 export * from './elements.js';
 export * from './resource-check.js';
 export * from './attachments.js';
+export * from './prefer.js';
 export { fhirpathEngine, r4Model } from './fhirpath-lazy.js';
