@@ -39,13 +39,27 @@ export type ExportStatus =
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest };
 
-/** A file the caller may download. */
-export interface ExportFile {
+/** One inclusive byte range of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Picks the range to serve once the file's size is known: a range, undefined for the whole file, or
+ * null when the requested range cannot be satisfied (nothing is opened then).
+ */
+export type RangePicker = (bytes: number) => ByteRange | undefined | null;
+
+/** A file the caller may download, already checked and opened. */
+export interface OpenedFile {
   bytes: number;
   /** When the job and its files expire; null while the job runs (partial manifests). */
   expiresAt: number | null;
-  /** Open the file, or one byte range of it (inclusive). */
-  read(range?: { start: number; end: number }): Readable;
+  /** The range picked: undefined for the whole file, null when unsatisfiable. */
+  range: ByteRange | undefined | null;
+  /** The file or its range; null when the range is unsatisfiable. */
+  stream: Readable | null;
 }
 
 /** Dependencies of the export service. */
@@ -344,12 +358,19 @@ export class ExportService {
   }
 
   /**
-   * A file to download: it must belong to a job of the caller's client, be listed by a finished unit,
-   * and hold only types the caller's scopes cover (docs/export.md "Who may download which file").
+   * Checks and opens a file to download in one call, so no route can open a file it has not checked:
+   * it must belong to a job of the caller's client, be listed by a finished unit, and hold only types
+   * the caller's scopes cover (docs/export.md "Who may download which file").
+   * @param pickRange - chooses the byte range from the file's size; default the whole file
    * @throws NotFoundError for another client's job, or a file not listed, not stored or expired
    * @throws ForbiddenError when the scopes do not cover a type the file holds
    */
-  async file(jobId: string, name: string, caller: Caller): Promise<ExportFile> {
+  async openFile(
+    jobId: string,
+    name: string,
+    caller: Caller,
+    pickRange: RangePicker = () => undefined,
+  ): Promise<OpenedFile> {
     const job = await this.ownJob(jobId, caller.clientId);
     // Files of finished units are final, so partial manifests may list them before the job completes.
     const listed = listedFiles(await this.deps.store.jobs.listUnits(jobId)).find((l) => l.file.name === name);
@@ -358,7 +379,9 @@ export class ExportService {
     const { storage } = this.deps;
     const info = await storage.stat(jobId, name);
     if (!info) throw new NotFoundError(`file ${name} not found in export ${jobId}`);
-    return { bytes: info.bytes, expiresAt: job.expiresAt, read: (range) => storage.read(jobId, name, range) };
+    const range = pickRange(info.bytes);
+    const stream = range === null ? null : storage.read(jobId, name, range);
+    return { bytes: info.bytes, expiresAt: job.expiresAt, range, stream };
   }
 
   /** Remove expired jobs and cancelled ones (after their leases can no longer be held). */

@@ -14,4 +14,5 @@ export * from './elements.js';
 export * from './elements-raw.js';
 export * from './resource-check.js';
 export * from './attachments.js';
+export * from './prefer.js';
 export { fhirpathEngine, r4Model } from './fhirpath-lazy.js';

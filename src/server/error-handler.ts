@@ -31,8 +31,9 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 type ErrorClass = abstract new (...args: never[]) => FhirhoseError;
 
 /**
- * The one table from domain error class to HTTP status (STYLE.md "Errors").
- * StoreError and StorageError answer 503 instead when they are retryable.
+ * The one table from error to HTTP status (STYLE.md "Errors"): domain error classes here, and below it
+ * the token endpoint's OAuthError by its RFC 6749 code. StoreError and StorageError answer 503 instead
+ * when they are retryable. Read both through {@link statusOf}.
  */
 const STATUS_BY_CLASS = new Map<ErrorClass, number>([
   [InvalidRequestError, 400],
@@ -55,8 +56,8 @@ const STATUS_BY_CLASS = new Map<ErrorClass, number>([
 ]);
 
 /**
- * The token endpoint's errors (RFC 6749 §5.2): 400, except 401 for a client that failed to
- * authenticate, which then also carries WWW-Authenticate (RFC 9110 §15.5.2).
+ * The rest of the one table: the token endpoint's errors (RFC 6749 §5.2) are 400, except 401 for a
+ * client that failed to authenticate, which then also carries WWW-Authenticate (RFC 9110 §15.5.2).
  */
 const STATUS_BY_OAUTH_ERROR: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_request: 400,
@@ -117,8 +118,11 @@ export interface ErrorResponse {
   outcome: OperationOutcome;
 }
 
-/** The HTTP status for a domain error; undefined for a class missing from the table. */
-export function statusOf(error: FhirhoseError): number | undefined {
+/** The HTTP status for an error; undefined for a domain error class missing from the table. */
+export function statusOf(error: OAuthError): number;
+export function statusOf(error: FhirhoseError | OAuthError): number | undefined;
+export function statusOf(error: FhirhoseError | OAuthError): number | undefined {
+  if (error instanceof OAuthError) return STATUS_BY_OAUTH_ERROR[error.error];
   if ((error instanceof StoreError || error instanceof StorageError) && error.retryable) return 503;
   for (
     let proto: unknown = Object.getPrototypeOf(error);
@@ -205,7 +209,7 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
     request.log.info({ oauthError: error.error, reason: error.message }, 'token request refused');
     if (error.error === 'invalid_client') reply.header('www-authenticate', 'Bearer error="invalid_client"');
     return reply
-      .status(STATUS_BY_OAUTH_ERROR[error.error])
+      .status(statusOf(error))
       .send(JSON.stringify({ error: error.error, error_description: error.message }));
   }
   const { status, outcome } = toErrorResponse(error, request.id, requestFacts(error, request));

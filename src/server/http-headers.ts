@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../fhir/index.js';
+import { InvalidRequestError, readPreferences } from '../fhir/index.js';
 
 /** The weak ETag FHIR uses for a version: `W/"3"` (R4 http.html#versioning). */
 export function formatEtag(versionId: number): string {
@@ -34,22 +34,23 @@ export interface Preferences {
   return?: 'minimal' | 'representation' | 'OperationOutcome';
 }
 
-/** Parse a Prefer header; unknown preferences are ignored, as RFC 7240 asks. */
+type ReturnPreference = NonNullable<Preferences['return']>;
+const RETURN_VALUES: readonly string[] = ['minimal', 'representation', 'OperationOutcome'];
+
+function isReturnPreference(word: string): word is ReturnPreference {
+  return RETURN_VALUES.includes(word);
+}
+
+/**
+ * Parse a Prefer header with the one shared parser: quoted words, the first of a repeated preference
+ * wins, unknown preferences and values are ignored, as RFC 7240 asks.
+ */
 export function parsePrefer(header: string | string[] | undefined): Preferences {
+  const read = readPreferences(header);
   const prefs: Preferences = {};
-  if (header === undefined) return prefs;
-  const parts = (Array.isArray(header) ? header.join(',') : header).split(/[,;]/);
-  for (const part of parts) {
-    const [rawName, rawValue] = part.split('=', 2);
-    const name = rawName?.trim().toLowerCase();
-    const value = rawValue?.trim().replace(/^"(.*)"$/, '$1');
-    if (name === 'handling' && (value === 'strict' || value === 'lenient')) prefs.handling = value;
-    if (
-      name === 'return' &&
-      (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')
-    ) {
-      prefs.return = value;
-    }
-  }
+  const handling = read.get('handling')?.toLowerCase();
+  if (handling === 'strict' || handling === 'lenient') prefs.handling = handling;
+  const ret = read.get('return');
+  if (ret !== undefined && isReturnPreference(ret)) prefs.return = ret;
   return prefs;
 }

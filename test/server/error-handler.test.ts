@@ -12,6 +12,7 @@ import {
   StoreError,
   TooManyRequestsError,
 } from '../../src/fhir/index.js';
+import { OAuthError } from '../../src/auth/index.js';
 import { statusOf, toErrorResponse } from '../../src/server/index.js';
 
 const EXPECTED: Record<string, number> = {
@@ -54,6 +55,20 @@ describe('error status table', () => {
   test('answers retryable store and storage errors with 503', () => {
     assert.equal(statusOf(new StoreError('busy', { retryable: true })), 503);
     assert.equal(statusOf(new StorageError('busy', { retryable: true })), 503);
+  });
+
+  test('maps each OAuth error code (RFC 6749 section 5.2): 401 for invalid_client, else 400', () => {
+    const expected = {
+      invalid_request: 400,
+      invalid_client: 401,
+      invalid_grant: 400,
+      unauthorized_client: 400,
+      unsupported_grant_type: 400,
+      invalid_scope: 400,
+    } as const;
+    for (const [code, status] of Object.entries(expected)) {
+      assert.equal(statusOf(new OAuthError(code as keyof typeof expected, 'no')), status, code);
+    }
   });
 });
 

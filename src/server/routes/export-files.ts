@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { ExportService } from '../../export/index.js';
+import type { ByteRange, ExportService } from '../../export/index.js';
 import type { RoutePlugin } from '../context.js';
 import { callerOf } from './export-client.js';
 
@@ -23,10 +23,7 @@ export function acceptsGzip(header: string | undefined): boolean {
  * unsatisfiable. A server may ignore Range (RFC 9110 §14.2) and must ignore a unit it does not know,
  * so another unit, several ranges and a malformed value are all ignored: the whole file is served.
  */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | undefined | null {
+export function parseRange(header: string | undefined, size: number): ByteRange | undefined | null {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   const [first = '', last = ''] = m ? m.slice(1) : [];
@@ -54,31 +51,44 @@ export function exportFileRoutes(service: ExportService): RoutePlugin {
   return async (app) => {
     app.get('/$export-files/:jobId/:name', async (request, reply) => {
       const { jobId, name } = request.params as { jobId: string; name: string };
-      const file = await service.file(jobId, name, callerOf(request));
-      const { bytes, expiresAt } = file;
+      const { headers } = request;
+      const file = await service.openFile(jobId, name, callerOf(request), (size) =>
+        parseRange(headers.range, size),
+      );
+      const { bytes, expiresAt, stream } = file;
       if (expiresAt !== null) reply.header('expires', new Date(expiresAt).toUTCString());
-      const range = parseRange(request.headers.range, bytes);
       reply.header('accept-ranges', 'bytes').header('vary', 'Accept-Encoding').type(NDJSON);
-      if (range === null) {
+      if (stream === null || file.range === null) {
         return reply.code(416).header('content-range', `bytes */${bytes}`).send();
       }
-      if (range) {
+      if (file.range) {
+        const { start, end } = file.range;
         reply
           .code(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${bytes}`)
-          .header('content-length', String(range.end - range.start + 1));
-        return reply.send(file.read(range));
+          .header('content-range', `bytes ${start}-${end}/${bytes}`)
+          .header('content-length', String(end - start + 1));
+        return reply.send(stream);
       }
-      if (acceptsGzip(request.headers['accept-encoding'])) {
+      if (acceptsGzip(headers['accept-encoding'])) {
         reply.header('content-encoding', 'gzip');
         // pipeline() destroys both streams if either fails, so no descriptor leaks on a dropped client.
         // Level 1 with 256 KiB output chunks: NDJSON shrinks about 10x, and zlib's default 16 KiB
         // chunks cost one thread-pool round trip per 16 KiB, a third of the speed.
         const gzip = createGzip({ level: 1, chunkSize: 256 * 1024 });
-        return reply.send(pipeline(file.read(), gzip, () => undefined));
+        return reply.send(
+          pipeline(stream, gzip, (err) => {
+            if (!err) return;
+            // A client that hangs up is routine; anything else is a failed read or deflate.
+            const aborted = request.raw.destroyed || reply.raw.destroyed;
+            if (aborted) request.log.debug({ err, jobId, name }, 'gzip download aborted by the client');
+            else request.log.error({ err, jobId, name }, 'gzip download failed');
+            // Headers are out, so a truncated body must not look complete: end by closing the connection.
+            reply.raw.destroy(err);
+          }),
+        );
       }
       reply.header('content-length', String(bytes));
-      return reply.send(file.read());
+      return reply.send(stream);
     });
   };
 }
