@@ -92,6 +92,7 @@ function scanParams(o: ScanOptions): Record<string, string | number> & { lu: num
 export class SqliteReader {
   /** NDJSON chunk buffers given back by consumers, for this connection's next chunks. */
   private readonly spareChunks: Buffer[] = [];
+  private compartmentsStmt: Database.Statement<[string, string], { patient_id: string }> | undefined;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -455,13 +456,12 @@ export class SqliteReader {
   }
 
   compartmentsOf(type: string, id: string): string[] {
-    return this.db
-      .prepare<[string, string], { patient_id: string }>(
-        `SELECT DISTINCT c.patient_id FROM compartment c JOIN resource r ON r.rid = c.rid
-         WHERE r.type = ? AND r.id = ? ORDER BY c.patient_id`,
-      )
-      .all(type, id)
-      .map((r) => r.patient_id);
+    // Prepared once: Provenance export asks this once per target, and preparing cost more than the lookup.
+    this.compartmentsStmt ??= this.db.prepare<[string, string], { patient_id: string }>(
+      `SELECT DISTINCT c.patient_id FROM compartment c JOIN resource r ON r.rid = c.rid
+       WHERE r.type = ? AND r.id = ? ORDER BY c.patient_id`,
+    );
+    return this.compartmentsStmt.all(type, id).map((r) => r.patient_id);
   }
 }
 
