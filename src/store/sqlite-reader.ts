@@ -168,6 +168,28 @@ export class SqliteReader {
    * object or type string is made per row.
    */
   *scanNdjson(options: ScanOptions): Generator<NdjsonChunk> {
+    const filler = new NdjsonChunkFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareChunks);
+    // Each row costs its bytes and its newline, as in the chunk, so batches end where chunks fill.
+    for (const batch of this.rowBatches(options, filler.budget, 1)) {
+      for (const row of batch.rows) filler.add(row);
+      const chunk = filler.take();
+      if (chunk) yield chunk;
+    }
+  }
+
+  /**
+   * `scan` as each row's UTF-8 bytes, in the same order and batches bounded the same way, with the
+   * key of the last row read as cursor: rows the caller rejects on their bytes are never decoded.
+   */
+  *scanRows(options: ScanOptions): Generator<RawScanBatch> {
+    yield* this.rowBatches(options, options.batchBytes ?? DEFAULT_BATCH_BYTES, 0);
+  }
+
+  /**
+   * The keyset loop under both byte scans: rows of at least `budget` bytes (each row counting its
+   * length plus `extraPerRow`) per batch, read in queries of ROWS_PER_QUERY rows.
+   */
+  private *rowBatches(options: ScanOptions, budget: number, extraPerRow: number): Generator<RawScanBatch> {
     const plan = this.plan(options);
     const patients = options.patients;
     const stmt = this.db
@@ -175,10 +197,11 @@ export class SqliteReader {
         `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
       )
       .raw(true);
-    const filler = new NdjsonChunkFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareChunks);
     const params = scanParams(options);
     try {
       for (;;) {
+        const rows: Buffer[] = [];
+        let bytes = 0;
         let read = 0;
         let more = false;
         for (const row of stmt.iterate(params)) {
@@ -192,53 +215,8 @@ export class SqliteReader {
             !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
           )
             continue;
-          filler.add(row[2]);
-          if (filler.bytes >= filler.budget) {
-            more = true;
-            break;
-          }
-        }
-        const chunk = filler.take();
-        if (chunk) yield chunk;
-        if (!more && read < ROWS_PER_QUERY) return;
-      }
-    } finally {
-      plan.dispose();
-    }
-  }
-
-  /**
-   * `scan` as each row's UTF-8 bytes, in the same order and batches bounded the same way, with the
-   * key of the last row read as cursor: rows the caller rejects on their bytes are never decoded.
-   */
-  *scanRows(options: ScanOptions): Generator<RawScanBatch> {
-    const plan = this.plan(options);
-    const patients = options.patients;
-    const stmt = this.db
-      .prepare<Record<string, unknown>, [number, string, Buffer, number]>(
-        `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
-      )
-      .raw(true);
-    const budget = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    const params = scanParams(options);
-    try {
-      for (;;) {
-        const rows: Buffer[] = [];
-        let bytes = 0;
-        let read = 0;
-        let more = false;
-        for (const row of stmt.iterate(params)) {
-          read += 1;
-          params.lu = row[0];
-          params.id = row[1];
-          if (
-            row[3] &&
-            patients &&
-            !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
-          )
-            continue;
           rows.push(row[2]);
-          bytes += row[2].length;
+          bytes += row[2].length + extraPerRow;
           if (bytes >= budget) {
             more = true;
             break;
