@@ -79,7 +79,19 @@ export function loadDb(env: NodeJS.ProcessEnv, flag: string | undefined): string
   if (isPostgresUrl(db) && !URL.canParse(db)) {
     throw new ConfigError(`FHIRHOSE_DB (--db) is not a valid PostgreSQL URL: '${redactDb(db)}'`);
   }
-  return db;
+  return isPostgresUrl(db) ? withPgUser(env, db) : db;
+}
+
+/**
+ * A PostgreSQL URL that names no user gets `PGUSER`, as libpq does; read here because only the CLI reads
+ * the environment. The store fills in the operating-system user when neither names one.
+ */
+export function withPgUser(env: NodeJS.ProcessEnv, url: string): string {
+  if (!env.PGUSER || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.username !== '') return url;
+  parsed.username = encodeURIComponent(env.PGUSER);
+  return parsed.href;
 }
 
 /**

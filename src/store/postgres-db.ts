@@ -42,12 +42,15 @@ const TYPES = {
     oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-/** A PostgreSQL URL with a user: as libpq, `PGUSER` or else the operating-system user when it names none. */
+/**
+ * A PostgreSQL URL with a user: the operating-system user when it names none, as libpq does. `PGUSER`
+ * is libpq's first choice; the CLI, which alone reads the environment, puts it in the URL before this.
+ */
 export function withDefaultUser(url: string): string {
   const parsed = new URL(url);
   if (parsed.username !== '') return url;
   try {
-    parsed.username = encodeURIComponent(process.env.PGUSER || userInfo().username);
+    parsed.username = encodeURIComponent(userInfo().username);
   } catch {
     // no passwd entry: the driver's defaults apply
     return url;

@@ -13,6 +13,16 @@ describe('loadServeConfig: database and workers', () => {
     assert.equal(config.exportDir, 'data/x.db.exports');
   });
 
+  test('fills in PGUSER as the user of a PostgreSQL URL that names none, as libpq does', () => {
+    const env = { PGUSER: 'reporter', FHIRHOSE_EXPORT_DIR: '/x' };
+    assert.equal(
+      loadServeConfig(env, { db: 'postgres://db.example.test/fhir' }).db,
+      'postgres://reporter@db.example.test/fhir',
+    );
+    assert.equal(loadServeConfig(env, { db: PG }).db, PG);
+    assert.equal(loadServeConfig(env, { db: 'data/x.db' }).db, 'data/x.db');
+  });
+
   test('treats an empty FHIRHOSE_DB as unset', () => {
     assert.equal(loadServeConfig({ FHIRHOSE_DB: '' }, {}).db, 'fhirhose.db');
   });

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { SCENARIOS, figureTable, runBench } from '../../bench/index.js';
 import type { BenchReport, ScenarioName } from '../../bench/index.js';
+import { withPgUser } from '../config.js';
 
 interface BenchFlags {
   resources: number;
@@ -79,15 +80,14 @@ export function registerBench(program: Command): void {
       const started = performance.now();
       const profileDir = flags.profile ? resolve(flags.profile) : undefined;
       if (profileDir) mkdirSync(profileDir, { recursive: true });
+      const pgUrl = flags.pg || process.env.FHIRHOSE_BENCH_PG_URL;
       const report = await runBench({
         resources: flags.resources,
         runs: flags.runs,
         ...(flags.dir ? { dir: resolve(flags.dir) } : {}),
         ...(flags.only ? { only: flags.only } : {}),
         ...(profileDir ? { profileDir } : {}),
-        ...(flags.pg || process.env.FHIRHOSE_BENCH_PG_URL
-          ? { pgUrl: flags.pg ?? process.env.FHIRHOSE_BENCH_PG_URL }
-          : {}),
+        ...(pgUrl ? { pgUrl: withPgUser(process.env, pgUrl) } : {}),
         env: process.env,
         log: (line) => console.log(`${elapsed(started)}  ${line}`),
         command: ['fhirhose', ...process.argv.slice(2)].join(' '),
