@@ -97,7 +97,13 @@ class LocalFileWriter implements FileWriter {
 
   async abort(): Promise<void> {
     await this.syncing;
-    this.stream.destroy();
+    // The stream opens its file asynchronously: unlinking before it has closed would let that open
+    // create the `.part` file again after the unlink, and leave it behind.
+    if (!this.stream.closed) {
+      const closed = once(this.stream, 'close');
+      this.stream.destroy();
+      await closed;
+    }
     await unlink(this.tempPath).catch(() => undefined);
   }
 }
