@@ -1,8 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { workLoop } from '../../src/export/work-loop.js';
+import { LocalDirStorage } from '../../src/storage/index.js';
+import type { FileWriter } from '../../src/storage/index.js';
 import type { UnitResult } from '../../src/export/unit-spec.js';
 import type { NewUnit } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
@@ -27,6 +29,43 @@ async function createJob(e: Engine, id: string, units: NewUnit[]): Promise<void>
 }
 
 const PLAN: NewUnit = { phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 };
+const PATIENTS: NewUnit = {
+  phase: 1,
+  spec: JSON.stringify({ kind: 'resources', type: 'Patient' }),
+  estimate: 3,
+};
+
+/** The engine's folder storage, calling `hook` when a unit opens its first file: a moment inside a unit. */
+class HookedStorage extends LocalDirStorage {
+  constructor(
+    root: string,
+    private readonly hook: () => Promise<void>,
+  ) {
+    super(root);
+  }
+
+  override async createWriter(jobId: string, name: string): Promise<FileWriter> {
+    await this.hook();
+    return super.createWriter(jobId, name);
+  }
+}
+
+/** Run one loop over `storage` until it finds no work; `controller` may be aborted from inside a unit. */
+async function drainWith(
+  e: Engine,
+  storage: LocalDirStorage,
+  controller = new AbortController(),
+): Promise<void> {
+  await workLoop({
+    store: e.store,
+    storage,
+    config: e.config,
+    log: e.log,
+    signal: controller.signal,
+    waitForWork: async () => controller.abort(),
+    now: e.clock.now,
+  });
+}
 
 describe('workLoop', () => {
   test('runs every unit of a job, planned ones included, and completes it at the time of its clock', async (t) => {
@@ -125,5 +164,51 @@ describe('workLoop', () => {
     assert.equal(await drain(e), 0);
     const [unit] = await e.store.jobs.listUnits('job-4');
     assert.equal(unit?.status, 'pending');
+  });
+
+  test('a unit stops at its first heartbeat after its job was cancelled, and records nothing', async (t) => {
+    const e = engine(t, { heartbeatMs: 2_000 });
+    await e.store.ingest([makePatient('p1'), makePatient('p2'), makePatient('p3')]);
+    await createJob(e, 'job-5', [PATIENTS]);
+    const storage = new HookedStorage(e.root, async () => {
+      await e.store.jobs.setJobStatus('job-5', 'cancelled', e.clock.now());
+      // The next progress report is a heartbeat: the lease's last one is a heartbeat interval ago.
+      e.clock.advance(2_000);
+    });
+    await drainWith(e, storage);
+    const [unit] = await e.store.jobs.listUnits('job-5');
+    assert.equal(unit?.status, 'leased');
+    assert.equal(unit?.result, null);
+    assert.deepEqual(readdirSync(join(e.root, 'job-5')), []);
+  });
+
+  test('between heartbeats a unit does not look at its job: with the clock still, it runs to its end', async (t) => {
+    const e = engine(t, { heartbeatMs: 2_000 });
+    await e.store.ingest([makePatient('p1')]);
+    await createJob(e, 'job-6', [PATIENTS]);
+    let cancelled = false;
+    const storage = new HookedStorage(e.root, async () => {
+      if (cancelled) return;
+      cancelled = true;
+      await e.store.jobs.setJobStatus('job-6', 'cancelled', e.clock.now());
+    });
+    await drainWith(e, storage);
+    const [unit] = await e.store.jobs.listUnits('job-6');
+    // No heartbeat fell due, so it never learnt of the cancel; the job stays cancelled (the reaper's).
+    assert.equal(unit?.status, 'done');
+    assert.equal((await e.store.jobs.getJob('job-6'))?.status, 'cancelled');
+    assert.deepEqual(readdirSync(join(e.root, 'job-6')), [`${unit!.seq}.Patient.1.ndjson`]);
+  });
+
+  test('gives back the lease of a unit that shutdown stopped, so another worker runs it', async (t) => {
+    const e = engine(t);
+    await e.store.ingest([makePatient('p1')]);
+    await createJob(e, 'job-7', [PATIENTS]);
+    const controller = new AbortController();
+    await drainWith(e, new HookedStorage(e.root, async () => controller.abort()), controller);
+    const [unit] = await e.store.jobs.listUnits('job-7');
+    assert.equal(unit?.status, 'pending');
+    assert.equal(unit?.leaseOwner, null);
+    assert.deepEqual(readdirSync(join(e.root, 'job-7')), []);
   });
 });
