@@ -102,7 +102,8 @@ class LocalFileWriter implements FileWriter {
     if (!this.stream.closed) {
       const closed = once(this.stream, 'close');
       this.stream.destroy();
-      await closed;
+      // A stream that fails to open has nothing to remove: abort never throws.
+      await closed.catch(() => undefined);
     }
     await unlink(this.tempPath).catch(() => undefined);
   }
