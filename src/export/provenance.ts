@@ -68,6 +68,8 @@ async function* candidates(
   const options: ScanOptions = { type: 'Provenance', asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
   if (request.until !== undefined) options.until = request.until;
+  if (spec.after) options.after = spec.after;
+  if (spec.upTo) options.upTo = spec.upTo;
   const inExport = targetFilter(ctx, compiled, spec);
   for await (const batch of ctx.store.scan(options)) {
     const parsed = batch.map((row) => {

