@@ -1,5 +1,5 @@
 import { PATIENT_COMPARTMENT_TYPES, SUPPORTING_TYPES } from '../fhir/index.js';
-import type { NewUnit, ResourceStore } from '../store/index.js';
+import type { NewUnit, ResourceStore, ScanKey } from '../store/index.js';
 import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
@@ -19,6 +19,11 @@ export const MEMBER_SHARE_MAX = 0.3;
 const MIN_PATIENTS_PER_MEMBER_UNIT = 100;
 const MAX_PATIENTS_PER_MEMBER_UNIT = 500;
 const MIN_MEMBER_UNITS = 2;
+/**
+ * Provenance rows per `relevant` unit: each row costs a parse and a compartment lookup per target,
+ * so even a store's few Provenance (18k at 1M generated resources) are worth sharing between workers.
+ */
+const PROVENANCE_ROWS_PER_UNIT = 10_000;
 /** Progress estimate only: rows per patient in typical (generated) records. */
 const ROWS_PER_PATIENT_ESTIMATE = 50;
 
@@ -102,8 +107,8 @@ export function provenanceMode(request: ExportRequest): 'relevant' | 'latest' | 
 }
 
 /**
- * Turn a request into units: key ranges of each type (phase 0), deletions (phase 0), and the
- * supporting resources the output refers to (phase 1, once every phase-0 unit has finished). The
+ * Turn a request into units: key ranges of each type (phase 0), deletions and Provenance (phase 0),
+ * and the supporting resources the output refers to (phase 1, once every phase-0 unit has finished). The
  * `plan` unit that runs this stores the units one phase later (unit-runner.ts).
  */
 export async function planUnits(
@@ -141,8 +146,32 @@ export async function planUnits(
     for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
   }
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
-  if (provenance) add(1, { kind: 'provenance', mode: provenance, targetTypes: main }, 1);
+  if (provenance) await addProvenanceUnits(store, { mode: provenance, targetTypes: main }, options, add);
   return units;
+}
+
+/**
+ * Provenance units (phase 0: they read no other unit's output, so they run beside the compartment
+ * units). `relevant` keeps each Provenance on its own, so it is cut into key ranges that workers share;
+ * `latest` compares every Provenance of a target, so it stays one unit.
+ */
+async function addProvenanceUnits(
+  store: ResourceStore,
+  spec: { mode: 'relevant' | 'latest'; targetTypes: string[] },
+  options: PlanOptions,
+  add: (phase: number, spec: UnitSpec, estimate: number) => void,
+): Promise<void> {
+  const { count, bounds } =
+    spec.mode === 'latest'
+      ? { count: await store.count('Provenance'), bounds: [] }
+      : await store.planRanges('Provenance', Math.min(options.rowsPerUnit, PROVENANCE_ROWS_PER_UNIT));
+  const rows = bounds.length === 0 ? count : Math.ceil(count / (bounds.length + 1));
+  let after: { after?: ScanKey } = {};
+  for (const bound of bounds) {
+    add(0, { kind: 'provenance', ...spec, ...after, upTo: bound }, rows);
+    after = { after: bound };
+  }
+  add(0, { kind: 'provenance', ...spec, ...after }, Math.max(1, rows));
 }
 
 /** Units of each type's key ranges (phase 0). */

@@ -18,8 +18,10 @@ interface Candidate {
   targets: string[];
 }
 
-function readTargets(resource: FhirResource): { key: string; type: string; id: string }[] {
-  const out: { key: string; type: string; id: string }[] = [];
+type Target = { key: string; type: string; id: string };
+
+function readTargets(resource: FhirResource): Target[] {
+  const out: Target[] = [];
   for (const t of Array.isArray(resource.target) ? (resource.target as { reference?: unknown }[]) : []) {
     const ref = typeof t?.reference === 'string' ? parseReference(t.reference) : undefined;
     if (ref?.type) out.push({ key: `${ref.type}/${ref.id}`, type: ref.type, id: ref.id });
@@ -27,21 +29,32 @@ function readTargets(resource: FhirResource): { key: string; type: string; id: s
   return out;
 }
 
-/** Decides whether a target belongs to the export: its type is exported and, below system level, its patient is. */
-async function targetFilter(
+/**
+ * For a batch's targets, the keys of those in the export: their type is exported and, below system
+ * level, their patient is. The compartments of a batch's non-Patient targets come from one store call.
+ */
+function targetFilter(
   ctx: UnitContext,
   compiled: CompiledRequest,
   spec: ProvenanceSpec,
-): Promise<(type: string, id: string) => Promise<boolean>> {
+): (targets: readonly Target[]) => Promise<Set<string>> {
   const types = new Set(spec.targetTypes);
   const { patients } = compiled;
-  if (patients === undefined) return async (type) => types.has(type);
-  const set = patients === 'all' ? undefined : new Set(patients);
-  return async (type, id) => {
-    if (!types.has(type)) return false;
-    if (type === 'Patient') return set ? set.has(id) : true;
-    const owners = await ctx.store.compartmentsOf(type, id);
-    return set ? owners.some((p) => set.has(p)) : owners.length > 0;
+  const set = patients === undefined || patients === 'all' ? undefined : new Set(patients);
+  return async (targets) => {
+    const kept = new Set<string>();
+    const lookups = new Map<string, Target>();
+    for (const t of targets) {
+      if (!types.has(t.type)) continue;
+      if (patients === undefined || (t.type === 'Patient' && (!set || set.has(t.id)))) kept.add(t.key);
+      else if (t.type !== 'Patient') lookups.set(t.key, t);
+    }
+    if (lookups.size === 0) return kept;
+    const owners = await ctx.store.compartmentsOfMany([...lookups.values()]);
+    for (const [key, found] of owners) {
+      if (!set || found.some((p) => set.has(p))) kept.add(key);
+    }
+    return kept;
   };
 }
 
@@ -55,17 +68,22 @@ async function* candidates(
   const options: ScanOptions = { type: 'Provenance', asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
   if (request.until !== undefined) options.until = request.until;
-  const inExport = await targetFilter(ctx, compiled, spec);
+  if (spec.after) options.after = spec.after;
+  if (spec.upTo) options.upTo = spec.upTo;
+  const inExport = targetFilter(ctx, compiled, spec);
   for await (const batch of ctx.store.scan(options)) {
-    const kept: Candidate[] = [];
-    for (const row of batch) {
+    const parsed = batch.map((row) => {
       const resource = JSON.parse(row.json) as FhirResource;
-      const targets: string[] = [];
-      for (const t of readTargets(resource)) if (await inExport(t.type, t.id)) targets.push(t.key);
-      if (targets.length > 0) kept.push({ row, recorded: String(resource.recorded ?? ''), targets });
+      return { row, recorded: String(resource.recorded ?? ''), targets: readTargets(resource) };
+    });
+    const kept = await inExport(parsed.flatMap((p) => p.targets));
+    const out: Candidate[] = [];
+    for (const p of parsed) {
+      const targets = p.targets.filter((t) => kept.has(t.key)).map((t) => t.key);
+      if (targets.length > 0) out.push({ row: p.row, recorded: p.recorded, targets });
     }
     if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
-    yield kept;
+    yield out;
   }
 }
 

@@ -15,8 +15,17 @@ export type UnitSpec =
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */
   | { kind: 'blocks'; patients: string[]; types: string[] }
-  /** Provenance of the exported resources (includeAssociatedData, or the IG's patient-level default). */
-  | { kind: 'provenance'; mode: 'relevant' | 'latest'; targetTypes: string[] }
+  /**
+   * Provenance of the exported resources (includeAssociatedData, or the IG's patient-level default);
+   * `relevant` may be cut into key ranges of the Provenance rows, `latest` compares them all in one unit.
+   */
+  | {
+      kind: 'provenance';
+      mode: 'relevant' | 'latest';
+      targetTypes: string[];
+      after?: ScanKey;
+      upTo?: ScanKey;
+    }
   /** Deletions of one type since `_since`. */
   | { kind: 'deleted'; type: string }
   /** The warnings of lenient handling, as an error file. */

@@ -7,12 +7,14 @@ import type {
   NdjsonChunk,
   RawScanBatch,
   ReadResult,
+  ResourceKey,
   ScanBatch,
   ScanKey,
   ScanOptions,
   StoredResource,
 } from './types.js';
 import { withCursor } from './scan-cursor.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
 const DEFAULT_BATCH_BYTES = 512 * 1024;
@@ -412,6 +414,24 @@ export class PgReader {
       [type, id],
     );
     return found.rows.map((r) => r.patient_id);
+  }
+
+  async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
+    const rows: [string, string, string][] = [];
+    const sorted = [...refs].sort(byKey);
+    for (let i = 0; i < sorted.length; i += REFS_PER_QUERY) {
+      const part = sorted.slice(i, i + REFS_PER_QUERY);
+      // The key arrays drive the join through the (type, id) key and compartment_rid.
+      const found = await this.db.query<{ type: string; id: string; patient_id: string }>(
+        `SELECT r.type, r.id, c.patient_id
+         FROM unnest($1::text[], $2::text[]) AS k(type, id)
+         JOIN resource r ON r.type = k.type AND r.id = k.id
+         JOIN compartment c ON c.rid = r.rid`,
+        [part.map((r) => r.type), part.map((r) => r.id)],
+      );
+      for (const r of found.rows) rows.push([r.type, r.id, r.patient_id]);
+    }
+    return groupOwners(rows);
   }
 }
 

@@ -28,6 +28,7 @@ import type {
   ReadResult,
   ResourceStore,
   ScanBatch,
+  ResourceKey,
   ScanKey,
   ScanOptions,
   SearchPage,
@@ -229,6 +230,10 @@ export class PostgresStore implements ResourceStore {
 
   async compartmentsOf(type: string, id: string): Promise<string[]> {
     return this.reader.compartmentsOf(type, id);
+  }
+
+  async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
+    return this.reader.compartmentsOfMany(refs);
   }
 
   async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {

@@ -25,6 +25,7 @@ import type {
   ReadResult,
   ResourceStore,
   ScanBatch,
+  ResourceKey,
   ScanKey,
   ScanOptions,
   SearchPage,
@@ -209,6 +210,10 @@ export class SqliteStore implements ResourceStore {
 
   async compartmentsOf(type: string, id: string): Promise<string[]> {
     return this.reader.compartmentsOf(type, id);
+  }
+
+  async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
+    return this.reader.compartmentsOfMany(refs);
   }
 
   async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {

@@ -123,6 +123,12 @@ export interface RawScanBatch {
   cursor: ScanKey;
 }
 
+/** One resource by type and id. */
+export interface ResourceKey {
+  type: string;
+  id: string;
+}
+
 /** A position in the (lastUpdated, id) order of one type. */
 export interface ScanKey {
   lastUpdated: Millis;
@@ -244,6 +250,11 @@ export interface ResourceStore {
   groupPatients(groupId: string): Promise<string[]>;
   /** The patient ids whose compartment holds this resource. */
   compartmentsOf(type: string, id: string): Promise<string[]>;
+  /**
+   * `compartmentsOf` for many resources in a few queries: keyed `type/id`, each with its patient ids
+   * in id order; a resource in no compartment (or not stored) has no entry.
+   */
+  compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>>;
   /** Keys that split a type's current rows into ranges of about `rowsPerRange` rows, for planning. */
   rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]>;
   /**

@@ -31,7 +31,14 @@ describe('planUnits (real SQLite store)', () => {
 
   before(async () => {
     store = openSqliteStore(join(tempDir({ after }), 'plan.db'));
-    await store.ingest([...ids.map((id) => makePatient(id)), makeObservation('o1', 'p1')]);
+    const provenance = ['v1', 'v2', 'v3'].map((id) => ({
+      resourceType: 'Provenance',
+      id,
+      recorded: '2026-01-01T00:00:00Z',
+      target: [{ reference: 'Observation/o1' }],
+      agent: [{ who: { reference: 'Practitioner/d1' } }],
+    }));
+    await store.ingest([...ids.map((id) => makePatient(id)), makeObservation('o1', 'p1'), ...provenance]);
   });
   after(async () => store.close());
 
@@ -80,15 +87,41 @@ describe('planUnits (real SQLite store)', () => {
     assert.deepEqual(plan[0], { phase: 0, kind: 'blocks', patients: ids, types: ['Patient', 'Observation'] });
   });
 
-  test('patient level plans Provenance of the compartment in phase 1, after the ranges', async () => {
+  test('patient level plans Provenance of the compartment in phase 0, in key ranges beside the types', async () => {
     const plan = specs(await planUnits(store, { ...SYSTEM, level: 'patient' }, options));
-    assert.deepEqual(plan.at(-1), {
-      phase: 1,
-      kind: 'provenance',
-      mode: 'relevant',
-      targetTypes: ['Observation', 'Patient'],
-    });
-    assert.ok(plan.slice(0, -1).every((s) => s.phase === 0 && s.kind === 'resources'));
+    const provenance = plan.filter((s) => s.kind === 'provenance');
+    // Three Provenance rows at two per unit: two ranges, (start, bound] and (bound, end).
+    assert.equal(provenance.length, 2);
+    const bound = (provenance[0] as { upTo?: unknown }).upTo;
+    assert.ok(bound);
+    assert.deepEqual(provenance, [
+      {
+        phase: 0,
+        kind: 'provenance',
+        mode: 'relevant',
+        targetTypes: ['Observation', 'Patient'],
+        upTo: bound,
+      },
+      {
+        phase: 0,
+        kind: 'provenance',
+        mode: 'relevant',
+        targetTypes: ['Observation', 'Patient'],
+        after: bound,
+      },
+    ]);
+    assert.ok(plan.every((s) => s.phase === 0 && (s.kind === 'resources' || s.kind === 'provenance')));
+    // `latest` compares every Provenance of a target: one unit.
+    const latest = specs(
+      await planUnits(
+        store,
+        { ...SYSTEM, level: 'patient', includeAssociatedData: ['LatestProvenanceResources'] },
+        options,
+      ),
+    ).filter((s) => s.kind === 'provenance');
+    assert.deepEqual(latest, [
+      { phase: 0, kind: 'provenance', mode: 'latest', targetTypes: ['Observation', 'Patient'] },
+    ]);
     // Naming the types without Provenance leaves it out.
     const named = specs(
       await planUnits(store, { ...SYSTEM, level: 'patient', types: ['Observation'] }, options),

@@ -295,6 +295,32 @@ export function scanContract(backend: Backend, open: Open): void {
       assert.deepEqual(await store.compartmentsOf('Observation', 'o1'), ['p1']);
     });
 
+    test('compartmentsOfMany answers compartmentsOf for many resources, past one query worth of keys', async (t) => {
+      const store = await open(t);
+      await store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        makeObservation('o1', 'p2'),
+        makeObservation('o2', 'p2', { performer: [{ reference: 'Patient/p1' }] }),
+        makeObservation('o3', 'nobody', { subject: undefined }),
+      ]);
+      // Unknown keys first, so the stored ones fall in a later query of the store's chunks.
+      const missing = Array.from({ length: 4100 }, (_, i) => ({ type: 'Observation', id: `none-${i}` }));
+      const refs = [...missing, ...['o1', 'o2', 'o3', 'o2'].map((id) => ({ type: 'Observation', id }))];
+      const owners = await store.compartmentsOfMany(refs);
+      assert.deepEqual([...owners].sort(), [
+        ['Observation/o1', ['p2']],
+        ['Observation/o2', ['p1', 'p2']],
+      ]);
+      for (const id of ['o1', 'o2', 'o3']) {
+        assert.deepEqual(
+          owners.get(`Observation/${id}`) ?? [],
+          await store.compartmentsOf('Observation', id),
+        );
+      }
+      assert.deepEqual(await store.compartmentsOfMany([]), new Map());
+    });
+
     test('a compartment scan as of an earlier instant follows the compartment of the version then', async (t) => {
       const store = await open(t);
       await store.ingest([makeObservation('o1', 'p1')]);
