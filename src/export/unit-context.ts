@@ -203,10 +203,14 @@ export async function pump(
         elements: compiled.elements,
         baseUrl: ctx.baseUrl,
       };
-      for await (const batch of ctx.store.scanRows({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
-        const chunk = rowsToChunk(batch.rows, rowOptions);
-        await out.writeChunk(chunk.bytes, chunk.lines);
-        if (onBytes) await onBytes(chunk.bytes);
+      const batchBytes = options.batchBytes ?? ROWS_BATCH_BYTES;
+      for await (const batch of ctx.store.scanRows({ ...options, batchBytes })) {
+        const chunk = rowsToChunk(batch.rows, rowOptions, batchBytes);
+        if (chunk) {
+          // Read before the write, so the buffer can go back to be filled again once written.
+          if (onBytes) await onBytes(chunk.bytes);
+          await out.writeChunk(chunk.bytes, chunk.rows, chunk.release);
+        }
         if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
         if (pause && (await pause())) return batch.cursor;
       }
