@@ -7,7 +7,6 @@ import {
   resolveAttachments,
 } from '../fhir/index.js';
 import { NdjsonChunkFiller } from '../store/index.js';
-import type { NdjsonChunk } from '../store/index.js';
 
 // One stored row to one output line: parsed (filters, projections, relative URLs), or on its bytes
 // where that gives the same line (a row a pre-check rejects, a projection copied as byte slices).
@@ -63,17 +62,18 @@ function addLine(filler: NdjsonChunkFiller, row: Buffer, options: RowOptions): v
 }
 
 /**
- * Turns stored rows (each one's UTF-8 JSON) into NDJSON output, with the same lines as lineOf on each
- * row, but parsing only rows that pass the byte pre-check and that a byte projection cannot handle.
- * The chunk's buffer is reused once `release` is called: call it when the bytes are written.
- * @param budget - the rows' bytes, about: the size of the chunk buffer
+ * Writes the NDJSON output of stored rows (each one's UTF-8 JSON) into `filler`: the same lines as
+ * lineOf on each row, but parsing only rows that pass the byte pre-check and that a byte projection
+ * cannot handle.
  */
-export function rowsToChunk(
-  rows: readonly Buffer[],
-  options: RowOptions,
-  budget: number,
-): NdjsonChunk | undefined {
-  const filler = new NdjsonChunkFiller(budget, spareChunks);
+export function addRowLines(filler: NdjsonChunkFiller, rows: readonly Buffer[], options: RowOptions): void {
   for (const row of rows) addLine(filler, row, options);
-  return filler.take();
+}
+
+/**
+ * A filler for the output of byte scans, about `budget` bytes a chunk. Its chunks' buffers are reused
+ * once `release` is called: call it when the bytes are written.
+ */
+export function rowChunkFiller(budget: number): NdjsonChunkFiller {
+  return new NdjsonChunkFiller(budget, spareChunks);
 }

@@ -93,6 +93,11 @@ export class NdjsonChunkFiller {
     return chunk;
   }
 
+  /** Bytes a chunk holds without growing: the budget plus a typical row past it. */
+  get capacity(): number {
+    return this.standard;
+  }
+
   /** Room for a chunk: the budget plus a typical row past it, so most chunks never grow. */
   private get standard(): number {
     return this.budget + (this.budget >> 2);
