@@ -3,9 +3,10 @@ import {
   ATTACHMENT_TYPES,
   hasRelativeUrl,
   projectElements,
-  projectElementsRaw,
+  projectElementsRawInto,
   resolveAttachments,
 } from '../fhir/index.js';
+import { NdjsonChunkFiller } from '../store/index.js';
 
 // One stored row to one output line: parsed (filters, projections, relative URLs), or on its bytes
 // where that gives the same line (a row a pre-check rejects, a projection copied as byte slices).
@@ -34,44 +35,45 @@ export interface RowOptions extends LineOptions {
   precheck?: RawPrecheck | undefined;
 }
 
-/** Output lines as NDJSON bytes. */
-export interface RowChunk {
-  bytes: Buffer;
-  lines: number;
-}
+/**
+ * Chunk buffers given back once written, shared by every byte scan of the thread: a chunk is filled
+ * in place (rows copied, projections written straight into it), so a scan leaves no buffer per row
+ * or per batch for the collector, which frees external memory by time rather than by bytes.
+ */
+const spareChunks: Buffer[] = [];
 
-const NEWLINE = Buffer.from('\n');
-
-/** The output line of one row as bytes, or undefined when it is filtered out. */
-function rowLine(row: Buffer, options: RowOptions): Buffer | undefined {
+/** Writes the output line of one row into the chunk, or nothing when it is filtered out. */
+function addLine(filler: NdjsonChunkFiller, row: Buffer, options: RowOptions): void {
   const { type, filter, precheck, elements, baseUrl } = options;
-  if (precheck && !precheck(row)) return undefined;
+  if (precheck && !precheck(row)) return;
   // A relative Attachment.url is resolved on the parsed resource, like the plain path does.
   const resolves = baseUrl !== undefined && ATTACHMENT_TYPES.has(type) && hasRelativeUrl(row);
   if (!filter && elements && !resolves) {
-    const projected = projectElementsRaw(row, type, elements);
-    if (projected === null) return row;
-    if (projected !== undefined) return projected;
+    const done = projectElementsRawInto(row, type, elements, filler);
+    if (done === true) return filler.endLine();
+    if (done === null) return filler.add(row);
   }
   const json = row.toString('utf8');
   const line = lineOf(json, options);
-  if (line === undefined) return undefined;
+  if (line === undefined) return;
   // An unchanged line is the stored row: its bytes need no encoding again.
-  return line === json ? row : Buffer.from(line, 'utf8');
+  if (line === json) filler.add(row);
+  else filler.addText(line);
 }
 
 /**
- * Turns stored rows (each one's UTF-8 JSON) into NDJSON output, with the same lines as lineOf on each
- * row, but parsing only rows that pass the byte pre-check and that a byte projection cannot handle.
+ * Writes the NDJSON output of stored rows (each one's UTF-8 JSON) into `filler`: the same lines as
+ * lineOf on each row, but parsing only rows that pass the byte pre-check and that a byte projection
+ * cannot handle.
  */
-export function rowsToChunk(rows: readonly Buffer[], options: RowOptions): RowChunk {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for (const row of rows) {
-    const line = rowLine(row, options);
-    if (line === undefined) continue;
-    parts.push(line, NEWLINE);
-    size += line.length + 1;
-  }
-  return { bytes: Buffer.concat(parts, size), lines: parts.length / 2 };
+export function addRowLines(filler: NdjsonChunkFiller, rows: readonly Buffer[], options: RowOptions): void {
+  for (const row of rows) addLine(filler, row, options);
+}
+
+/**
+ * A filler for the output of byte scans, about `budget` bytes a chunk. Its chunks' buffers are reused
+ * once `release` is called: call it when the bytes are written.
+ */
+export function rowChunkFiller(budget: number): NdjsonChunkFiller {
+  return new NdjsonChunkFiller(budget, spareChunks);
 }

@@ -18,7 +18,7 @@ import type {
 import type { FileStorage } from '../storage/index.js';
 import { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk, resolveLine } from './attachment-urls.js';
-import { lineOf, rowsToChunk } from './row-lines.js';
+import { addRowLines, lineOf, rowChunkFiller } from './row-lines.js';
 import type { LineOptions } from './row-lines.js';
 import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
@@ -145,6 +145,12 @@ const PARSE_BATCH_BYTES = 128 * 1024;
 // Most rows of a pre-checked or byte-projected scan make no object: bigger batches, fewer round trips.
 const ROWS_BATCH_BYTES = 256 * 1024;
 
+function batchBytesOf(rows: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const row of rows) bytes += row.length + 1;
+  return bytes;
+}
+
 /**
  * NDJSON bytes as latin1 strings of whole lines, each at most about 64 KiB. References are ASCII, and
  * no byte of a multi-byte UTF-8 sequence is, so latin1 is exact for finding them.
@@ -163,6 +169,12 @@ export function* latin1Pieces(bytes: Buffer): Generator<string> {
   }
 }
 
+/** What a pump tells its unit: the bytes it wrote, and whether to stop at a checkpoint now. */
+export interface PumpHooks {
+  onBytes?: (bytes: Buffer) => Promise<void>;
+  pause?: () => Promise<boolean>;
+}
+
 /**
  * Copy a scan to a series, filtered and projected, with progress and stop checks. With `pause`, a
  * parsed scan stops between batches when it answers true, and the cursor to resume from is returned
@@ -173,7 +185,7 @@ export async function pump(
   options: ScanOptions,
   out: NdjsonSeries,
   compiled: CompiledRequest,
-  hooks: { onBytes?: (bytes: Buffer) => Promise<void>; pause?: () => Promise<boolean> } = {},
+  hooks: PumpHooks = {},
 ): Promise<ScanKey | undefined> {
   const { onBytes, pause } = hooks;
   const filter = compiled.filters.get(options.type);
@@ -195,22 +207,7 @@ export async function pump(
       return undefined;
     }
     if (ctx.rawRows !== false && ctx.store.scanRows !== undefined) {
-      const precheck = compiled.prechecks?.get(options.type);
-      const rowOptions = {
-        type: options.type,
-        filter,
-        precheck,
-        elements: compiled.elements,
-        baseUrl: ctx.baseUrl,
-      };
-      for await (const batch of ctx.store.scanRows({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
-        const chunk = rowsToChunk(batch.rows, rowOptions);
-        await out.writeChunk(chunk.bytes, chunk.lines);
-        if (onBytes) await onBytes(chunk.bytes);
-        if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
-        if (pause && (await pause())) return batch.cursor;
-      }
-      return undefined;
+      return await pumpRows(ctx, options, out, compiled, hooks);
     }
     // Parsed batches make many objects per byte: small ones let them die in the young generation.
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
@@ -225,4 +222,42 @@ export async function pump(
     await out.abort();
     throw err;
   }
+}
+
+/** pump's byte-row path: rows pre-checked or projected on their bytes, parsed only where needed. */
+async function pumpRows(
+  ctx: UnitContext,
+  options: ScanOptions,
+  out: NdjsonSeries,
+  compiled: CompiledRequest,
+  { onBytes, pause }: PumpHooks,
+): Promise<ScanKey | undefined> {
+  const rowOptions = {
+    type: options.type,
+    filter: compiled.filters.get(options.type),
+    precheck: compiled.prechecks?.get(options.type),
+    elements: compiled.elements,
+    baseUrl: ctx.baseUrl,
+  };
+  // Output chunks span batches (a projection is a fraction of its rows), so few are in flight.
+  const filler = rowChunkFiller(ROWS_BATCH_BYTES);
+  const flush = async (): Promise<void> => {
+    const chunk = filler.take();
+    if (!chunk) return;
+    // Read before the write, so the buffer can go back to be filled again once written.
+    if (onBytes) await onBytes(chunk.bytes);
+    await out.writeChunk(chunk.bytes, chunk.rows, chunk.release);
+  };
+  for await (const batch of ctx.store.scanRows!({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
+    // A batch's output is at most about its rows' bytes: flushed first if that might not fit.
+    if (filler.bytes + batchBytesOf(batch.rows) > filler.capacity) await flush();
+    addRowLines(filler, batch.rows, rowOptions);
+    if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
+    if (pause && (await pause())) {
+      await flush();
+      return batch.cursor;
+    }
+  }
+  await flush();
+  return undefined;
 }

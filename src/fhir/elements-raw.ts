@@ -1,6 +1,10 @@
 import { elementsKeepSet, subsettedMeta } from './elements.js';
 import type { ElementsSpec } from './elements.js';
 import type { FhirResource } from './resource.js';
+import { ProjectionPlan } from './projection-plan.js';
+import type { ProjectionSink } from './projection-plan.js';
+
+export type { ProjectionSink } from './projection-plan.js';
 
 // `_elements` on a resource's stored JSON bytes: the root members it keeps are copied as byte slices,
 // the others skipped unparsed; only `meta` is parsed, to add the SUBSETTED tag. The result is byte for
@@ -21,9 +25,15 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const ESCAPE_U = Buffer.from('\\u');
 const ESCAPE_SLASH = Buffer.from('\\/');
-/** A whole string (skipped in one native match) or a bracket: what a skipped value's end depends on. */
-const STRUCTURE_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}]/g;
-/** ...and in a copied value also numbers and whitespace, which JSON.stringify may write otherwise. */
+/**
+ * Everything up to and including the next bracket, strings taken whole (a bracket in a string is
+ * text). Written so that each character can match one way only: no match backtracks more than linearly.
+ */
+const SKIP_RE = /[^"[\]{}]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"[\]{}]*)*[[\]{}]/y;
+/**
+ * A whole string (one native match) or a bracket, numbers and whitespace: what a copied value is
+ * checked on, as JSON.stringify may write numbers and whitespace otherwise.
+ */
 const STRICT_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}\-0-9 \t\n\r]/g;
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const ASCII_RE = /^[\x20-\x7e]*$/;
@@ -86,7 +96,8 @@ function valueEnd(s: string, at: number, strict: boolean): number {
   const first = s.charCodeAt(at);
   if (first === QUOTE) return stringEnd(s, at);
   if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return scalarEnd(s, at, strict);
-  const re = strict ? STRICT_RE : STRUCTURE_RE;
+  if (!strict) return skippedEnd(s, at);
+  const re = STRICT_RE;
   re.lastIndex = at + 1;
   let depth = 1;
   // test() rather than exec(): no match array per match. A match ending in a quote was a string.
@@ -108,6 +119,28 @@ function valueEnd(s: string, at: number, strict: boolean): number {
   return -1;
 }
 
+/** End (exclusive) of the object or array at `at`, read only as far as its brackets; -1 when unreadable. */
+function skippedEnd(s: string, at: number): number {
+  let depth = 1;
+  SKIP_RE.lastIndex = at + 1;
+  try {
+    // One match runs over every string and scalar up to the next bracket.
+    while (SKIP_RE.test(s)) {
+      const c = s.charCodeAt(SKIP_RE.lastIndex - 1);
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+      else if (--depth === 0) return SKIP_RE.lastIndex;
+    }
+  } catch {
+    // Millions of strings between two brackets overflow the matcher's stack: the parsed path reads them.
+  }
+  return -1;
+}
+
+const NO_META = metaText(undefined);
+// Planned before it is written, so a projection is written once, straight into the sink; one plan
+// serves every row (a projection is synchronous).
+const plan = new ProjectionPlan(SUBSETTED_TAG);
+
 /** `meta` with the SUBSETTED tag, as JSON whose latin1 encoding is its UTF-8. */
 function metaText(meta: FhirResource['meta']): string {
   const json = JSON.stringify(subsettedMeta(meta));
@@ -115,18 +148,21 @@ function metaText(meta: FhirResource['meta']): string {
 }
 
 /**
- * Applies `_elements` to one resource given as its stored UTF-8 JSON, without parsing it.
+ * Applies `_elements` to one resource given as its stored UTF-8 JSON, without parsing it, writing the
+ * projected JSON (no newline) into `sink`.
  * @param bytes - the resource's JSON, nothing before or after it
  * @param type - its resource type
  * @param spec - from parseElements
- * @returns the projected JSON; null when `spec` lists nothing for the type (export it whole); undefined
- *   when the bytes are not written as JSON.stringify would write them (project the parsed resource)
+ * @returns true when written; null when `spec` lists nothing for the type (export it whole), and
+ *   undefined when the bytes are not written as JSON.stringify would write them (project the parsed
+ *   resource): in both cases nothing was written
  */
-export function projectElementsRaw(
+export function projectElementsRawInto(
   bytes: Buffer,
   type: string,
   spec: ElementsSpec,
-): Buffer | null | undefined {
+  sink: ProjectionSink,
+): true | null | undefined {
   const keep = elementsKeepSet(type, spec);
   if (keep === null) return null;
   if (bytes.includes(BACKSLASH) && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) {
@@ -135,10 +171,12 @@ export function projectElementsRaw(
   // latin1: one character per byte, so offsets are byte offsets and slices re-encode to the same bytes.
   const s = bytes.toString('latin1');
   if (s.charCodeAt(0) !== OPEN_OBJECT || s.charCodeAt(1) !== QUOTE) return undefined;
+  // A fresh set per row: one kept across rows would be old and pin each row's young key strings.
   const seen = new Set<string>();
-  let resourceType: string | undefined;
-  let out = '';
+  let typeStart = -1;
+  let typeEnd = -1;
   let hasMeta = false;
+  plan.reset();
   for (let i = 1; ;) {
     if (s.charCodeAt(i) !== QUOTE) return undefined;
     const keyEnd = stringEnd(s, i);
@@ -151,18 +189,18 @@ export function projectElementsRaw(
     const end = valueEnd(s, keyEnd + 1, copied);
     if (end < 0) return undefined;
     if (key === 'resourceType') {
-      resourceType = s.slice(keyEnd + 1, end);
+      typeStart = keyEnd + 1;
+      typeEnd = end;
     } else if (key === 'meta') {
       hasMeta = true;
-      const stored = s.slice(keyEnd + 1, end);
-      if (STORED_META_RE.test(stored)) {
-        out += `,"meta":${stored.slice(0, -1)}${SUBSETTED_TAG}`;
+      if (STORED_META_RE.test(s.slice(keyEnd + 1, end))) {
+        plan.storedMeta(keyEnd + 1, end);
       } else {
         const meta = JSON.parse(bytes.toString('utf8', keyEnd + 1, end)) as FhirResource['meta'];
-        out += `,"meta":${metaText(meta)}`;
+        plan.metaText(metaText(meta));
       }
     } else if (copied) {
-      out += ',' + s.slice(i, end);
+      plan.copy(i, end);
     }
     const next = s.charCodeAt(end);
     if (next === CLOSE_OBJECT) {
@@ -173,7 +211,37 @@ export function projectElementsRaw(
     i = end + 1;
   }
   // resourceType goes first, wherever the stored JSON has it; the keep set was the one of `type`.
-  if (resourceType !== `"${type}"`) return undefined;
-  if (!hasMeta) out += `,"meta":${metaText(undefined)}`;
-  return Buffer.from(`{"resourceType":${resourceType}${out}}`, 'latin1');
+  const named =
+    typeEnd - typeStart === type.length + 2 &&
+    s.charCodeAt(typeStart) === QUOTE &&
+    s.startsWith(type, typeStart + 1);
+  if (!named) return undefined;
+  if (!hasMeta) plan.metaText(NO_META);
+  plan.write(bytes, typeStart, typeEnd, sink);
+  return true;
+}
+
+/** A sink that makes a buffer of the projection's size. */
+class BufferSink implements ProjectionSink {
+  buffer = Buffer.alloc(0);
+
+  reserve(length: number): number {
+    this.buffer = Buffer.allocUnsafe(length);
+    return 0;
+  }
+}
+
+/**
+ * projectElementsRawInto giving the projected JSON as a buffer of its own.
+ * @returns the projected JSON; null when `spec` lists nothing for the type (export it whole); undefined
+ *   when the bytes are not written as JSON.stringify would write them (project the parsed resource)
+ */
+export function projectElementsRaw(
+  bytes: Buffer,
+  type: string,
+  spec: ElementsSpec,
+): Buffer | null | undefined {
+  const sink = new BufferSink();
+  const done = projectElementsRawInto(bytes, type, spec, sink);
+  return done === true ? sink.buffer : done;
 }

@@ -15,3 +15,4 @@ export type { OpenStoreOptions } from './open-store.js';
 // PostgreSQL is not re-exported here: importing 'pg' costs about 15 MiB of RSS in every thread that
 // loads it, so a SQLite server loads it nowhere. Its entry is './postgres.js'.
 export type { PostgresStore, PostgresStoreOptions } from './postgres-store.js';
+export { NdjsonChunkFiller } from './ndjson-chunks.js';

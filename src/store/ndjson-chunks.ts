@@ -44,6 +44,37 @@ export class NdjsonChunkFiller {
     this.count += 1;
   }
 
+  /** Append one line given as text, encoded as UTF-8 straight into the chunk, and its newline. */
+  addText(line: string): void {
+    const at = this.reserve(Buffer.byteLength(line, 'utf8'));
+    this.out!.write(line, at, 'utf8');
+    this.endLine();
+  }
+
+  /**
+   * Room for `length` more bytes of the current line (and its newline), written by the caller into
+   * `buffer` from the offset returned; `endLine` ends the line.
+   */
+  reserve(length: number): number {
+    const at = this.used;
+    const need = at + length + 1;
+    if (this.out === undefined || need > this.out.length) this.grow(need);
+    this.used = at + length;
+    return at;
+  }
+
+  /** The buffer `reserve` made room in; valid until the next `reserve`, `add` or `take`. */
+  get buffer(): Buffer {
+    return this.out!;
+  }
+
+  /** Ends the line written through `reserve`. */
+  endLine(): void {
+    this.out![this.used] = 10;
+    this.used += 1;
+    this.count += 1;
+  }
+
   /** The rows added so far as a chunk (undefined when none), and a fresh start for the next one. */
   take(): NdjsonChunk | undefined {
     const full = this.out;
@@ -60,6 +91,11 @@ export class NdjsonChunkFiller {
     this.used = 0;
     this.count = 0;
     return chunk;
+  }
+
+  /** Bytes a chunk holds without growing: the budget plus a typical row past it. */
+  get capacity(): number {
+    return this.standard;
   }
 
   /** Room for a chunk: the budget plus a typical row past it, so most chunks never grow. */

@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseElements, projectElements, projectElementsRaw } from '../../src/fhir/index.js';
+import {
+  parseElements,
+  projectElements,
+  projectElementsRaw,
+  projectElementsRawInto,
+} from '../../src/fhir/index.js';
 import type { ElementsSpec, FhirResource } from '../../src/fhir/index.js';
 import { generateResources } from '../../src/generate/index.js';
 
@@ -88,6 +93,48 @@ describe('projectElementsRaw', () => {
     }
     // Non-canonical JSON in a member that is dropped does not matter.
     assert.ok(check('{"resourceType":"Observation","id":"a","note":[{"x": 1.50}]}', 'Observation', spec));
+  });
+
+  test('skips members whose strings hold brackets and escaped quotes, and declines cut-off JSON', () => {
+    const spec = parseElements(['status']);
+    const text =
+      '{"resourceType":"Observation","id":"a","code":{"text":"}]\\"{[","coding":[{"x":"]\\\\"},[]]},"status":"final","note":[{"text":"[[{"}]}';
+    assert.equal(JSON.parse(text).code.text, '}]"{[');
+    assert.ok(check(text, 'Observation', spec));
+    const cut = '{"resourceType":"Observation","id":"a","code":{"text":"x"},"note":[{"text":"x"}';
+    assert.equal(projectElementsRaw(Buffer.from(cut), 'Observation', spec), undefined);
+  });
+
+  test('projections written into one sink follow each other, each of its own length', () => {
+    const spec = parseElements(['status,code,subject']);
+    let buffer = Buffer.alloc(0);
+    let used = 0;
+    const sink = {
+      get buffer() {
+        return buffer;
+      },
+      reserve(length: number): number {
+        const grown = Buffer.alloc(used + length);
+        buffer.copy(grown, 0, 0, used);
+        buffer = grown;
+        used += length;
+        return used - length;
+      },
+    };
+    const rows = resources.slice(0, 40);
+    for (const r of rows)
+      assert.equal(projectElementsRawInto(Buffer.from(JSON.stringify(r)), r.resourceType, spec, sink), true);
+    const expected = rows.map((r) => plain(JSON.stringify(r), spec)).join('');
+    assert.equal(buffer.toString('utf8'), expected);
+  });
+
+  test('declines, without throwing, a member holding millions of strings between two brackets', () => {
+    const spec = parseElements(['status']);
+    const strings = new Array<string>(6_000_000).fill('"a"').join(',');
+    const text = `{"resourceType":"Observation","id":"a","note":[${strings}],"status":"final"}`;
+    // Either projected right or left to the parsed path: never an exception.
+    const out = projectElementsRaw(Buffer.from(text), 'Observation', spec);
+    if (out !== undefined) assert.equal(out!.toString(), plain(text, spec));
   });
 
   test('answers null when the spec lists nothing for the type', () => {

@@ -55,4 +55,19 @@ describe('NdjsonChunkFiller', () => {
     assert.equal(chunk.bytes.toString(), '{"b":2}\n');
     assert.ok(chunk.bytes.buffer.byteLength >= 1024);
   });
+
+  test('lines written as text or in place sit between rows, and survive the buffer growing', () => {
+    const filler = new NdjsonChunkFiller(16);
+    filler.add(row('{"a":1}'));
+    filler.addText('{"t":"é ✓ 😀"}');
+    // Two reservations for one line, the second past the buffer's end: the first part moves with it.
+    const head = filler.reserve(3);
+    filler.buffer.write('{"x', head, 'latin1');
+    const tail = filler.reserve(40);
+    filler.buffer.write(`":"${'y'.repeat(35)}"}`, tail, 'latin1');
+    filler.endLine();
+    const chunk = filler.take()!;
+    assert.equal(chunk.rows, 3);
+    assert.equal(chunk.bytes.toString(), `{"a":1}\n{"t":"é ✓ 😀"}\n{"x":"${'y'.repeat(35)}"}\n`);
+  });
 });
