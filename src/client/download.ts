@@ -10,7 +10,7 @@ import type { EventListener, FileRecord, FileResult } from './events.js';
 import { header, isAbort } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
 import { NdjsonVerifier } from './ndjson-verifier.js';
-import type { LineExpectation } from './ndjson-verifier.js';
+import type { LineExpectation, VerifyMode } from './ndjson-verifier.js';
 import { backoff } from './waits.js';
 
 /** Where and how to download one file. */
@@ -22,6 +22,8 @@ export interface DownloadOptions {
   gzip?: boolean;
   /** A count that differs from the manifest fails the file (it is kept on disk either way). */
   strict?: boolean;
+  /** How closely lines are checked (default `lines`; see VerifyMode). */
+  verify?: VerifyMode;
   signal?: AbortSignal;
   onEvent?: EventListener;
 }
@@ -36,9 +38,9 @@ const EXPECTED_TYPE: Record<FileRecord['kind'], string | undefined> = {
 };
 
 /** What the lines of a file must be. Organized output (no `type`) is not count-checked: header lines blur it. */
-export function expectationOf(file: FileRecord): LineExpectation {
+export function expectationOf(file: FileRecord, verify: VerifyMode = 'lines'): LineExpectation {
   const resourceType = file.kind === 'output' ? file.type : EXPECTED_TYPE[file.kind];
-  const expect: LineExpectation = {};
+  const expect: LineExpectation = { verify };
   if (resourceType !== undefined) expect.resourceType = resourceType;
   if (file.count !== undefined && file.type !== undefined) expect.count = file.count;
   return expect;
@@ -92,7 +94,7 @@ async function attempt(
   options: DownloadOptions,
 ): Promise<Attempt> {
   const offset = (await sizeOf(part)) ?? 0;
-  const verifier = offset > 0 ? new NdjsonVerifier(expectationOf(file)) : undefined;
+  const verifier = offset > 0 ? new NdjsonVerifier(expectationOf(file, options.verify)) : undefined;
   if (verifier) {
     try {
       await verifyOnDisk(part, verifier);
@@ -120,13 +122,20 @@ async function attempt(
   if (res.status === 416 || (res.status === 206 && range.start !== offset)) {
     await res.body.dump();
     if (res.status === 416 && range.total === offset)
-      return { done: true, verifier: verifier ?? new NdjsonVerifier(expectationOf(file)) };
+      return { done: true, verifier: verifier ?? new NdjsonVerifier(expectationOf(file, options.verify)) };
     await unlink(part).catch(() => undefined);
     return { done: false };
   }
   if (res.status === 200 || !verifier) {
     // A fresh download, or the server ignored Range: (again) from the first byte.
-    return attemptBody(res, file, part, options, new NdjsonVerifier(expectationOf(file)), 'w');
+    return attemptBody(
+      res,
+      file,
+      part,
+      options,
+      new NdjsonVerifier(expectationOf(file, options.verify)),
+      'w',
+    );
   }
   return attemptBody(res, file, part, options, verifier, 'a');
 }
@@ -260,13 +269,17 @@ export async function downloadFile(
 }
 
 /** Verify a finished file already on disk (after a crash that lost its recorded result). */
-export async function verifyExisting(file: FileRecord, outDir: string, strict = false): Promise<FileResult> {
-  const verifier = new NdjsonVerifier(expectationOf(file));
+export async function verifyExisting(
+  file: FileRecord,
+  outDir: string,
+  options: { strict?: boolean; verify?: VerifyMode } = {},
+): Promise<FileResult> {
+  const verifier = new NdjsonVerifier(expectationOf(file, options.verify));
   try {
     await verifyOnDisk(join(outDir, file.path), verifier);
     verifier.finishLines();
   } catch (err) {
     return failed(file, err, verifier);
   }
-  return settled(file, verifier, strict, true);
+  return settled(file, verifier, options.strict === true, true);
 }
