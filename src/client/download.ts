@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -9,6 +9,7 @@ import { BulkClientError, VerificationError } from './errors.js';
 import type { EventListener, FileRecord, FileResult } from './events.js';
 import { header, isAbort } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
+import { FileSink } from './file-sink.js';
 import { NdjsonVerifier } from './ndjson-verifier.js';
 import type { LineExpectation, VerifyMode } from './ndjson-verifier.js';
 import { backoff } from './waits.js';
@@ -174,9 +175,15 @@ async function attemptBody(
       callback(null, chunk);
     },
   });
-  await pipeline([res.body, ...decoders, tap, createWriteStream(part, { flags, flush: true })], {
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const sink = new FileSink(part, { flags });
+  try {
+    await pipeline([res.body, ...decoders, tap, sink], {
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    // Every byte received is on disk before the file is looked at again (a retry resumes after it).
+    await sink.fileClosed;
+  }
   return { done: true, verifier };
 }
 
