@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import {
   BulkDataClient,
@@ -80,7 +81,7 @@ const positiveSeconds = (name: string) => (v: string) => {
 };
 const verifyMode = (v: string): VerifyMode => {
   const mode = VERIFY_MODES.find((m) => m === v);
-  if (!mode) throw new Error(`--verify must be one of ${VERIFY_MODES.join(', ')}, got '${v}'`);
+  if (!mode) throw new InvalidArgumentError(`expected one of ${VERIFY_MODES.join(', ')}`);
   return mode;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
