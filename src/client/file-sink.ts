@@ -30,6 +30,8 @@ export interface FileSinkOptions {
   flags: 'a' | 'w';
   /** fsync before the file counts as written (the default), so a rename after it is durable. */
   flush?: boolean;
+  /** Sees each chunk before it is written; what it throws fails the stream, and the chunk is not written. */
+  inspect?: (chunk: Buffer) => void;
 }
 
 /** A Writable to one file that writes in batches of about 1 MiB and keeps its bytes when destroyed. */
@@ -69,6 +71,14 @@ export class FileSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.failure) {
+      callback(this.failure);
+      return;
+    }
+    try {
+      this.options.inspect?.(chunk);
+    } catch (err) {
+      // Kept, so that a chunk already queued behind this one is refused too.
+      this.failure = err as Error;
       callback(this.failure);
       return;
     }

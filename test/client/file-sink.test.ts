@@ -51,6 +51,23 @@ describe('FileSink', () => {
     assert.deepEqual(readFileSync(path), Buffer.concat(parts));
   });
 
+  test('fails the stream at the chunk its inspector rejects, keeping only the chunks before it', async (t) => {
+    const path = join(tempDir(t), 'f.part');
+    const seen: string[] = [];
+    const sink = new FileSink(path, {
+      flags: 'w',
+      inspect: (chunk) => {
+        if (chunk.toString() === 'bad') throw new Error('bad chunk');
+        seen.push(chunk.toString());
+      },
+    });
+    const parts = ['one,', 'two,', 'bad', 'three'].map((p) => Buffer.from(p));
+    await assert.rejects(pipeline(Readable.from(parts), sink), /bad chunk/);
+    await sink.fileClosed;
+    assert.deepEqual(seen, ['one,', 'two,']);
+    assert.equal(readFileSync(path, 'utf8'), 'one,two,');
+  });
+
   test('fails the pipeline when the file cannot be opened', async (t) => {
     const sink = new FileSink(join(tempDir(t), 'missing', 'f.part'), { flags: 'w' });
     await assert.rejects(pipeline(Readable.from([Buffer.from('x')]), sink), { code: 'ENOENT' });
