@@ -1,7 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Transform as TransformStream } from 'node:stream';
@@ -9,8 +8,9 @@ import { BulkClientError, VerificationError } from './errors.js';
 import type { EventListener, FileRecord, FileResult } from './events.js';
 import { header, isAbort } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
+import { FileSink } from './file-sink.js';
 import { NdjsonVerifier } from './ndjson-verifier.js';
-import type { LineExpectation } from './ndjson-verifier.js';
+import type { LineExpectation, VerifyMode } from './ndjson-verifier.js';
 import { backoff } from './waits.js';
 
 /** Where and how to download one file. */
@@ -22,6 +22,8 @@ export interface DownloadOptions {
   gzip?: boolean;
   /** A count that differs from the manifest fails the file (it is kept on disk either way). */
   strict?: boolean;
+  /** How closely lines are checked (default `lines`; see VerifyMode). */
+  verify?: VerifyMode;
   signal?: AbortSignal;
   onEvent?: EventListener;
 }
@@ -36,9 +38,9 @@ const EXPECTED_TYPE: Record<FileRecord['kind'], string | undefined> = {
 };
 
 /** What the lines of a file must be. Organized output (no `type`) is not count-checked: header lines blur it. */
-export function expectationOf(file: FileRecord): LineExpectation {
+export function expectationOf(file: FileRecord, verify: VerifyMode = 'lines'): LineExpectation {
   const resourceType = file.kind === 'output' ? file.type : EXPECTED_TYPE[file.kind];
-  const expect: LineExpectation = {};
+  const expect: LineExpectation = { verify };
   if (resourceType !== undefined) expect.resourceType = resourceType;
   if (file.count !== undefined && file.type !== undefined) expect.count = file.count;
   return expect;
@@ -92,7 +94,7 @@ async function attempt(
   options: DownloadOptions,
 ): Promise<Attempt> {
   const offset = (await sizeOf(part)) ?? 0;
-  const verifier = offset > 0 ? new NdjsonVerifier(expectationOf(file)) : undefined;
+  const verifier = offset > 0 ? new NdjsonVerifier(expectationOf(file, options.verify)) : undefined;
   if (verifier) {
     try {
       await verifyOnDisk(part, verifier);
@@ -120,13 +122,20 @@ async function attempt(
   if (res.status === 416 || (res.status === 206 && range.start !== offset)) {
     await res.body.dump();
     if (res.status === 416 && range.total === offset)
-      return { done: true, verifier: verifier ?? new NdjsonVerifier(expectationOf(file)) };
+      return { done: true, verifier: verifier ?? new NdjsonVerifier(expectationOf(file, options.verify)) };
     await unlink(part).catch(() => undefined);
     return { done: false };
   }
   if (res.status === 200 || !verifier) {
     // A fresh download, or the server ignored Range: (again) from the first byte.
-    return attemptBody(res, file, part, options, new NdjsonVerifier(expectationOf(file)), 'w');
+    return attemptBody(
+      res,
+      file,
+      part,
+      options,
+      new NdjsonVerifier(expectationOf(file, options.verify)),
+      'w',
+    );
   }
   return attemptBody(res, file, part, options, verifier, 'a');
 }
@@ -147,27 +156,26 @@ async function attemptBody(
     await res.body.dump();
     throw err;
   }
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        verifier.scan(chunk);
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-      onEvent?.({
-        kind: 'file-bytes',
-        file,
-        bytes: chunk.length,
-        fileBytes: verifier.bytes,
-        lines: verifier.lines,
-      });
-      callback(null, chunk);
-    },
-  });
-  await pipeline([res.body, ...decoders, tap, createWriteStream(part, { flags, flush: true })], {
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  // Checked in the sink, before its bytes are written: one stream stage less per chunk.
+  const inspect = (chunk: Buffer): void => {
+    verifier.scan(chunk);
+    onEvent?.({
+      kind: 'file-bytes',
+      file,
+      bytes: chunk.length,
+      fileBytes: verifier.bytes,
+      lines: verifier.lines,
+    });
+  };
+  const sink = new FileSink(part, { flags, inspect });
+  try {
+    await pipeline([res.body, ...decoders, sink], {
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    // Every byte received is on disk before the file is looked at again (a retry resumes after it).
+    await sink.fileClosed;
+  }
   return { done: true, verifier };
 }
 
@@ -260,13 +268,17 @@ export async function downloadFile(
 }
 
 /** Verify a finished file already on disk (after a crash that lost its recorded result). */
-export async function verifyExisting(file: FileRecord, outDir: string, strict = false): Promise<FileResult> {
-  const verifier = new NdjsonVerifier(expectationOf(file));
+export async function verifyExisting(
+  file: FileRecord,
+  outDir: string,
+  options: { strict?: boolean; verify?: VerifyMode } = {},
+): Promise<FileResult> {
+  const verifier = new NdjsonVerifier(expectationOf(file, options.verify));
   try {
     await verifyOnDisk(join(outDir, file.path), verifier);
     verifier.finishLines();
   } catch (err) {
     return failed(file, err, verifier);
   }
-  return settled(file, verifier, strict, true);
+  return settled(file, verifier, options.strict === true, true);
 }

@@ -15,6 +15,7 @@ import {
 } from './manifest-refresh.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
+import type { VerifyMode } from './ndjson-verifier.js';
 import { localPath, StateWriter } from './state-file.js';
 import type { ExportState } from './state-file.js';
 import { TaskPool } from './task-pool.js';
@@ -32,6 +33,8 @@ export interface RunOptions {
   manifestRefreshes?: number;
   /** A file whose lines differ from its manifest `count` fails (default: kept with a warning). */
   strict?: boolean;
+  /** How closely downloaded lines are checked (default `lines`; `full` adds the JSON grammar). */
+  verify?: VerifyMode;
   /** Issues of the error files kept as text in the summary (default 20; all are counted). */
   serverIssues?: number;
   signal?: AbortSignal;
@@ -181,7 +184,11 @@ export async function runExportJob(
     const onDisk = existsSync(join(outDir, file.path));
     let result: FileResult;
     if (onDisk && recorded) result = { ...file, status: 'done', ...recorded, skipped: true };
-    else if (onDisk) result = await verifyExisting(file, outDir, options.strict === true);
+    else if (onDisk)
+      result = await verifyExisting(file, outDir, {
+        strict: options.strict === true,
+        ...(options.verify ? { verify: options.verify } : {}),
+      });
     else
       result = await refresher.download(file, (f) =>
         downloadFile(http, f, {
@@ -191,6 +198,7 @@ export async function runExportJob(
           onEvent,
           ...(options.gzip !== undefined ? { gzip: options.gzip } : {}),
           ...(options.strict ? { strict: true } : {}),
+          ...(options.verify ? { verify: options.verify } : {}),
         }),
       );
     if (options.strict && result.status === 'done' && result.countMismatch) {

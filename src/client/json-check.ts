@@ -138,7 +138,11 @@ function isResourceTypeKey(buf: Uint8Array, start: number, end: number): boolean
 let lastRaw: Uint8Array = new Uint8Array(0);
 let lastText = '';
 
-function decodeString(buf: Uint8Array, start: number, end: number): string {
+/**
+ * The value of the JSON string whose quotes are at `start` and `end - 1` (a checked string), decoded
+ * again only when its bytes differ from the last call's.
+ */
+export function readJsonString(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n === lastRaw.length) {
     let same = true;
@@ -238,7 +242,7 @@ export function checkJson(buf: Uint8Array, start: number, end: number): JsonChec
         if (buf[i] === QUOTE) {
           const valueEnd = scanString(buf, i, end);
           if (valueEnd < 0) return { ok: false, at: i - start };
-          resourceType = decodeString(buf, i, valueEnd);
+          resourceType = readJsonString(buf, i, valueEnd);
         } else {
           // JSON.parse keeps the last value of a repeated key: a later non-string one wins.
           resourceType = undefined;

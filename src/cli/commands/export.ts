@@ -1,5 +1,12 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { BulkDataClient, createReporter, privateJwkFrom, readState } from '../../client/index.js';
+import {
+  BulkDataClient,
+  VERIFY_MODES,
+  createReporter,
+  privateJwkFrom,
+  readState,
+} from '../../client/index.js';
 import type {
   BulkClientOptions,
   ExportParameters,
@@ -7,6 +14,7 @@ import type {
   ExportSummary,
   Reporter,
   ReporterMode,
+  VerifyMode,
 } from '../../client/index.js';
 import { clientCredentials, DEFAULT_CLIENT_SCOPE, readKeyFile } from '../client-credentials.js';
 import { ConfigError } from '../config-error.js';
@@ -52,6 +60,7 @@ interface ExportFlags extends ClientFlags {
   cleanup?: boolean;
   gzip: boolean;
   strict?: boolean;
+  verify: VerifyMode;
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -69,6 +78,11 @@ const positiveSeconds = (name: string) => (v: string) => {
   if (!Number.isFinite(n) || n <= 0)
     throw new Error(`${name} must be a number of seconds above 0, got '${v}'`);
   return n;
+};
+const verifyMode = (v: string): VerifyMode => {
+  const mode = VERIFY_MODES.find((m) => m === v);
+  if (!mode) throw new InvalidArgumentError(`expected one of ${VERIFY_MODES.join(', ')}`);
+  return mode;
 };
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const collectList = (v: string, prev: string[]): string[] => [
@@ -224,6 +238,7 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
       cleanup: flags.cleanup === true,
       gzip: flags.gzip,
       strict: flags.strict === true,
+      verify: flags.verify,
       signal,
     };
     const summary: ExportSummary = flags.resume
@@ -272,6 +287,12 @@ export function registerExport(program: Command): void {
     .option(
       '--strict',
       "a file whose lines differ from the manifest's count fails the export (exit 1); by default it is a warning. The file is kept either way",
+    )
+    .option(
+      '--verify <mode>',
+      'how closely each line is checked: lines (valid UTF-8, a JSON object of the manifest type, the count) or full (also the whole JSON grammar, several times the CPU)',
+      verifyMode,
+      'lines',
     );
   addClientOptions(cmd);
   cmd.action(async (base: string | undefined, flags: ExportFlags) => {
