@@ -65,6 +65,13 @@ const OBS_VIEW = {
   ],
 };
 
+const PRACTITIONER_VIEW = {
+  resourceType: 'ViewDefinition',
+  name: 'practitioners',
+  resource: 'Practitioner',
+  select: [{ column: [{ name: 'id', path: 'getResourceKey()', type: 'id' }] }],
+};
+
 const params = (...parameter: unknown[]): unknown => ({ resourceType: 'Parameters', parameter });
 const view = (resource: unknown, name?: string): unknown => ({
   name: 'view',
@@ -170,6 +177,13 @@ for (const backend of backends()) {
     let srv: TestServer;
     const suite = suiteScope(after);
     const clients: Record<'wide' | 'other' | 'patientOnly' | 'obsOnly', Client> = {} as never;
+
+    /** How a finished job read its patients: member by member or by type scans. */
+    const readPath = async (status: string): Promise<string> => {
+      const units = await srv.runtime.store.jobs.listUnits(status.split('/').pop()!);
+      const specs = units.map((u) => JSON.parse(u.spec) as { kind: string; patients?: string[] });
+      return specs.some((s) => s.kind === 'view' && (s.patients?.length ?? 0) > 0) ? 'members' : 'types';
+    };
 
     before(async () => {
       // Small units and files, so one view runs as several units and writes several parts.
@@ -296,8 +310,10 @@ for (const backend of backends()) {
           [...few, ids[0]!],
         ],
       ];
+      const read: string[] = [];
       for (const [filter, members] of cases) {
-        const { result } = await c.run(params(view(OBS_VIEW), view(PATIENT_VIEW), ...filter));
+        const { status, result } = await c.run(params(view(OBS_VIEW), view(PATIENT_VIEW), ...filter));
+        read.push(await readPath(status));
         const files = outputs(result);
         const expected = expectedObs(inCompartments(new Set(members)));
         assert.ok(expected.length > 0);
@@ -308,6 +324,27 @@ for (const backend of backends()) {
           [...new Set(members)].sort(),
         );
       }
+    });
+
+    test('a view with no rows still lists one file: Parquet keeps its schema, CSV its header', async () => {
+      const c = clients.wide;
+      const none = { ...OBS_VIEW, name: 'none', where: [{ path: "status = 'no-such-status'" }] };
+      const { result } = await c.run(params(view(none), format('parquet')));
+      const urls = outputs(result).get('none')!;
+      assert.equal(urls.length, 1);
+      const path = join(srv.dir, 'none.parquet');
+      await writeFile(path, Buffer.from(await (await c.get(urls[0]!)).arrayBuffer()));
+      const parquet = await readParquet(path);
+      assert.deepEqual(
+        parquet.schema.map((s) => s.name),
+        ['id', 'patient', 'status', 'code'],
+      );
+      assert.equal(parquet.rows.length, 0);
+      const absent = { ...PRACTITIONER_VIEW, resource: 'Specimen', name: 'specimens' };
+      const csv = await c.run(params(view(absent), format('csv')));
+      const files = outputs(csv.result).get('specimens')!;
+      assert.equal(files.length, 1);
+      assert.equal(await (await c.get(files[0]!)).text(), 'id\r\n');
     });
 
     test('_since keeps only what changed after it', async () => {
