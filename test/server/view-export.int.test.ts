@@ -13,6 +13,7 @@ import { generatedDataSet, readDataSet } from '../helpers/fixtures.js';
 import type { DataSetResource } from '../helpers/fixtures.js';
 import { startTestServer, suiteScope } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { startS3 } from '../helpers/s3.js';
 import { backends } from '../helpers/stores.js';
 import { readParquet } from '../tables/duckdb-read.js';
 
@@ -482,3 +483,30 @@ for (const backend of backends()) {
     });
   });
 }
+
+describe('$viewdefinition-export into S3 storage, files streamed through the server', () => {
+  const suite = suiteScope(after);
+  let srv: TestServer;
+
+  before(async () => {
+    const s3 = await startS3(suite);
+    srv = await startTestServer(suite, {
+      env: s3.env,
+      storage: `s3://${s3.bucket}/views/`,
+      export: { rowsPerUnit: 700, fileMaxBytes: 64 * 1024 },
+    });
+    await loadPaths(srv.runtime.store, [set.dir]);
+  });
+
+  test('every part is stored in the bucket and downloads with the rows of the runner', async () => {
+    const c = new Client(srv.baseUrl, undefined);
+    const { result } = await c.run(params(view(OBS_VIEW), view(PATIENT_VIEW), format('ndjson')));
+    const files = outputs(result);
+    assert.ok(files.get('observations')!.length > 1);
+    assert.deepEqual(await ndjsonRows(c, files.get('observations')!), expectedObs());
+    const first = files.get('patients')![0]!;
+    const ranged = await fetch(first, { headers: { range: 'bytes=0-9' } });
+    assert.equal(ranged.status, 206);
+    assert.equal((await ranged.text()).length, 10);
+  });
+});
