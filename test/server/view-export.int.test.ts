@@ -385,6 +385,9 @@ for (const backend of backends()) {
       const file = outputs(result).get('patients')![0]!;
       const resultUrl = status.replace('-status/', '-result/');
       for (const url of [status, resultUrl, file]) assert.equal((await clients.other.get(url)).status, 404);
+      // Not a Bulk Data job either: the $export status URL does not know it.
+      const bulk = status.replace('$viewdefinition-export-status', '$export-status');
+      assert.equal((await clients.wide.get(bulk)).status, 404);
       const del = await fetch(status, { method: 'DELETE', headers: clients.other.headers() });
       assert.equal(del.status, 404);
       assert.equal((await clients.wide.get(file)).status, 200);
