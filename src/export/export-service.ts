@@ -212,6 +212,8 @@ export class ExportService {
     const job = await this.ownJob(jobId, caller.clientId);
     const { access } = caller;
     const request = JSON.parse(job.request) as ExportRequest;
+    // A view export answers at its own status URL, in its own shapes (view-export-service.ts).
+    if (request.view) throw new NotFoundError(`export job ${jobId} not found`);
     const { config } = this.deps;
     if (job.status === 'running') {
       this.checkPace(jobId);
