@@ -1,4 +1,4 @@
-import { isResourceType } from '../fhir/index.js';
+import { isStoredType } from '../fhir/index.js';
 
 // SMART App Launch 2.2 scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html),
 // `system/` context only: backend services act for no user or patient.
@@ -48,7 +48,7 @@ export function parseScope(text: string): ScopeParse {
   if (query !== undefined) {
     return { kind: 'invalid', reason: `granular scope '${text}' is not supported; drop the ?query` };
   }
-  if (type !== '*' && !isResourceType(type)) {
+  if (type !== '*' && !isStoredType(type)) {
     return { kind: 'invalid', reason: `scope '${text}' names an unknown resource type` };
   }
   const v1 = V1_PERMS[suffix];

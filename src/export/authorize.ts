@@ -1,4 +1,5 @@
 import { ForbiddenError } from '../fhir/index.js';
+import { EXPORTABLE_TYPES } from './exportable.js';
 import type { ExportRequest } from './types.js';
 
 /** What a client's grant lets it read; `src/auth`'s ScopeSet has this shape. */
@@ -52,7 +53,8 @@ export function authorizeExport(request: ExportRequest, access: ReadAccess): Exp
   if (readable === '*') return request;
   // Narrowing stands in for an absent _type, so it must not add Group cohorts that a default
   // patient-level export leaves out (see exportTypes in planner.ts).
-  const types = request.level === 'system' ? [...readable] : readable.filter((t) => t !== 'Group');
+  const exportable = readable.filter((t) => EXPORTABLE_TYPES.has(t));
+  const types = request.level === 'system' ? exportable : exportable.filter((t) => t !== 'Group');
   if (types.length === 0) throw new ForbiddenError("the access token's scopes allow reading no type");
   return { ...request, types };
 }

@@ -1,6 +1,7 @@
 import { PATIENT_COMPARTMENT_TYPES, SUPPORTING_TYPES } from '../fhir/index.js';
 import type { NewUnit, ResourceStore, ScanKey } from '../store/index.js';
 import type { ExportReadPath } from './config.js';
+import { EXPORTABLE_TYPES } from './exportable.js';
 import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
 
@@ -68,7 +69,8 @@ export async function exportTypes(
   const present = await store.types();
   // A type whose every resource was deleted still owes its deletions to a _since export.
   const tombstoned = request.since === undefined ? [] : await store.deletedTypes();
-  const known = [...new Set([...present, ...tombstoned])].sort();
+  // Stored types that are not R4 (ViewDefinition) are server configuration, never export data.
+  const known = [...new Set([...present, ...tombstoned])].filter((t) => EXPORTABLE_TYPES.has(t)).sort();
   const excluded = new Set(request.excludedTypes);
   let wanted = (request.types ?? known).filter((t) => !excluded.has(t));
   if (request.level !== 'system') {

@@ -1,5 +1,5 @@
 import { InvalidRequestError, NestingTooDeepError, UnprocessableResourceError } from './errors.js';
-import { isResourceType } from './resource-types.js';
+import { isStoredType } from './resource-types.js';
 import { isResource, isValidId } from './resource.js';
 import type { FhirResource } from './resource.js';
 
@@ -23,7 +23,7 @@ export interface ResourceRules {
 /**
  * The one check of a resource about to be stored, shared by REST create and update and by `fhirhose
  * load`, so that the same JSON gets the same verdict on both paths: a JSON object with a known R4
- * resourceType, a valid id when `rules` require one, at most MAX_RESOURCE_DEPTH levels deep, no
+ * resourceType (or ViewDefinition, see `isStoredType`), a valid id when `rules` require one, at most MAX_RESOURCE_DEPTH levels deep, no
  * property that is null anywhere (R4 json.html: empty elements are left out; null appears only inside
  * arrays of primitives), and a `meta` that is an object. Depth is checked without recursion, before
  * anything that recurses.
@@ -40,7 +40,7 @@ export function checkResource(value: unknown, rules: ResourceRules): FhirResourc
     });
   }
   const type = value.resourceType;
-  if (!isResourceType(type)) {
+  if (!isStoredType(type)) {
     throw new InvalidRequestError(`unknown resourceType '${type}'`, { expression: 'resourceType' });
   }
   if (rules.id === 'required' && !isValidId(value.id)) {

@@ -6,6 +6,8 @@ export interface CapabilityOperation {
   name: string;
   /** Canonical URL of the OperationDefinition. */
   definition: string;
+  /** What the server supports of it (formats, reference forms), as markdown. */
+  documentation?: string;
 }
 
 /** Inputs of the CapabilityStatement; every field past `baseUrl` is optional so new features can add theirs. */

@@ -17,8 +17,10 @@ export function checkFormat(value: string): void {
   }
 }
 
-/** preHandler hook applying {@link checkFormat} to every `_format` in the query string. */
+/** preHandler hook applying {@link checkFormat} to every `_format` in the query string, but on view runs. */
 export async function formatParamCheck(request: FastifyRequest): Promise<void> {
+  // `$viewdefinition-run` answers rows, not resources: its `_format` names a table format (csv, parquet).
+  if (request.routeOptions.url?.endsWith('/$viewdefinition-run') === true) return;
   const value = (request.query as Record<string, unknown> | undefined)?._format;
   if (value === undefined) return;
   for (const v of Array.isArray(value) ? value : [value]) checkFormat(String(v));

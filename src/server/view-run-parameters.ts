@@ -4,7 +4,10 @@ import type { TableFormat } from '../tables/index.js';
 
 /** A `$viewdefinition-run` request, read from its Parameters body. */
 export interface ViewRunRequest {
-  view: unknown;
+  /** The inline view (`viewResource`); absent when the view is named by reference or by the URL. */
+  view?: unknown;
+  /** The `viewReference` text, to resolve against the stored views. */
+  viewReference?: string;
   format: TableFormat;
   header: boolean;
   limit?: number;
@@ -24,11 +27,12 @@ interface Parameter {
   valuePositiveInt?: unknown;
   valueUnsignedInt?: unknown;
   valueReference?: { reference?: unknown };
+  valueCanonical?: unknown;
+  valueUri?: unknown;
 }
 
 // Parameters the spec defines that this server does not implement yet (docs/views.md says so).
 const NOT_YET: Record<string, string> = {
-  viewReference: 'stored ViewDefinitions are not supported yet; send the view inline as viewResource',
   group: 'the group parameter is not supported yet',
   _since: 'the _since parameter is not supported yet',
   source: 'external data sources are not supported',
@@ -80,12 +84,20 @@ function single(params: Parameter[], name: string): Parameter | undefined {
   return found[0];
 }
 
+/** Where the view of a run comes from: the body (system and type level) or the URL (instance level). */
+export type ViewSource = 'body' | 'url';
+
 /**
  * Read a `$viewdefinition-run` Parameters body (SQL on FHIR v2, OperationDefinition ViewDefinitionRun).
  * @param accept - the Accept header, used for the format only when `_format` is absent
+ * @param source - `url` at instance level, where the body may name no view (spec: SHALL)
  * @throws InvalidRequestError for a malformed body, NotSupportedError for a parameter not implemented
  */
-export function parseViewRun(body: unknown, accept: string | undefined): ViewRunRequest {
+export function parseViewRun(
+  body: unknown,
+  accept: string | undefined,
+  source: ViewSource = 'body',
+): ViewRunRequest {
   const b = body as { resourceType?: unknown; parameter?: unknown } | undefined;
   if (b?.resourceType !== 'Parameters' || !Array.isArray(b.parameter)) {
     throw new InvalidRequestError('the body must be a Parameters resource');
@@ -94,20 +106,14 @@ export function parseViewRun(body: unknown, accept: string | undefined): ViewRun
   for (const p of params) {
     const reason = typeof p.name === 'string' ? NOT_YET[p.name] : undefined;
     if (reason !== undefined) throw new NotSupportedError(reason, { expression: String(p.name) });
-    const known = ['viewResource', '_format', 'header', '_limit', 'patient', 'resource'];
+    const known = ['viewResource', 'viewReference', '_format', 'header', '_limit', 'patient', 'resource'];
     if (!known.includes(String(p.name))) {
       throw new NotSupportedError(`unknown parameter '${String(p.name)}'`, { expression: String(p.name) });
     }
   }
-  const view = single(params, 'viewResource');
-  if (view?.resource === undefined) {
-    throw new InvalidRequestError('viewResource is required, holding the ViewDefinition as its resource', {
-      expression: 'viewResource',
-    });
-  }
   const header = single(params, 'header')?.valueBoolean;
   const request: ViewRunRequest = {
-    view: view.resource,
+    ...viewOf(params, source),
     format: formatOf(params, accept),
     header: header !== false,
   };
@@ -118,4 +124,59 @@ export function parseViewRun(body: unknown, accept: string | undefined): ViewRun
   const resources = params.filter((p) => p.name === 'resource').map((p) => p.resource);
   if (resources.length > 0) request.resources = resources;
   return request;
+}
+
+/** Exactly one of `viewResource` and `viewReference` at system and type level; neither at instance level. */
+function viewOf(params: Parameter[], source: ViewSource): { view?: unknown; viewReference?: string } {
+  const inline = single(params, 'viewResource');
+  const ref = single(params, 'viewReference');
+  if (source === 'url') {
+    if (inline === undefined && ref === undefined) return {};
+    throw new InvalidRequestError('the URL names the view: send neither viewResource nor viewReference', {
+      expression: inline === undefined ? 'viewReference' : 'viewResource',
+    });
+  }
+  if (inline !== undefined && ref !== undefined) {
+    throw new InvalidRequestError('send viewResource or viewReference, not both', {
+      expression: 'viewReference',
+    });
+  }
+  if (ref !== undefined) {
+    const text = ref.valueReference?.reference ?? ref.valueCanonical ?? ref.valueUri ?? ref.valueString;
+    if (typeof text !== 'string' || text === '') {
+      throw new InvalidRequestError('viewReference must be a valueReference with a reference', {
+        expression: 'viewReference',
+      });
+    }
+    return { viewReference: text };
+  }
+  if (inline?.resource === undefined) {
+    throw new InvalidRequestError(
+      'a view is required: viewResource holding the ViewDefinition, or viewReference naming a stored one',
+      { expression: 'viewResource' },
+    );
+  }
+  return { view: inline.resource };
+}
+
+/**
+ * The query of a GET run as a Parameters body: only the simple parameters travel in a URL (spec:
+ * GET takes `_format`, `header`, `patient`, `_limit`; a view or inline resources need POST).
+ * @throws InvalidRequestError for a value of the wrong type
+ */
+export function viewRunQuery(query: URLSearchParams): { resourceType: 'Parameters'; parameter: Parameter[] } {
+  const parameter: Parameter[] = [];
+  for (const [name, value] of query) {
+    if (name === 'header') {
+      if (value !== 'true' && value !== 'false') {
+        throw new InvalidRequestError('header must be true or false', { expression: 'header' });
+      }
+      parameter.push({ name, valueBoolean: value === 'true' });
+    } else if (name === '_limit') {
+      parameter.push({ name, valueInteger: /^\d{1,15}$/.test(value) ? Number(value) : value });
+    } else if (name === 'patient') {
+      parameter.push({ name, valueReference: { reference: value } });
+    } else parameter.push({ name, valueString: value });
+  }
+  return { resourceType: 'Parameters', parameter };
 }

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '../fhir/index.js';
+import { checkSearchFields } from './search-check.js';
 import type { PgDb } from './postgres-db.js';
 import type { DateComparison, SearchPage, SearchQuery } from './types.js';
 
@@ -46,7 +47,8 @@ function clauses(q: SearchQuery, p: Params): string[] {
          AND c.param = ANY(${p.add(params)}::text[]) AND c.patient_id = ANY(${p.add(targets)}::text[]))`,
     );
   }
-  if (q.name) {
+  if (q.type === 'ViewDefinition') out.push(...viewClauses(q, p));
+  else if (q.name) {
     const values = q.name.exact
       ? q.name.values
       : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
@@ -68,6 +70,29 @@ function clauses(q: SearchQuery, p: Params): string[] {
   return out;
 }
 
+// ViewDefinitions are few and small, so their search reads the stored JSON instead of an index table.
+function viewClauses(q: SearchQuery, p: Params): string[] {
+  const out: string[] = [];
+  const field = (name: string): string => `(r.json::jsonb ->> '${name}')`;
+  if (q.name) {
+    const values = q.name.exact
+      ? q.name.values
+      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    const test = q.name.exact ? `${field('name')} = ANY` : `lower(${field('name')}) LIKE ANY`;
+    out.push(`${test}(${p.add(values)}::text[])`);
+  }
+  if (q.url) {
+    const parts = q.url.map((u) =>
+      u.version === undefined
+        ? `${field('url')} = ${p.add(u.url)}`
+        : `(${field('url')} = ${p.add(u.url)} AND ${field('version')} = ${p.add(u.version)})`,
+    );
+    out.push(`(${parts.join(' OR ')})`);
+  }
+  if (q.status) out.push(`${field('status')} = ANY(${p.add(q.status)}::text[])`);
+  return out;
+}
+
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const value = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
@@ -78,11 +103,7 @@ function decodeCursor(cursor: string | undefined): number {
 
 /** Run a REST search against current versions, paging by row id (keyset, never OFFSET). */
 export async function pgSearch(db: PgDb, q: SearchQuery): Promise<SearchPage> {
-  if ((q.name || q.identifier) && q.type !== 'Group') {
-    throw new InvalidRequestError(`name and identifier search is supported on Group only`, {
-      expression: 'name',
-    });
-  }
+  checkSearchFields(q);
   const p = new Params();
   const where = clauses(q, p).join(' AND ');
   const total = await db.query<{ n: number }>(

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { InvalidRequestError } from '../fhir/index.js';
+import { checkSearchFields } from './search-check.js';
 import type { DateComparison, SearchPage, SearchQuery, StoredResource } from './types.js';
 
 interface Clause {
@@ -44,7 +45,8 @@ function clauses(q: SearchQuery): Clause[] {
       params: [...params, ...ref.targets.map((t) => (t.startsWith('Patient/') ? t.slice(8) : t))],
     });
   }
-  if (q.name) {
+  if (q.type === 'ViewDefinition') out.push(...viewClauses(q));
+  else if (q.name) {
     const test = q.name.exact ? 's.value = ?' : "lower(s.value) LIKE ? ESCAPE '\\'";
     const values = q.name.exact
       ? q.name.values
@@ -69,6 +71,35 @@ function clauses(q: SearchQuery): Clause[] {
   return out;
 }
 
+// ViewDefinitions are few and small, so their search reads the stored JSON instead of an index table.
+function viewClauses(q: SearchQuery): Clause[] {
+  const out: Clause[] = [];
+  if (q.name) {
+    const test = q.name.exact
+      ? "json_extract(r.json, '$.name') = ?"
+      : "lower(json_extract(r.json, '$.name')) LIKE ? ESCAPE '\\'";
+    const values = q.name.exact
+      ? q.name.values
+      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    out.push({ sql: `(${values.map(() => test).join(' OR ')})`, params: values });
+  }
+  if (q.url) {
+    const parts = q.url.map((u) =>
+      u.version === undefined
+        ? { sql: "json_extract(r.json, '$.url') = ?", params: [u.url] }
+        : {
+            sql: "(json_extract(r.json, '$.url') = ? AND json_extract(r.json, '$.version') = ?)",
+            params: [u.url, u.version],
+          },
+    );
+    out.push({ sql: `(${parts.map((p) => p.sql).join(' OR ')})`, params: parts.flatMap((p) => p.params) });
+  }
+  if (q.status) {
+    out.push({ sql: `json_extract(r.json, '$.status') IN (${marks(q.status.length)})`, params: q.status });
+  }
+  return out;
+}
+
 function decodeCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   const n = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
@@ -79,11 +110,7 @@ function decodeCursor(cursor: string | undefined): number {
 
 /** Run a REST search against current versions, paging by rowid (keyset, never OFFSET). */
 export function sqliteSearch(db: Database.Database, q: SearchQuery): SearchPage {
-  if ((q.name || q.identifier) && q.type !== 'Group') {
-    throw new InvalidRequestError(`name and identifier search is supported on Group only`, {
-      expression: 'name',
-    });
-  }
+  checkSearchFields(q);
   const where = [{ sql: 'r.type = ?', params: [q.type] as unknown[] }, ...clauses(q)];
   const whereSql = where.map((c) => c.sql).join(' AND ');
   const params = where.flatMap((c) => c.params);

@@ -61,8 +61,12 @@ export interface SearchQuery {
   lastUpdated?: DateComparison[];
   /** Reference search params (`patient`, `subject`): each target is `Patient/id`. */
   references?: { param: string; targets: string[] }[];
-  /** Group `name` (starts-with, case-insensitive; `exact` for equality). */
+  /** Group or ViewDefinition `name` (starts-with, case-insensitive; `exact` for equality). */
   name?: { values: string[]; exact: boolean };
+  /** ViewDefinition canonical `url`, each with an optional `version` that must match too. */
+  url?: { url: string; version?: string }[];
+  /** ViewDefinition `status` codes. */
+  status?: string[];
   /** Group `identifier` as `system|value`, `|value` or `value`. */
   identifier?: string[];
   /** Page size. */

@@ -429,8 +429,8 @@ for (const backend of backends()) {
             part: [{ name: 'viewReference', valueReference: { reference: 'ViewDefinition/x' } }],
           }),
         ),
-        400,
-        'not-supported',
+        404,
+        'not-found',
         /viewReference/,
       );
       await expect(

@@ -19,6 +19,7 @@ import type {
 import { clientCredentials, DEFAULT_CLIENT_SCOPE, readKeyFile } from '../client-credentials.js';
 import { ConfigError } from '../config-error.js';
 import { serverUrl } from '../server-url.js';
+import { runViewExport } from './view-export.js';
 
 /** Options shared by `export` and `sync`: auth, waits, parallelism, output style. */
 export interface ClientFlags {
@@ -61,6 +62,9 @@ interface ExportFlags extends ClientFlags {
   gzip: boolean;
   strict?: boolean;
   verify: VerifyMode;
+  /** `--view`: a SQL on FHIR view export instead of a Bulk Data one (view-export.ts). */
+  view: string[];
+  format?: string;
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -295,9 +299,23 @@ export function registerExport(program: Command): void {
       'lines',
     );
   addClientOptions(cmd);
+  cmd
+    .option(
+      '--view <file-or-ref>',
+      'SQL on FHIR $viewdefinition-export of this ViewDefinition file (or ViewDefinition/<id>), repeatable',
+      collect,
+      [],
+    )
+    .option('--format <format>', 'with --view: ndjson, csv, parquet or json (default ndjson)');
   cmd.action(async (base: string | undefined, flags: ExportFlags) => {
     try {
-      await runExportCommand(base, flags);
+      if (flags.format !== undefined && flags.view.length === 0) {
+        throw new ConfigError(
+          '--format is for view exports: give --view too (Bulk Data uses --output-format)',
+        );
+      }
+      if (flags.view.length > 0) await runViewExport(base, flags);
+      else await runExportCommand(base, flags);
     } catch (err) {
       reportFailure(err, flags);
     }

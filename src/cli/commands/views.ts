@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { BulkClientError, ViewClient } from '../../client/index.js';
 import { FhirhoseError } from '../../fhir/index.js';
 import { openStore } from '../../store/index.js';
 import { createEncoder, encodeRows, parseTableFormat, viewRowsFromStore } from '../../tables/index.js';
@@ -11,10 +12,15 @@ import { createViewRunner, InvalidViewDefinitionError } from '../../views/index.
 import type { ViewRow, ViewRunner } from '../../views/index.js';
 import { ConfigError } from '../config-error.js';
 import { loadDb } from '../config.js';
+import type { CredentialFlags } from '../client-credentials.js';
 import { intInRange } from '../int-setting.js';
+import { serverUrl } from '../server-url.js';
+import { clientOptions, interruptSignal } from './export.js';
 
-interface RunFlags {
+interface RunFlags extends CredentialFlags {
   db?: string;
+  /** Run through this server's `$viewdefinition-run` instead of over a local store. */
+  url?: string;
   format: string;
   out?: string;
   limit?: string;
@@ -85,6 +91,11 @@ async function runView(file: string, opts: RunFlags): Promise<void> {
     if (err instanceof FhirhoseError) throw new ConfigError(`${file}: ${err.message}`);
     throw err;
   }
+  if (opts.url !== undefined) {
+    if (opts.db !== undefined) throw new ConfigError('--db and --url exclude each other');
+    await runRemote(file, format, opts);
+    return;
+  }
   const store = await openStore(loadDb(process.env, opts.db));
   const count = { rows: 0 };
   const started = performance.now();
@@ -101,7 +112,50 @@ async function runView(file: string, opts: RunFlags): Promise<void> {
   );
 }
 
-/** `fhirhose views`: SQL on FHIR ViewDefinitions over a local store. */
+/**
+ * `views run --url`: the view goes to the server's `$viewdefinition-run` and the rows stream to the
+ * file (through `.part`). The view was checked here first, so a bad one costs no request.
+ */
+async function runRemote(file: string, format: TableFormat, opts: RunFlags): Promise<void> {
+  if (opts.out === undefined || opts.out === '-') throw new ConfigError('--url needs --out FILE');
+  if ((opts.patient?.length ?? 0) > 1) throw new ConfigError('--url takes one --patient');
+  const view = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const flags = { ...opts, parallel: 1, maxWait: 300, pollInterval: 1, retries: 6, progressEvery: 5 };
+  const client = new ViewClient(serverUrl(opts.url as string), clientOptions(flags, undefined));
+  const { signal, dispose } = interruptSignal();
+  const started = performance.now();
+  try {
+    const limit =
+      opts.limit === undefined
+        ? undefined
+        : intInRange('--limit', opts.limit, 0, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    const patient = opts.patient?.[0];
+    const bytes = await client.run(
+      {
+        view,
+        format,
+        header: opts.header,
+        ...(limit !== undefined ? { limit } : {}),
+        ...(patient !== undefined ? { patient } : {}),
+      },
+      opts.out,
+      signal,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    console.error(
+      `wrote ${bytes} bytes of ${format} from ${opts.url} to ${opts.out} in ${seconds.toFixed(1)} s`,
+    );
+  } catch (err) {
+    if (!signal.aborted) throw err;
+    console.error('fhirhose: interrupted; no output file was left');
+    process.exitCode = 130;
+  } finally {
+    dispose();
+    await client.close();
+  }
+}
+
+/** `fhirhose views`: SQL on FHIR ViewDefinitions over a local store or through a server. */
 export function registerViews(program: Command): void {
   const views = program
     .command('views')
@@ -111,6 +165,12 @@ export function registerViews(program: Command): void {
     .description("run a ViewDefinition over the store's current data (one snapshot) and write its rows")
     .argument('<view>', 'ViewDefinition JSON file')
     .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
+    .option('--url <fhir-base-url>', "run through this server's $viewdefinition-run instead (needs --out)")
+    .option('--client-id <id>', 'with --url: SMART Backend Services client_id (env FHIRHOSE_CLIENT_ID)')
+    .option('--key <file>', 'with --url: private JWK file, RS384 or ES384 (env FHIRHOSE_CLIENT_KEY)')
+    .option('--token-url <url>', 'with --url: token endpoint (default: from .well-known/smart-configuration)')
+    .option('--scope <scope>', 'with --url: scope to request (env FHIRHOSE_SCOPE)')
+    .option('--config <file>', 'with --url: JSON file with clientId, key, tokenUrl, scope')
     .option('--format <format>', 'csv, ndjson, json or parquet', 'ndjson')
     .option('--out <file>', 'output file (default: stdout)')
     .option('--limit <n>', 'stop after this many rows')
@@ -121,7 +181,7 @@ export function registerViews(program: Command): void {
         await runView(file, opts);
       } catch (err) {
         // A row the view cannot produce (several values in a single column) fails the run: exit 1.
-        if (err instanceof FhirhoseError) {
+        if (err instanceof FhirhoseError || err instanceof BulkClientError) {
           console.error(`fhirhose: ${file}: ${err.message}`);
           process.exitCode = 1;
           return;

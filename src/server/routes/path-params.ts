@@ -1,4 +1,4 @@
-import { NotFoundError, isResourceType, isValidId } from '../../fhir/index.js';
+import { NotFoundError, isStoredType, isValidId } from '../../fhir/index.js';
 
 /** Route params of a type-level path. */
 export interface TypeParams {
@@ -12,10 +12,10 @@ export interface InstanceParams extends TypeParams {
 
 /**
  * The URL's resource type.
- * @throws NotFoundError when it is not an R4 resource type: there is no such endpoint.
+ * @throws NotFoundError when it is neither an R4 resource type nor ViewDefinition: there is no such endpoint.
  */
 export function knownType(type: string): string {
-  if (!isResourceType(type)) throw new NotFoundError(`unknown resource type '${type}'`);
+  if (!isStoredType(type)) throw new NotFoundError(`unknown resource type '${type}'`);
   return type;
 }
 

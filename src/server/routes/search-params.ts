@@ -90,6 +90,8 @@ function applyParam(out: ParsedSearch, p: ParamInput): boolean {
     const targets = parseReferenceTargets(name, value, p.options.baseUrl);
     if (targets.length === 0) out.matchable = false;
     (q.references ??= []).push({ param: name, targets });
+  } else if (q.type === 'ViewDefinition' && ['name', 'url', 'status'].includes(name)) {
+    applyViewParam(q, p);
   } else if (q.type === 'Group' && name === 'name' && (plain || modifier === 'exact')) {
     once(p);
     q.name = { values: splitValues(value), exact: modifier === 'exact' };
@@ -112,6 +114,28 @@ function applyParam(out: ParsedSearch, p: ParamInput): boolean {
     return unknownParam(p);
   }
   return true;
+}
+
+/**
+ * ViewDefinition `name` (string: starts-with, `:exact`), `url` (uri, exact; `url|version` as a
+ * canonical, R4 search.html#versions) and `status` (token, code only). Each may appear once.
+ */
+function applyViewParam(q: SearchQuery, p: ParamInput): void {
+  const { name, modifier, value } = p;
+  if (!(modifier === undefined || (name === 'name' && modifier === 'exact'))) {
+    throw new NotSupportedError(`modifier ':${modifier}' is not supported on ${name}`, {
+      expression: p.rawName,
+    });
+  }
+  once(p);
+  if (name === 'name') q.name = { values: splitValues(value), exact: modifier === 'exact' };
+  else if (name === 'status') q.status = splitValues(value).map((v) => v.slice(v.indexOf('|') + 1));
+  else {
+    q.url = splitValues(value).map((v) => {
+      const bar = v.lastIndexOf('|');
+      return bar < 0 ? { url: v } : { url: v.slice(0, bar), version: v.slice(bar + 1) };
+    });
+  }
 }
 
 function unknownParam({ rawName, options }: ParamInput): false {

@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ViewExportService } from '../../export/index.js';
 import { ForbiddenError, InvalidRequestError, operationOutcome, readPreferences } from '../../fhir/index.js';
-import type { RoutePlugin } from '../context.js';
+import type { RouteContext, RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
 import { grantOf } from '../request-grant.js';
 import { checkViews } from '../view-export-views.js';
+import { viewResolver } from '../view-references.js';
 import {
   acceptedParameters,
   fileMediaType,
@@ -20,7 +21,7 @@ import { refuseOtherMethods } from './method-not-allowed.js';
 /** Options of the `$viewdefinition-export` routes. */
 export interface ViewExportRouteOptions {
   service: ViewExportService;
-  /** Resolves `viewReference`; absent, a reference is answered 400 not-supported. */
+  /** Resolves `viewReference`; by default the views stored on this server (view-references.ts). */
   resolveView?: ViewResolver;
   /** Bound on the kick-off body. */
   maxBodyBytes?: number;
@@ -31,7 +32,7 @@ const STATUS = '/$viewdefinition-export-status/:jobId';
 const RESULT = '/$viewdefinition-export-result/:jobId';
 const FILES = '/$viewdefinition-export-files/:jobId/:name';
 
-function kickoff(options: ViewExportRouteOptions, baseUrl: string) {
+function kickoff(options: ViewExportRouteOptions, { store, baseUrl }: RouteContext) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const prefer = request.headers.prefer;
     if (!readPreferences(prefer === undefined ? [] : [prefer].flat()).has('respond-async')) {
@@ -48,7 +49,9 @@ function kickoff(options: ViewExportRouteOptions, baseUrl: string) {
     const views = await checkViews(parsed.views, {
       format: parsed.format,
       header: parsed.header,
-      ...(options.resolveView ? { resolve: options.resolveView } : {}),
+      // By default a reference names a view stored here, read with the caller's own scopes.
+      resolve:
+        options.resolveView ?? viewResolver(store, { baseUrl, ...(grant ? { access: grant.scopes } : {}) }),
       ...(grant ? { access: grant.scopes } : {}),
     });
     const { jobId } = await options.service.kickoff(
@@ -80,11 +83,7 @@ function kickoff(options: ViewExportRouteOptions, baseUrl: string) {
 export function viewExportRoutes(options: ViewExportRouteOptions): RoutePlugin {
   const { service } = options;
   return async (app, ctx) => {
-    app.post(
-      KICKOFF,
-      options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {},
-      kickoff(options, ctx.baseUrl),
-    );
+    app.post(KICKOFF, options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}, kickoff(options, ctx));
     refuseOtherMethods(app, KICKOFF, ['POST']);
 
     app.get(STATUS, async (request, reply) => {

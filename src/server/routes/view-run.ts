@@ -8,8 +8,9 @@ import type { ViewRow, ViewRunner } from '../../views/index.js';
 import type { ResourceStore } from '../../store/index.js';
 import type { RouteContext, RoutePlugin } from '../context.js';
 import { grantOf } from '../request-grant.js';
-import { parseViewRun } from '../view-run-parameters.js';
-import type { ViewRunRequest } from '../view-run-parameters.js';
+import { resolveViewReference } from '../view-references.js';
+import { parseViewRun, viewRunQuery } from '../view-run-parameters.js';
+import type { ViewRunRequest, ViewSource } from '../view-run-parameters.js';
 import { refuseOtherMethods } from './method-not-allowed.js';
 
 /** The canonical URL of the operation (SQL on FHIR v2, master). */
@@ -64,10 +65,26 @@ async function primed(rows: AsyncIterable<ViewRow>): Promise<AsyncIterable<ViewR
   })();
 }
 
-function handler(ctx: RouteContext) {
+interface RunParams {
+  id: string;
+}
+
+/** The view of a run: inline, by `viewReference`, or (instance level) the stored view the URL names. */
+async function viewOf(ctx: RouteContext, request: FastifyRequest, run: ViewRunRequest): Promise<unknown> {
+  const grant = grantOf(request);
+  const caller = { baseUrl: ctx.baseUrl, ...(grant ? { access: grant.scopes } : {}) };
+  const id = (request.params as Partial<RunParams>).id;
+  if (id !== undefined) return resolveViewReference(ctx.store, `ViewDefinition/${id}`, caller);
+  if (run.viewReference !== undefined) return resolveViewReference(ctx.store, run.viewReference, caller);
+  return run.view;
+}
+
+function handler(ctx: RouteContext, source: ViewSource) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const run = parseViewRun(request.body, request.headers.accept);
-    const runner = createViewRunner(run.view);
+    const body =
+      request.method === 'GET' ? viewRunQuery(new URLSearchParams(queryOf(request.url))) : request.body;
+    const run = parseViewRun(body, request.headers.accept, source);
+    const runner = createViewRunner(await viewOf(ctx, request, run));
     const grant = grantOf(request);
     if (grant && !grant.scopes.canRead(runner.resource)) {
       throw new ForbiddenError(`the access token's scopes do not allow reading ${runner.resource}`, {
@@ -80,15 +97,26 @@ function handler(ctx: RouteContext) {
   };
 }
 
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at + 1);
+}
+
 /**
- * `$viewdefinition-run` (SQL on FHIR v2): POST a Parameters body with an inline view; the rows come back
- * directly in the chosen format, streamed. System level, and the type level the spec's run page shows.
+ * `$viewdefinition-run` (SQL on FHIR v2): POST a Parameters body with an inline view or a
+ * `viewReference`; the rows come back directly in the chosen format, streamed. System level, the type
+ * level the spec's run page shows, and the instance level of a stored view (POST, or GET with the
+ * simple parameters in the query).
  */
 export function viewRunRoutes(): RoutePlugin {
   return async (app, ctx) => {
     for (const url of ['/$viewdefinition-run', '/ViewDefinition/$viewdefinition-run']) {
-      app.post(url, handler(ctx));
+      app.post(url, handler(ctx, 'body'));
       refuseOtherMethods(app, url, ['POST']);
     }
+    const instance = '/ViewDefinition/:id/$viewdefinition-run';
+    app.post<{ Params: RunParams }>(instance, handler(ctx, 'url'));
+    app.get<{ Params: RunParams }>(instance, handler(ctx, 'url'));
+    refuseOtherMethods(app, instance, ['GET', 'POST']);
   };
 }
