@@ -5,10 +5,15 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { FhirhoseError } from '../../fhir/index.js';
 import { openStore } from '../../store/index.js';
-import { createEncoder, encodeRows, parseTableFormat, viewRowsFromStore } from '../../tables/index.js';
+import {
+  createEncoder,
+  encodeValueBatches,
+  parseTableFormat,
+  viewValuesFromStore,
+} from '../../tables/index.js';
 import type { TableFormat } from '../../tables/index.js';
 import { createViewRunner, InvalidViewDefinitionError } from '../../views/index.js';
-import type { ViewRow, ViewRunner } from '../../views/index.js';
+import type { RowValues, ViewRunner } from '../../views/index.js';
 import { ConfigError } from '../config-error.js';
 import { loadDb } from '../config.js';
 import { intInRange } from '../int-setting.js';
@@ -48,10 +53,13 @@ function formatOf(value: string): TableFormat {
   }
 }
 
-async function* counted(rows: AsyncIterable<ViewRow>, count: { rows: number }): AsyncGenerator<ViewRow> {
-  for await (const row of rows) {
-    count.rows += 1;
-    yield row;
+async function* counted(
+  batches: AsyncIterable<RowValues[]>,
+  count: { rows: number },
+): AsyncGenerator<RowValues[]> {
+  for await (const batch of batches) {
+    count.rows += batch.length;
+    yield batch;
   }
 }
 
@@ -90,8 +98,8 @@ async function runView(file: string, opts: RunFlags): Promise<void> {
   const started = performance.now();
   try {
     const asOf = await store.tick();
-    const rows = viewRowsFromStore(store, runner, { asOf, limit, patients: opts.patient });
-    await writeOut(encodeRows(encoder, counted(rows, count)), opts.out);
+    const batches = viewValuesFromStore(store, runner, { asOf, limit, patients: opts.patient });
+    await writeOut(encodeValueBatches(encoder, counted(batches, count)), opts.out);
   } finally {
     await store.close();
   }
