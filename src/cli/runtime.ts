@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuth } from '../auth/index.js';
 import type { Auth } from '../auth/index.js';
-import { ExportMonitor, ExportService, WorkerPool } from '../export/index.js';
+import { ExportMonitor, ExportService, ViewExportService, WorkerPool } from '../export/index.js';
 import {
   authCapability,
   authPlugins,
@@ -130,6 +130,15 @@ export async function createRuntime(
       ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
       : {}),
   });
+  const viewExports = new ViewExportService({
+    store,
+    exports: service,
+    config: config.export,
+    log,
+    wake: () => pool.wake(),
+    fileUrl: (jobId, name) => `${config.baseUrl}/$viewdefinition-export-files/${jobId}/${name}`,
+    ...(deps.exportNow ? { now: deps.exportNow } : {}),
+  });
   const dashboard = dashboardPlugin(config, {
     store,
     service,
@@ -145,7 +154,9 @@ export async function createRuntime(
       ...(auth ? authPlugins(auth) : []),
       ...exportPlugins(service, config.kickoffLimits),
       dashboard.plugin,
-      ...viewPlugins(),
+      ...viewPlugins({
+        exports: { service: viewExports, maxBodyBytes: config.kickoffLimits.maxBodyBytes },
+      }),
     ],
     ...(dashboard.enabled
       ? { landingLinks: [{ path: '/dashboard', text: 'Export dashboard (operators)' }] }

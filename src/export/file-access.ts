@@ -25,6 +25,7 @@ export function fileTypes({ spec, file }: ListedFile): readonly string[] | undef
     case 'resources':
     case 'supporting':
     case 'deleted':
+    case 'view':
       return [spec.type];
     case 'blocks':
       return spec.types;

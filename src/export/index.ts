@@ -38,3 +38,11 @@ export type { WorkLoopDeps } from './work-loop.js';
 export type { Manifest, ManifestEntry } from './manifest.js';
 export { authorizeExport } from './authorize.js';
 export type { Caller, ReadAccess } from './authorize.js';
+export { ViewExportService } from './view-export-service.js';
+export type {
+  ViewExportResult,
+  ViewExportServiceDeps,
+  ViewExportStatus,
+  ViewOutput,
+} from './view-export-service.js';
+export type { ViewExportInput, ViewExportOptions, ViewExportView } from './view-request.js';

@@ -1,3 +1,5 @@
+import type { ViewExportOptions } from './view-request.js';
+
 /** The three kick-off levels of the Bulk Data IG. */
 export type ExportLevel = 'system' | 'patient' | 'group';
 
@@ -46,6 +48,8 @@ export interface ExportRequest {
   separateExportStatus: boolean;
   /** Parameters ignored under lenient handling. */
   warnings: ExportWarning[];
+  /** Set for a `$viewdefinition-export` job: its units write view rows instead of resources. */
+  view?: ViewExportOptions;
 }
 
 /** Raw kick-off input, as the HTTP layer hands it over. */

@@ -82,7 +82,8 @@ export async function compileRequest(store: ResourceStore, job: JobRecord): Prom
   const prechecks = compileTypeFilterPrechecks(request.typeFilters);
   const elements = request.elements.length > 0 ? parseElements(request.elements) : undefined;
   let patients: CompiledRequest['patients'];
-  if (request.level === 'group' || request.patients) patients = await store.jobs.jobPatients(job.id);
+  if (request.level === 'group' || request.patients || request.view?.byPatients)
+    patients = await store.jobs.jobPatients(job.id);
   else if (request.level === 'patient') patients = 'all';
   return { request, filters, prechecks, elements, patients };
 }

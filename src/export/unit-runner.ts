@@ -5,6 +5,8 @@ import { runMembers } from './members-unit.js';
 import { RefCollector } from './ref-collector.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
+import { planViewUnits } from './view-planner.js';
+import { runViewUnit } from './view-unit.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
 import {
   finish,
@@ -52,17 +54,21 @@ export async function runUnit(
       return runDeleted(ctx, job, compiled, unit, spec.type);
     case 'warnings':
       return runWarnings(ctx, job, compiled, unit);
+    case 'view':
+      return runViewUnit(ctx, { job, compiled, unit, checkpoint }, spec);
   }
 }
 
 async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledRequest): Promise<UnitResult> {
   const patients = Array.isArray(compiled.patients) ? compiled.patients : undefined;
-  const units = await planUnits(ctx.store, compiled.request, {
+  const options = {
     rowsPerUnit: ctx.rowsPerUnit,
     transactionTime: job.transactionTime,
     patients,
     ...(ctx.readPath ? { readPath: ctx.readPath } : {}),
-  });
+  };
+  const plan = compiled.request.view ? planViewUnits : planUnits;
+  const units = await plan(ctx.store, compiled.request, options);
   // The planned units run after this one: their phases start at 1.
   const saved = await ctx.savePlan(units.map((u) => ({ ...u, phase: u.phase + 1 })));
   if (!saved) throw new UnitStoppedError('lease lost while planning');

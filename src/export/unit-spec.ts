@@ -20,7 +20,22 @@ export type UnitSpec =
   /** Deletions of one type since `_since`. */
   | { kind: 'deleted'; type: string }
   /** The warnings of lenient handling, as an error file. */
-  | { kind: 'warnings' };
+  | { kind: 'warnings' }
+  /**
+   * The rows of view `view` (its index in the request) over one key range of its type, or over the
+   * compartments of a share of the job's patients (`patients`, read member by member). The `first`
+   * unit of a view writes a file even when it finds no row, so every view lists at least one file
+   * (an empty table keeps its header or schema).
+   */
+  | {
+      kind: 'view';
+      view: number;
+      type: string;
+      after?: ScanKey;
+      upTo?: ScanKey;
+      patients?: string[];
+      first?: true;
+    };
 
 /** Kinds of manifest entry a file belongs to. */
 export type FileKind = 'output' | 'deleted' | 'error';

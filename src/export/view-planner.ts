@@ -1,0 +1,58 @@
+import { PATIENT_COMPARTMENT_TYPES } from '../fhir/index.js';
+import type { NewUnit, ResourceStore } from '../store/index.js';
+import type { PlanOptions } from './planner.js';
+import { memberChunks, readsMembers } from './planner.js';
+import type { ExportRequest } from './types.js';
+import type { UnitSpec } from './unit-spec.js';
+
+/** Progress estimate only: rows per patient in typical (generated) records. */
+const ROWS_PER_PATIENT_ESTIMATE = 50;
+
+/**
+ * The units of a `$viewdefinition-export` job: per view, key ranges of its resource type (like the
+ * `resources` units of $export, so a large type runs on every worker), or, when `patient` or `group`
+ * narrowed the job, shares of the patients read through the compartment index when they are few.
+ * A type outside the Patient compartment gets no unit then: none of its resources is in a compartment.
+ */
+export async function planViewUnits(
+  store: ResourceStore,
+  request: ExportRequest,
+  options: PlanOptions,
+): Promise<NewUnit[]> {
+  const views = request.view?.views ?? [];
+  const { patients } = options;
+  const present = new Set(await store.types());
+  const members = await readsMembers(store, patients, options.readPath);
+  const units: NewUnit[] = [];
+  const add = (spec: UnitSpec, estimate: number): void => {
+    units.push({ phase: 0, spec: JSON.stringify(spec), estimate });
+  };
+  for (const [view, { resource: type }] of views.entries()) {
+    const first = units.length;
+    const reads =
+      present.has(type) &&
+      (patients === undefined || (patients.length > 0 && PATIENT_COMPARTMENT_TYPES.has(type)));
+    if (!reads) {
+      // Nothing to read: one unit writes the view's empty table (an empty patient share reads nothing).
+      add({ kind: 'view', view, type, patients: [], first: true }, 1);
+      continue;
+    }
+    if (members) {
+      for (const chunk of memberChunks(patients!)) {
+        add({ kind: 'view', view, type, patients: chunk }, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+      }
+    } else {
+      const { count, bounds } = await store.planRanges(type, options.rowsPerUnit);
+      // Ranges are (previous bound, bound], the last one open-ended, as planner.ts cuts them.
+      let after: UnitSpec & { kind: 'view' } = { kind: 'view', view, type };
+      for (const bound of bounds) {
+        add({ ...after, upTo: bound }, options.rowsPerUnit);
+        after = { kind: 'view', view, type, after: bound };
+      }
+      add(after, Math.max(0, count - bounds.length * options.rowsPerUnit));
+    }
+    const head = units[first]!;
+    head.spec = JSON.stringify({ ...(JSON.parse(head.spec) as object), first: true });
+  }
+  return units;
+}
