@@ -69,12 +69,20 @@ function getter(
   focus: Focus,
 ): { get: Getter; fast: boolean; next: Focus } {
   const text = substituteConstants(path, c.literals, at);
-  const slow = compileFhirpath(text, at, focus.base);
   const fast = c.fastPath ? compileFastPath(text, focus.model) : undefined;
-  if (!fast) return { get: slow, fast: false, next: { model: undefined, base: undefined } };
+  if (!fast) {
+    const slow = compileFhirpath(text, at, focus.base);
+    return { get: slow, fast: false, next: { model: undefined, base: undefined } };
+  }
+  // The fast subset is valid FHIRPath by construction, so fhirpath.js (about 16 MB of RSS in each
+  // thread that loads it) is compiled only when data needs it (a primitive with an extension). The
+  // export's worker threads then never load it for views of simple paths.
+  let slow: Getter | undefined;
   const get: Getter = (node, rowIndex) => {
     const r = fast.get(node, rowIndex);
-    return r === FALLBACK ? slow(node, rowIndex) : r;
+    if (r !== FALLBACK) return r;
+    slow ??= compileFhirpath(text, at, focus.base);
+    return slow(node, rowIndex);
   };
   const next = fast.result
     ? { model: fast.result, base: fast.result.element }
