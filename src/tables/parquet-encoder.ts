@@ -9,10 +9,11 @@ import type { Columns, RowEncoder } from './types.js';
  * The writer copies, levels, dictionary-encodes and compresses a whole group at once, so a group
  * costs several times its values: over the flattened Observation view of the 1M bench data,
  * `views run` peaked at 740 MB RSS with 32 MiB counted as text length, and at 395, 311 and 210 MB
- * with 16, 8 and 4 MiB counted as heap (CSV: about 140-170 MB). 4 MiB is about 11,000 rows of that
- * view, and its file was 8% smaller than with 16 MiB (smaller dictionaries pay off).
+ * with 16, 8 and 4 MiB counted as heap (CSV: about 130 MB). In `$viewdefinition-export` (two worker
+ * threads) the server peaked at 261 MiB with 4 MiB and 244 with 2 MiB, against a bar of 250. 2 MiB
+ * is about 5,500 rows of that view; smaller groups made no larger files (smaller dictionaries).
  */
-export const DEFAULT_ROW_GROUP_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024;
 
 // V8 heap bytes of a value in a column array: the slot, plus a string's header and characters.
 function sizeOf(value: unknown): number {

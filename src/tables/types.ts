@@ -30,7 +30,7 @@ export interface RowEncoder {
 export interface EncoderOptions {
   /** CSV: write the header row (default true). */
   header?: boolean;
-  /** Parquet: flush a row group once its values reach about this many bytes (default 4 MiB, counted as heap bytes). */
+  /** Parquet: flush a row group once its values reach about this many bytes (default 2 MiB, counted as heap bytes). */
   rowGroupBytes?: number;
 }
 
