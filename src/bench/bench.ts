@@ -19,6 +19,7 @@ import {
 import { benchCeilings } from './scenario-ceilings.js';
 import { benchLoad, loadInto, loadedBefore } from './scenario-load.js';
 import { benchMixed } from './scenario-mixed.js';
+import { benchViews } from './scenario-views.js';
 import { benchPostgres, DEFAULT_PG_URL } from './scenario-postgres.js';
 import { benchLatency, benchSystemExport } from './scenario-system.js';
 import { withShares } from './shares.js';
@@ -34,6 +35,7 @@ export const SCENARIOS = [
   'group',
   'typefilter',
   'elements',
+  'views',
   'client',
   'scaling',
   'concurrent',
@@ -77,6 +79,7 @@ const RUNNERS: Record<Exclude<ScenarioName, 'load'>, Scenario> = {
   group: benchGroupExport,
   typefilter: benchTypeFilterExport,
   elements: benchElementsExport,
+  views: benchViews,
   client: benchClient,
   scaling: benchScaling,
   concurrent: benchConcurrentSmall,

@@ -1,7 +1,7 @@
 import type { JobRecord, MemberOptions, ScanKey, ScanOptions, UnitRecord } from '../store/index.js';
 import { createEncoder } from '../tables/index.js';
 import { createViewRunner } from '../views/index.js';
-import type { ViewRow, ViewRunner } from '../views/index.js';
+import type { RowValues, ViewRunner } from '../views/index.js';
 import { TableSeries } from './table-series.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
 import { segmentPrefix, UnitStoppedError, UnitYieldedError } from './unit-context.js';
@@ -27,7 +27,8 @@ export interface ViewUnitRun {
 
 /** A batch of view rows and where the read stands after it. */
 interface RowBatch {
-  rows: ViewRow[];
+  /** Rows as values in column order. */
+  rows: RowValues[];
   /** Resources read. */
   read: number;
   after?: ScanKey;
@@ -66,7 +67,7 @@ export async function runViewUnit(
   let paused: RowBatch | undefined;
   try {
     for await (const batch of rowBatches(ctx, run, spec, runner)) {
-      await out.write(batch.rows);
+      await out.writeValues(batch.rows);
       if (!(await ctx.progress(batch.read))) throw new UnitStoppedError('unit stopped');
       if (await ctx.yieldNow()) {
         paused = batch;
@@ -112,8 +113,8 @@ async function* rowBatches(
     if (ctx.memberBatchPatients !== undefined) options.batchPatients = ctx.memberBatchPatients;
     for await (const batch of ctx.store.readMembers(options)) {
       const chunk = batch.types.get(spec.type);
-      const rows: ViewRow[] = [];
-      if (chunk) for (const line of ndjsonLines(chunk.bytes)) rows.push(...runner.rows(JSON.parse(line)));
+      const rows: RowValues[] = [];
+      if (chunk) for (const line of ndjsonLines(chunk.bytes)) pushAll(rows, runner.values(JSON.parse(line)));
       yield { rows, read: chunk?.rows ?? 0, afterPatient: batch.lastPatient };
     }
     return;
@@ -126,10 +127,15 @@ async function* rowBatches(
   // patient= and group= over the type scan: only the compartments of the job's patients.
   if (Array.isArray(compiled.patients)) options.patients = compiled.patients;
   for await (const batch of ctx.store.scan(options)) {
-    const rows: ViewRow[] = [];
-    for (const stored of batch) rows.push(...runner.rows(JSON.parse(stored.json)));
+    const rows: RowValues[] = [];
+    for (const stored of batch) pushAll(rows, runner.values(JSON.parse(stored.json)));
     yield { rows, read: batch.length, after: batch.cursor };
   }
+}
+
+// A loop instead of push(...spread), which builds an arguments list per resource.
+function pushAll(into: RowValues[], rows: RowValues[]): void {
+  for (const row of rows) into.push(row);
 }
 
 /** The lines of newline-terminated NDJSON bytes. */

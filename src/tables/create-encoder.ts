@@ -1,4 +1,5 @@
 import { NotSupportedError } from '../fhir/index.js';
+import type { RowValues } from '../views/index.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import { createJsonEncoder, createNdjsonEncoder } from './json-encoder.js';
 import { createParquetEncoder } from './parquet-encoder.js';
@@ -55,6 +56,24 @@ export async function* encodeRows(
   if (first) yield first;
   for await (const row of rows) {
     const chunk = encoder.row(row);
+    if (chunk) yield chunk;
+  }
+  const last = encoder.end();
+  if (last) yield last;
+}
+
+/**
+ * The bytes of batches of row values (as `viewValuesFromStore` yields them) in the encoder's
+ * format: one chunk per batch at most, so a large export costs one await per batch, not per row.
+ */
+export async function* encodeValueBatches(
+  encoder: RowEncoder,
+  batches: AsyncIterable<readonly RowValues[]> | Iterable<readonly RowValues[]>,
+): AsyncGenerator<Buffer> {
+  const first = encoder.start();
+  if (first) yield first;
+  for await (const batch of batches) {
+    const chunk = encoder.values(batch);
     if (chunk) yield chunk;
   }
   const last = encoder.end();

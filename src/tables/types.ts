@@ -1,4 +1,4 @@
-import type { ColumnInfo, ViewRow } from '../views/index.js';
+import type { ColumnInfo, RowValues, ViewRow } from '../views/index.js';
 
 /** The table formats a view's rows can be written in. */
 export type TableFormat = 'csv' | 'ndjson' | 'json' | 'parquet';
@@ -17,6 +17,11 @@ export interface RowEncoder {
   start(): Buffer | undefined;
   /** The bytes of one row; Parquet returns bytes only when a row group fills. */
   row(row: ViewRow): Buffer | undefined;
+  /**
+   * The bytes of a batch of rows given as values in column order (`ViewRunner.values`): one Buffer
+   * per batch instead of one per row. Parquet returns bytes only when a row group fills.
+   */
+  values(rows: readonly RowValues[]): Buffer | undefined;
   /** The last bytes (the Parquet footer, a JSON `]`). */
   end(): Buffer | undefined;
 }
@@ -25,7 +30,7 @@ export interface RowEncoder {
 export interface EncoderOptions {
   /** CSV: write the header row (default true). */
   header?: boolean;
-  /** Parquet: flush a row group once its values reach about this many bytes (default 32 MiB). */
+  /** Parquet: flush a row group once its values reach about this many bytes (default 2 MiB, counted as heap bytes). */
   rowGroupBytes?: number;
 }
 

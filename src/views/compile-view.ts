@@ -11,6 +11,8 @@ import type { ColumnInfo, ViewRow, ViewSelect } from './view-definition.js';
 /** One compiled column. */
 export interface CompiledColumn {
   name: string;
+  /** The column's position in the view's column order (its index in a row's values). */
+  slot: number;
   get: Getter;
   collection: boolean;
   /** Where the column sits in the view (`select[0].column[1]`), for error messages. */
@@ -25,8 +27,12 @@ export interface CompiledSelect {
   unionAll: CompiledSelect[];
   /** Every column under this structure, in column order. */
   names: string[];
+  /** The slots of `names`: the values a row of this structure sets. */
+  slots: number[];
   /** The row `forEachOrNull` gives when nothing matches: nulls, and 0 for `%rowIndex` columns. */
   nullRow: ViewRow;
+  /** {@link nullRow} as values by slot (undefined outside this structure). */
+  nullValues: unknown[];
 }
 
 /** A validated view with every path compiled once. */
@@ -46,6 +52,8 @@ interface Focus {
 interface Compiler {
   literals: ReadonlyMap<string, string>;
   fastPath: boolean;
+  /** Column name to its slot in the view's column order. */
+  slots: ReadonlyMap<string, number>;
 }
 
 /** Options of {@link compileView}. */
@@ -61,12 +69,20 @@ function getter(
   focus: Focus,
 ): { get: Getter; fast: boolean; next: Focus } {
   const text = substituteConstants(path, c.literals, at);
-  const slow = compileFhirpath(text, at, focus.base);
   const fast = c.fastPath ? compileFastPath(text, focus.model) : undefined;
-  if (!fast) return { get: slow, fast: false, next: { model: undefined, base: undefined } };
+  if (!fast) {
+    const slow = compileFhirpath(text, at, focus.base);
+    return { get: slow, fast: false, next: { model: undefined, base: undefined } };
+  }
+  // The fast subset is valid FHIRPath by construction, so fhirpath.js (about 16 MB of RSS in each
+  // thread that loads it) is compiled only when data needs it (a primitive with an extension). The
+  // export's worker threads then never load it for views of simple paths.
+  let slow: Getter | undefined;
   const get: Getter = (node, rowIndex) => {
     const r = fast.get(node, rowIndex);
-    return r === FALLBACK ? slow(node, rowIndex) : r;
+    if (r !== FALLBACK) return r;
+    slow ??= compileFhirpath(text, at, focus.base);
+    return slow(node, rowIndex);
   };
   const next = fast.result
     ? { model: fast.result, base: fast.result.element }
@@ -135,6 +151,7 @@ function compileSelect(c: Compiler, s: ViewSelect, where: string, parent: Focus)
   const { iteration, focus } = compileIteration(c, s, at, parent);
   const columns = (s.column ?? []).map((col, i) => ({
     name: col.name,
+    slot: c.slots.get(col.name)!,
     get: getter(c, col.path, `${at}column[${i}].path`, focus).get,
     collection: col.collection === true,
     at: `${at}column[${i}]`,
@@ -151,7 +168,10 @@ function compileSelect(c: Compiler, s: ViewSelect, where: string, parent: Focus)
     .filter((col) => col.path.trim() === '%rowIndex')
     .map((col) => col.name);
   const nullRow = nullRowOf(names, rowIndexColumns, [...selects, ...unionAll.slice(0, 1)]);
-  return { columns, iteration, selects, unionAll, names, nullRow };
+  const slots = names.map((name) => c.slots.get(name)!);
+  const nullValues: unknown[] = [];
+  for (const [name, value] of Object.entries(nullRow)) nullValues[c.slots.get(name)!] = value;
+  return { columns, iteration, selects, unionAll, names, slots, nullRow, nullValues };
 }
 
 function columnInfos(s: ViewSelect): ColumnInfo[] {
@@ -168,13 +188,6 @@ function columnInfos(s: ViewSelect): ColumnInfo[] {
  */
 export function compileView(input: unknown, options: CompileViewOptions = {}): CompiledView {
   const view = validateViewStructure(input);
-  const c: Compiler = { literals: constantLiterals(view.constant), fastPath: options.fastPath !== false };
-  const focus: Focus = { model: rootPath(view.resource), base: undefined };
-  const where = (view.where ?? []).map((w, i) => {
-    const at = `where[${i}].path`;
-    return { get: getter(c, w.path, at, focus).get, at };
-  });
-  const root = compileSelect(c, { select: view.select }, '', focus);
   const columns = columnInfos({ select: view.select });
   const seen = new Set<string>();
   for (const col of columns) {
@@ -183,5 +196,16 @@ export function compileView(input: unknown, options: CompileViewOptions = {}): C
     }
     seen.add(col.name);
   }
+  const c: Compiler = {
+    literals: constantLiterals(view.constant),
+    fastPath: options.fastPath !== false,
+    slots: new Map(columns.map((col, i) => [col.name, i])),
+  };
+  const focus: Focus = { model: rootPath(view.resource), base: undefined };
+  const where = (view.where ?? []).map((w, i) => {
+    const at = `where[${i}].path`;
+    return { get: getter(c, w.path, at, focus).get, at };
+  });
+  const root = compileSelect(c, { select: view.select }, '', focus);
   return { resource: view.resource, columns, where, root };
 }

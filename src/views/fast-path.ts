@@ -59,18 +59,29 @@ function memberStep(name: string): Step {
   const shadow = `_${name}`;
   return (items) => {
     const out: unknown[] = [];
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       if (!isObject(item)) continue;
       // A primitive with an extension (`_given`) is an element fhirpath.js knows and we do not model.
       if (item[shadow] !== undefined) return FALLBACK;
       const v = item[name];
       if (v === undefined || v === null) continue;
       if (Array.isArray(v)) {
-        for (const e of v) if (e !== null && e !== undefined) out.push(e);
+        for (let j = 0; j < v.length; j++) if (v[j] !== null && v[j] !== undefined) out.push(v[j]);
       } else out.push(v);
     }
     return out;
   };
+}
+
+/** `items.map(key)` without the undefined keys, in one pass and one array. */
+function keysOf(items: unknown[], key: (item: unknown) => string | undefined): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const k = key(items[i]);
+    if (k !== undefined) out.push(k);
+  }
+  return out;
 }
 
 type Test = (item: unknown) => boolean | typeof FALLBACK;
@@ -143,10 +154,11 @@ interface Parsed {
 type StepParser = (rest: string, at: ModelPath) => Parsed | undefined;
 
 const FIXED: Record<string, Step> = {
-  'first()': (items) => items.slice(0, 1),
+  // Steps never change the arrays they are given, so a short one can be passed on as it is.
+  'first()': (items) => (items.length <= 1 ? items : [items[0]]),
   'exists()': (items) => [items.length > 0],
   'empty()': (items) => [items.length === 0],
-  'getResourceKey()': (items) => items.map(resourceKey).filter((k) => k !== undefined),
+  'getResourceKey()': (items) => keysOf(items, resourceKey),
 };
 
 /** The steps that need no model: they work on any focus. */
@@ -161,7 +173,9 @@ function parseFixed(rest: string, at: ModelPath | undefined): Parsed | undefined
 const parseReferenceKey: StepParser = (rest) => {
   const ref = REFERENCE_KEY.exec(rest);
   if (!ref) return undefined;
-  const step: Step = (items) => items.map((i) => referenceKey(i, ref[1])).filter((k) => k !== undefined);
+  const type = ref[1];
+  const key = (item: unknown): string | undefined => referenceKey(item, type);
+  const step: Step = (items) => keysOf(items, key);
   return { step, length: ref[0].length, next: undefined };
 };
 
@@ -271,10 +285,11 @@ export function compileFastPath(expression: string, from: ModelPath | undefined)
     at = parsed.next;
     pos += parsed.length;
   }
+  const count = steps.length;
   const get: FastGetter = (focus) => {
     let items: unknown[] = [focus];
-    for (const step of steps) {
-      const next = step(items);
+    for (let i = 0; i < count; i++) {
+      const next = steps[i]!(items);
       if (next === FALLBACK) return FALLBACK;
       items = next;
     }

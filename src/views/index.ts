@@ -14,6 +14,7 @@ export type {
   ViewColumn,
   ViewConstant,
   ViewDefinition,
+  RowValues,
   ViewRow,
   ViewSelect,
 } from './view-definition.js';

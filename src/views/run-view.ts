@@ -1,7 +1,7 @@
 import { compileView } from './compile-view.js';
 import type { CompileViewOptions, CompiledView } from './compile-view.js';
-import { rowsOf } from './rows.js';
-import type { ColumnInfo, ViewRow } from './view-definition.js';
+import { rowValuesOf, rowsOf } from './rows.js';
+import type { ColumnInfo, RowValues, ViewRow } from './view-definition.js';
 
 /** A compiled view, ready to turn resources into rows one at a time. */
 export interface ViewRunner {
@@ -11,6 +11,8 @@ export interface ViewRunner {
   readonly columns: readonly ColumnInfo[];
   /** The rows of one resource (none for another type or one a `where` drops). */
   rows(resource: unknown): ViewRow[];
+  /** The same rows as values in column order: no object per row, for the table writers. */
+  values(resource: unknown): RowValues[];
 }
 
 /** Validates and compiles `view` once; throws InvalidViewDefinitionError when it is invalid. */
@@ -20,6 +22,7 @@ export function createViewRunner(view: unknown, options: CompileViewOptions = {}
     resource: compiled.resource,
     columns: compiled.columns,
     rows: (resource) => rowsOf(compiled, resource),
+    values: (resource) => rowValuesOf(compiled, resource),
   };
 }
 

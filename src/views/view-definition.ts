@@ -45,3 +45,6 @@ export interface ColumnInfo {
 
 /** One output row: every column of the view, keyed by name, `null` when empty. */
 export type ViewRow = Record<string, unknown>;
+
+/** One output row as its values in the view's column order (`ColumnInfo[]`), `null` when empty. */
+export type RowValues = unknown[];
