@@ -1,5 +1,5 @@
 import type { JobRecord, MemberOptions, ScanKey, ScanOptions, UnitRecord } from '../store/index.js';
-import { createEncoder } from '../tables/index.js';
+import { createEncoder, DEFAULT_ROW_GROUP_BYTES } from '../tables/index.js';
 import { createViewRunner } from '../views/index.js';
 import type { RowValues, ViewRunner } from '../views/index.js';
 import { TableSeries } from './table-series.js';
@@ -11,11 +11,11 @@ import { tableExtension } from './view-request.js';
 // Parsed batches make many objects per byte: small ones let them die in the young generation.
 const PARSE_BATCH_BYTES = 128 * 1024;
 /**
- * Bound on a Parquet row group's estimated values. The estimate counts string lengths, while the
- * buffered JS values take several times that: at the encoder's 32 MiB default, two workers each
- * holding a row group took the server from about 220 MB to 340 MB RSS (100k resources).
+ * Bound on a Parquet row group, counted as the encoder's estimate of its heap bytes. Two workers each
+ * hold one: at 8 MiB the server peaked over 300 MB at 1M; at the encoder's 2 MiB default it stayed
+ * under 250 MB (docs/benchmarks.md, the views scenario).
  */
-const ROW_GROUP_BYTES = 8 * 1024 * 1024;
+const ROW_GROUP_BYTES = DEFAULT_ROW_GROUP_BYTES;
 
 /** One view unit's run: its job, request, record and where it resumes. */
 export interface ViewUnitRun {
