@@ -8,8 +8,14 @@ import type { BulkClientOptions, ExportRequest, ExportSummary } from '../../clie
 import type { FhirResource } from '../../fhir/index.js';
 import { openSqliteStore } from '../../store/index.js';
 import type { ResourceStore } from '../../store/index.js';
-import { addClientOptions, clientOptions, interruptSignal, reportFailure, reporterFor } from './export.js';
-import type { ClientFlags } from './export.js';
+import {
+  addClientOptions,
+  clientOptions,
+  interruptSignal,
+  reportFailure,
+  reporterFor,
+} from './client-flags.js';
+import type { ClientFlags } from './client-flags.js';
 import { serverUrl } from '../server-url.js';
 
 /** What a mirror remembers between runs, in `<db>.sync.json`. */

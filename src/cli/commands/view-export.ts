@@ -3,8 +3,8 @@ import { ViewClient } from '../../client/index.js';
 import type { ExportedView, ViewExportRequest, ViewFormat } from '../../client/index.js';
 import { ConfigError } from '../config-error.js';
 import { serverUrl } from '../server-url.js';
-import { clientOptions, interruptSignal, reportFailure, reporterFor } from './export.js';
-import type { ClientFlags } from './export.js';
+import { clientOptions, interruptSignal, reportFailure, reporterFor } from './client-flags.js';
+import type { ClientFlags } from './client-flags.js';
 
 /** The flags of `fhirhose export --view`. */
 export interface ViewExportFlags extends ClientFlags {

@@ -20,7 +20,7 @@ import { loadDb } from '../config.js';
 import type { CredentialFlags } from '../client-credentials.js';
 import { intInRange } from '../int-setting.js';
 import { serverUrl } from '../server-url.js';
-import { clientOptions, interruptSignal } from './export.js';
+import { clientOptions, interruptSignal } from './client-flags.js';
 
 interface RunFlags extends CredentialFlags {
   db?: string;
