@@ -33,6 +33,25 @@ export interface BulkClientOptions {
   dispatcher?: Dispatcher;
 }
 
+/** The HTTP session of a client of `baseUrl`: waits, clock, and SMART or given token auth. */
+export function serverSession(
+  baseUrl: string,
+  options: BulkClientOptions,
+  onEvent: EventListener,
+): HttpSession {
+  const plain = new HttpSession({
+    waits: { ...DEFAULT_WAITS, ...options.waits },
+    clock: options.clock ?? systemClock,
+    onEvent,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  });
+  let auth = options.tokenProvider;
+  if (!auth && options.smart) {
+    auth = new SmartBackendAuth({ ...options.smart, fhirBaseUrl: baseUrl, onEvent }, plain);
+  }
+  return plain.withAuth(auth);
+}
+
 /**
  * A Bulk Data client for one FHIR server (https://hl7.org/fhir/uv/bulkdata/export.html): kick-off,
  * polling, verified downloads, resume after a crash, and DELETE of the job.
@@ -45,20 +64,7 @@ export class BulkDataClient {
   constructor(baseUrl: string, options: BulkClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.onEvent = options.onEvent ?? (() => undefined);
-    const plain = new HttpSession({
-      waits: { ...DEFAULT_WAITS, ...options.waits },
-      clock: options.clock ?? systemClock,
-      onEvent: this.onEvent,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-    let auth = options.tokenProvider;
-    if (!auth && options.smart) {
-      auth = new SmartBackendAuth(
-        { ...options.smart, fhirBaseUrl: this.baseUrl, onEvent: this.onEvent },
-        plain,
-      );
-    }
-    this.http = plain.withAuth(auth);
+    this.http = serverSession(this.baseUrl, options, this.onEvent);
   }
 
   /**

@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { serverSession } from './bulk-client.js';
 import type { BulkClientOptions } from './bulk-client.js';
 import type { EventListener } from './events.js';
 import { BulkClientError } from './errors.js';
-import { HttpSession, isAbort } from './http.js';
-import { SmartBackendAuth } from './smart-auth.js';
+import { isAbort } from './http.js';
+import type { HttpSession } from './http.js';
 import {
   downloadViewFiles,
   kickoffViewExport,
@@ -14,7 +15,6 @@ import {
   resultFiles,
 } from './view-export.js';
 import type { ViewExportRequest, ViewExportResult, ViewFormat } from './view-export.js';
-import { DEFAULT_WAITS, systemClock } from './waits.js';
 
 /** A `$viewdefinition-run` request: one inline view, its rows in one format. */
 export interface ViewRunRequest {
@@ -41,20 +41,7 @@ export class ViewClient {
   constructor(baseUrl: string, options: BulkClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.onEvent = options.onEvent ?? (() => undefined);
-    const plain = new HttpSession({
-      waits: { ...DEFAULT_WAITS, ...options.waits },
-      clock: options.clock ?? systemClock,
-      onEvent: this.onEvent,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-    let auth = options.tokenProvider;
-    if (!auth && options.smart) {
-      auth = new SmartBackendAuth(
-        { ...options.smart, fhirBaseUrl: this.baseUrl, onEvent: this.onEvent },
-        plain,
-      );
-    }
-    this.http = plain.withAuth(auth);
+    this.http = serverSession(this.baseUrl, options, this.onEvent);
   }
 
   /**
