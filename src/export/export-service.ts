@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
@@ -7,6 +6,7 @@ import type { FileStorage } from '../storage/index.js';
 import type { Caller, ReadAccess } from './authorize.js';
 import type { ExportConfig } from './config.js';
 import { assertMayReadFile } from './file-access.js';
+import { queueExportJob } from './queue-job.js';
 import type { Manifest } from './manifest.js';
 import {
   buildManifest,
@@ -108,33 +108,7 @@ export class ExportService {
         warnings: [...request.warnings, ...patients.warnings],
       };
     }
-    // Taken under the write lock: every earlier write is in, every later one is after it.
-    const transactionTime = await store.tick();
-    // A worker plans the units: counting and splitting the types scans indexes, off the event loop.
-    const units = [{ phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 }];
-    const jobId = randomUUID();
-    const created = await store.jobs.createJob(
-      {
-        id: jobId,
-        clientId,
-        request: JSON.stringify(request),
-        transactionTime,
-        createdAt: this.now(),
-        ttlMs: config.fileTtlMs,
-        maxUnfinished: config.maxQueuedJobsPerClient,
-        ...(patients ? { patients: patients.ids } : {}),
-      },
-      units,
-    );
-    if (!created) {
-      const unfinished = await store.jobs.countJobs(clientId, 'running');
-      throw new TooManyRequestsError(
-        `${unfinished} exports of this client are queued or running, and the limit is ` +
-          `${config.maxQueuedJobsPerClient} (FHIRHOSE_MAX_QUEUED_JOBS); wait for one to finish or cancel one ` +
-          `with DELETE on its status URL`,
-        config.retryAfterSeconds * 5,
-      );
-    }
+    const jobId = await queueExportJob({ store, config, now: this.now }, clientId, request, patients?.ids);
     this.deps.log.info({ jobId, clientId, exportLevel: request.level }, 'export accepted');
     this.deps.wake();
     return { jobId };

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
+import { InvalidRequestError, NotFoundError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { TableFormat } from '../tables/index.js';
 import type { Caller } from './authorize.js';
@@ -8,6 +7,7 @@ import type { ExportConfig } from './config.js';
 import type { ExportService, OpenedFile, RangePicker } from './export-service.js';
 import { jobPercent, listedFiles } from './manifest.js';
 import type { ExportRequest } from './types.js';
+import { queueExportJob } from './queue-job.js';
 import { tableExtension } from './view-request.js';
 import type { ViewExportInput, ViewExportOptions } from './view-request.js';
 
@@ -107,28 +107,7 @@ export class ViewExportService {
       warnings: [],
       view,
     };
-    const transactionTime = await store.tick();
-    const jobId = randomUUID();
-    const created = await store.jobs.createJob(
-      {
-        id: jobId,
-        clientId,
-        request: JSON.stringify(request),
-        transactionTime,
-        createdAt: this.now(),
-        ttlMs: config.fileTtlMs,
-        maxUnfinished: config.maxQueuedJobsPerClient,
-        ...(patients ? { patients } : {}),
-      },
-      [{ phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 }],
-    );
-    if (!created) {
-      throw new TooManyRequestsError(
-        `this client has ${config.maxQueuedJobsPerClient} exports queued or running (FHIRHOSE_MAX_QUEUED_JOBS); ` +
-          'wait for one to finish or cancel one with DELETE on its status URL',
-        config.retryAfterSeconds * 5,
-      );
-    }
+    const jobId = await queueExportJob({ store, config, now: this.now }, clientId, request, patients);
     this.deps.log.info({ jobId, clientId, views: input.views.length }, 'view export accepted');
     this.deps.wake();
     return { jobId };
