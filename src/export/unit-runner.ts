@@ -6,7 +6,6 @@ import { RefCollector } from './ref-collector.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
 import { planViewUnits } from './view-planner.js';
-import { runViewUnit } from './view-unit.js';
 import type { CompiledRequest, UnitContext } from './unit-context.js';
 import {
   finish,
@@ -55,7 +54,9 @@ export async function runUnit(
     case 'warnings':
       return runWarnings(ctx, job, compiled, unit);
     case 'view':
-      return runViewUnit(ctx, { job, compiled, unit, checkpoint }, spec);
+      // Loaded on first use: the view runner and the Parquet writer would otherwise sit in every
+      // export thread's heap (13 MiB of peak RSS in a 1% Group bench run) for Bulk Data jobs too.
+      return (await import('./view-unit.js')).runViewUnit(ctx, { job, compiled, unit, checkpoint }, spec);
   }
 }
 
