@@ -94,18 +94,8 @@ export async function* pollManifest(
     }
     if (status === 202) {
       if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url), ...dated };
-      const now = http.clock.now();
-      const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
-      const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
-      const wait = pace.next(
-        { now, retryAfterMs, progress },
-        retryAfterMs === undefined ? backoff(polls, pollBaseMs, pollMaxMs, jitter) : 0,
-      );
-      const requestedMs = retryAfterMs ?? wait.ms;
-      const ms = Math.min(wait.ms, maxWaitMs);
-      emit({ kind: 'wait', url, reason: wait.reason, ms, requestedMs });
+      await waitBeforePoll(http, pace, res, polls, progress, emit, url, signal);
       polls++;
-      await http.clock.sleep(ms, signal);
       continue;
     }
     const manifest = parseManifest(text, url);
@@ -115,4 +105,30 @@ export async function* pollManifest(
     polls = 0;
     pace = new PollPace(http.waits.earlyPoll);
   }
+}
+
+/**
+ * Sleep before the next poll of a 202: the server's Retry-After (or a backoff without one), shortened
+ * by the pace when X-Progress says the job is nearly done, capped at `maxWaitMs`; emits the wait.
+ */
+export async function waitBeforePoll(
+  http: HttpSession,
+  pace: PollPace,
+  res: HttpResponse,
+  polls: number,
+  progress: string | undefined,
+  emit: EventListener,
+  url: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const now = http.clock.now();
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
+  const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
+  const wait = pace.next(
+    { now, retryAfterMs, progress },
+    retryAfterMs === undefined ? backoff(polls, pollBaseMs, pollMaxMs, jitter) : 0,
+  );
+  const ms = Math.min(wait.ms, maxWaitMs);
+  emit({ kind: 'wait', url, reason: wait.reason, ms, requestedMs: retryAfterMs ?? wait.ms });
+  await http.clock.sleep(ms, signal);
 }

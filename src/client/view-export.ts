@@ -7,8 +7,8 @@ import type { EventListener, FileRecord } from './events.js';
 import { header } from './http.js';
 import type { HttpSession } from './http.js';
 import { PollPace } from './poll-pace.js';
+import { waitBeforePoll } from './poller.js';
 import { TaskPool } from './task-pool.js';
-import { backoff, parseRetryAfter } from './waits.js';
 
 /** A table format of the SQL on FHIR view operations. */
 export type ViewFormat = 'ndjson' | 'csv' | 'parquet' | 'json';
@@ -158,16 +158,7 @@ export async function pollViewExport(
     if (res.status === 200)
       return { resultUrl: res.url, result: resultParameters(await res.body.text(), res.url) };
     await res.body.dump();
-    const now = http.clock.now();
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
-    const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
-    const wait = pace.next(
-      { now, retryAfterMs, progress },
-      retryAfterMs === undefined ? backoff(polls, pollBaseMs, pollMaxMs, jitter) : 0,
-    );
-    const ms = Math.min(wait.ms, maxWaitMs);
-    emit({ kind: 'wait', url: statusUrl, reason: wait.reason, ms, requestedMs: retryAfterMs ?? wait.ms });
-    await http.clock.sleep(ms, options.signal);
+    await waitBeforePoll(http, pace, res, polls, progress, emit, statusUrl, options.signal);
   }
 }
 

@@ -165,14 +165,17 @@ export class ExportService {
     return { ids, warnings };
   }
 
-  private async ownJob(jobId: string, clientId: string | null): Promise<JobRecord> {
+  /**
+   * A job of this client that is neither cancelled nor expired; `label` names it in the errors.
+   * @throws NotFoundError otherwise: another client's job looks missing (no existence leak)
+   */
+  async ownJob(jobId: string, clientId: string | null, label = 'export job'): Promise<JobRecord> {
     const job = await this.deps.store.jobs.getJob(jobId);
-    // Another client's job is indistinguishable from a missing one (no existence leak).
     if (!job || job.clientId !== clientId || job.status === 'cancelled') {
-      throw new NotFoundError(`export job ${jobId} not found`);
+      throw new NotFoundError(`${label} ${jobId} not found`);
     }
     if (job.expiresAt !== null && job.expiresAt < this.now())
-      throw new NotFoundError(`export job ${jobId} has expired`);
+      throw new NotFoundError(`${label} ${jobId} has expired`);
     return job;
   }
 

@@ -135,12 +135,10 @@ export class ViewExportService {
 
   /** A view export job of this client, or NotFoundError (another client's job looks missing). */
   private async ownJob(jobId: string, clientId: string | null): Promise<JobRecord> {
-    const job = await this.deps.store.jobs.getJob(jobId);
-    const missing = (): NotFoundError => new NotFoundError(`view export ${jobId} not found`);
-    if (!job || job.clientId !== clientId || job.status === 'cancelled') throw missing();
-    if (!(JSON.parse(job.request) as ExportRequest).view) throw missing();
-    if (job.expiresAt !== null && job.expiresAt < this.now())
-      throw new NotFoundError(`view export ${jobId} has expired`);
+    const job = await this.deps.exports.ownJob(jobId, clientId, 'view export');
+    if (!(JSON.parse(job.request) as ExportRequest).view) {
+      throw new NotFoundError(`view export ${jobId} not found`);
+    }
     return job;
   }
 
