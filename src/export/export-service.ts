@@ -6,6 +6,7 @@ import type { FileStorage } from '../storage/index.js';
 import type { Caller, ReadAccess } from './authorize.js';
 import type { ExportConfig } from './config.js';
 import { assertMayReadFile } from './file-access.js';
+import { decodeExportRequest } from './job-codec.js';
 import { queueExportJob } from './queue-job.js';
 import type { Manifest } from './manifest.js';
 import {
@@ -188,7 +189,7 @@ export class ExportService {
   async status(jobId: string, caller: Caller): Promise<ExportStatus> {
     const job = await this.ownJob(jobId, caller.clientId);
     const { access } = caller;
-    const request = JSON.parse(job.request) as ExportRequest;
+    const request = decodeExportRequest(job.request);
     // A view export answers at its own status URL, in its own shapes (view-export-service.ts).
     if (request.view) throw new NotFoundError(`export job ${jobId} not found`);
     const { config } = this.deps;
@@ -276,7 +277,7 @@ export class ExportService {
     | { ready: true; manifest: Manifest; expiresAt: number | null }
   > {
     const job = await this.ownJob(jobId, caller.clientId);
-    const request = JSON.parse(job.request) as ExportRequest;
+    const request = decodeExportRequest(job.request);
     const units = await this.deps.store.jobs.listUnits(jobId);
     const size = this.deps.config.manifestPageUnits;
     if (!request.allowPartialManifests || index < 1 || index * size >= units.length) {

@@ -1,6 +1,7 @@
 // The Bulk Data domain: kick-off parsing, planning, units, manifests and the job lifecycle.
 export type * from './types.js';
 export type * from './unit-spec.js';
+export { CorruptJobError, JOB_SCHEMA_VERSION } from './job-codec.js';
 export { parseKickoff } from './request-parser.js';
 export { EXPORTABLE_TYPES } from './exportable.js';
 export { ExportService } from './export-service.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
+import type { JobRecord, ResourceStore } from '../store/index.js';
+import { decodeUnitResult } from './job-codec.js';
 import type { UnitResult, UnitSpec } from './unit-spec.js';
 
 // The job events an operator follows at `info`: one line when a job is planned, one per unit done,
@@ -7,8 +8,9 @@ import type { UnitResult, UnitSpec } from './unit-spec.js';
 
 /** What a finished unit did, for the log. */
 export interface UnitDone {
-  unit: UnitRecord;
   job: JobRecord;
+  /** The unit's spec, as decoded for its run. */
+  spec: UnitSpec;
   result: UnitResult;
   rows: number;
   /** When this run of the unit started, ms since the epoch. */
@@ -21,8 +23,7 @@ export interface UnitDone {
 
 /** Log a finished unit at info, and the job's plan or completion when this unit was either. */
 export async function logUnitDone(store: ResourceStore, log: Logger, done: UnitDone): Promise<void> {
-  const { unit, job, result, rows } = done;
-  const spec = JSON.parse(unit.spec) as UnitSpec;
+  const { job, spec, result, rows } = done;
   if (spec.kind === 'plan') {
     const units = await store.jobs.listUnits(job.id);
     log.info({ units: units.length - 1 }, 'export planned');
@@ -52,7 +53,7 @@ async function jobTotals(
   for (const unit of await store.jobs.listUnits(jobId)) {
     if (unit.status === 'failed') totals.failedUnits += 1;
     if (!unit.result) continue;
-    for (const file of (JSON.parse(unit.result) as UnitResult).files) {
+    for (const file of decodeUnitResult(unit.result).files) {
       totals.files += 1;
       totals.bytes += file.bytes;
       if (file.kind === 'output') totals.resources += file.count;

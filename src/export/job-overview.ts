@@ -1,7 +1,8 @@
 import type { JobRecord, UnitRecord } from '../store/index.js';
+import { decodeExportRequest, decodeUnitCheckpoint, decodeUnitResult, decodeUnitSpec } from './job-codec.js';
 import { jobPercent } from './manifest.js';
 import type { ExportRequest } from './types.js';
-import type { FileKind, UnitCheckpoint, UnitResult, UnitSpec } from './unit-spec.js';
+import type { FileKind, UnitSpec } from './unit-spec.js';
 
 /** What an operator sees of a job's state: `queued` is a running job no worker has taken yet. */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -87,7 +88,7 @@ export interface JobOverview {
  * @param units - the job's units in seq order
  */
 export function jobOverview(job: JobRecord, units: readonly UnitRecord[], now: number): JobOverview {
-  const request = JSON.parse(job.request) as ExportRequest;
+  const request = decodeExportRequest(job.request);
   const files = units.flatMap(unitFiles);
   const unitViews = units.map((u) => unitOverview(u, now));
   const errors = job.error === null ? [] : [job.error];
@@ -134,7 +135,7 @@ function parametersOf(r: ExportRequest): JobParameters {
 }
 
 function unitOverview(u: UnitRecord, now: number): UnitOverview {
-  const spec = JSON.parse(u.spec) as UnitSpec;
+  const spec = decodeUnitSpec(u.spec);
   const live = u.status === 'leased' && u.leaseExpires !== null && u.leaseExpires >= now;
   return {
     seq: u.seq,
@@ -152,9 +153,12 @@ function unitOverview(u: UnitRecord, now: number): UnitOverview {
 
 /** The files of a finished unit, or those a unit that yielded part-way already committed. */
 function unitFiles(u: UnitRecord): FileOverview[] {
-  const text = u.result ?? u.checkpoint;
-  if (text === null) return [];
-  const written = (JSON.parse(text) as UnitResult | UnitCheckpoint).files;
+  const written =
+    u.result !== null
+      ? decodeUnitResult(u.result).files
+      : u.checkpoint !== null
+        ? decodeUnitCheckpoint(u.checkpoint).files
+        : [];
   return written.map((f) => ({ name: f.name, kind: f.kind, type: f.type, count: f.count, bytes: f.bytes }));
 }
 
@@ -174,7 +178,7 @@ function progressOf(
   let estimate = 0;
   for (const u of units) {
     // The planning unit reads no resources; its estimate of 1 only weighs it in the percentage.
-    if ((JSON.parse(u.spec) as UnitSpec).kind === 'plan') continue;
+    if (decodeUnitSpec(u.spec).kind === 'plan') continue;
     estimate += u.estimate;
     // A finished unit counts what it wrote (filters may keep fewer rows than it read).
     resources += u.status === 'done' || u.status === 'failed' ? writtenRows(u) : u.progress;

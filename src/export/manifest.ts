@@ -3,8 +3,8 @@ import type { JobRecord, UnitRecord } from '../store/index.js';
 import type { ReadAccess } from './authorize.js';
 import { mayReadFile } from './file-access.js';
 import type { ListedFile } from './file-access.js';
-import type { ExportRequest } from './types.js';
-import type { UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
+import { decodeExportRequest, decodeUnitResult, decodeUnitSpec } from './job-codec.js';
+import type { UnitFile } from './unit-spec.js';
 
 /** One manifest file entry (STU2/STU3 shape). */
 export interface ManifestEntry {
@@ -59,9 +59,9 @@ export function listedFiles(units: UnitRecord[]): ListedFile[] {
   const files: ListedFile[] = [];
   for (const u of units) {
     if (!finished(u) || !u.result) continue;
-    const written = (JSON.parse(u.result) as UnitResult).files;
+    const written = decodeUnitResult(u.result).files;
     if (written.length === 0) continue;
-    const spec = JSON.parse(u.spec) as UnitSpec;
+    const spec = decodeUnitSpec(u.spec);
     for (const file of written) files.push({ spec, file });
   }
   return files;
@@ -90,7 +90,7 @@ export function buildManifest(
     access?: ReadAccess;
   },
 ): Manifest {
-  const request = JSON.parse(job.request) as ExportRequest;
+  const request = decodeExportRequest(job.request);
   const entry = (f: UnitFile): ManifestEntry => {
     const url = options.fileUrl(job.id, f.name);
     const e: ManifestEntry = f.type ? { type: f.type, url, count: f.count } : { url, count: f.count };

@@ -1,32 +1,20 @@
-import type { JobRecord, MemberOptions, StoredResource, UnitRecord } from '../store/index.js';
+import type { MemberOptions, StoredResource } from '../store/index.js';
 import type { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk } from './attachment-urls.js';
 import { RefCollector } from './ref-collector.js';
-import type { CompiledRequest, UnitContext } from './unit-context.js';
+import type { CompiledRequest, UnitContext, UnitRun } from './unit-context.js';
 import { finish, series, toLines, UnitStoppedError, UnitYieldedError } from './unit-context.js';
-import type { UnitCheckpoint, UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
+import type { UnitFile, UnitResult } from './unit-spec.js';
 
 const REF_FLUSH = 5000;
-
-/** One member unit's run: its job, request, record and where it resumes. */
-export interface MembersRun {
-  job: JobRecord;
-  compiled: CompiledRequest;
-  unit: UnitRecord;
-  checkpoint: UnitCheckpoint | undefined;
-}
 
 /**
  * Write the compartments of a share of the export's members, batch by batch of patients, one file
  * series per type. Rows are copied as stored unless a filter, projection or relative URL needs them
  * parsed. Between batches the unit may checkpoint after its last patient and give its worker back.
  */
-export async function runMembers(
-  ctx: UnitContext,
-  run: MembersRun,
-  spec: UnitSpec & { kind: 'members' },
-): Promise<UnitResult> {
-  const { job, compiled, unit, checkpoint } = run;
+export async function runMembers(run: UnitRun<'members'>): Promise<UnitResult> {
+  const { ctx, job, compiled, checkpoint, spec } = run;
   const { request } = compiled;
   if (!Array.isArray(compiled.patients)) throw new TypeError('a members unit needs a patient list');
   const options: MemberOptions = {
@@ -43,7 +31,7 @@ export async function runMembers(
   const outs = new Map<string, NdjsonSeries>();
   const outFor = (type: string): NdjsonSeries => {
     let out = outs.get(type);
-    if (!out) outs.set(type, (out = series(ctx, job, unit, 'output', type, segment)));
+    if (!out) outs.set(type, (out = series(run, 'output', type, segment)));
     return out;
   };
   const refs = new RefCollector();

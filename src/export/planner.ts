@@ -2,6 +2,7 @@ import { PATIENT_COMPARTMENT_TYPES, SUPPORTING_TYPES } from '../fhir/index.js';
 import type { NewUnit, ResourceStore, ScanKey } from '../store/index.js';
 import type { ExportReadPath } from './config.js';
 import { EXPORTABLE_TYPES } from './exportable.js';
+import { encodeUnitSpec } from './job-codec.js';
 import type { ExportRequest } from './types.js';
 import type { UnitSpec } from './unit-spec.js';
 
@@ -126,7 +127,7 @@ export async function planUnits(
   const { supporting } = types;
   const units: NewUnit[] = [];
   const add = (phase: number, spec: UnitSpec, estimate: number): void => {
-    units.push({ phase, spec: JSON.stringify(spec), estimate });
+    units.push({ phase, spec: encodeUnitSpec(spec), estimate });
   };
   if (request.warnings.length > 0) add(0, { kind: 'warnings' }, 1);
   if (request.organizeOutputBy === 'Patient') {

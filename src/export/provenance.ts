@@ -1,7 +1,7 @@
 import type { FhirResource } from '../fhir/index.js';
 import { parseReference } from '../fhir/index.js';
-import type { JobRecord, ScanOptions, StoredResource, UnitRecord } from '../store/index.js';
-import type { CompiledRequest, UnitContext } from './unit-context.js';
+import type { ScanOptions, StoredResource } from '../store/index.js';
+import type { CompiledRequest, UnitContext, UnitRun } from './unit-context.js';
 import { finish, series, toLines, UnitStoppedError } from './unit-context.js';
 import type { UnitResult, UnitSpec } from './unit-spec.js';
 
@@ -58,12 +58,8 @@ function targetFilter(
   };
 }
 
-async function* candidates(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  spec: ProvenanceSpec,
-): AsyncGenerator<Candidate[]> {
+async function* candidates(run: UnitRun<'provenance'>): AsyncGenerator<Candidate[]> {
+  const { ctx, job, compiled, spec } = run;
   const { request } = compiled;
   const options: ScanOptions = { type: 'Provenance', asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
@@ -88,18 +84,13 @@ async function* candidates(
 }
 
 /** Write the Provenance resources an export includes. */
-export async function runProvenance(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-): Promise<UnitResult> {
-  const spec = JSON.parse(unit.spec) as ProvenanceSpec;
+export async function runProvenance(run: UnitRun<'provenance'>): Promise<UnitResult> {
+  const { ctx, compiled, spec } = run;
   let winners: Set<string> | undefined;
   if (spec.mode === 'latest') {
     // First pass: the newest Provenance of each target. The map holds one entry per target, not per output line.
     const best = new Map<string, { id: string; recorded: string; lastUpdated: number }>();
-    for await (const batch of candidates(ctx, job, compiled, spec)) {
+    for await (const batch of candidates(run)) {
       for (const c of batch) {
         for (const target of c.targets) {
           const cur = best.get(target);
@@ -113,10 +104,10 @@ export async function runProvenance(
     }
     winners = new Set([...best.values()].map((b) => b.id));
   }
-  const out = series(ctx, job, unit, 'output', 'Provenance');
+  const out = series(run, 'output', 'Provenance');
   const filter = compiled.filters.get('Provenance');
   try {
-    for await (const batch of candidates(ctx, job, compiled, spec)) {
+    for await (const batch of candidates(run)) {
       const rows = batch.filter((c) => !winners || winners.has(c.row.id)).map((c) => c.row);
       await out.writeLines(toLines(rows, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl }));
     }

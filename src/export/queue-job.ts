@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TooManyRequestsError } from '../fhir/index.js';
 import type { ResourceStore } from '../store/index.js';
 import type { ExportConfig } from './config.js';
+import { encodeExportRequest, encodeUnitSpec } from './job-codec.js';
 import type { ExportRequest } from './types.js';
 
 /** What queueing a job needs from the service that accepts it. */
@@ -30,14 +31,14 @@ export async function queueExportJob(
     {
       id: jobId,
       clientId,
-      request: JSON.stringify(request),
+      request: encodeExportRequest(request),
       transactionTime,
       createdAt: deps.now(),
       ttlMs: config.fileTtlMs,
       maxUnfinished: config.maxQueuedJobsPerClient,
       ...(patients ? { patients } : {}),
     },
-    [{ phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 }],
+    [{ phase: 0, spec: encodeUnitSpec({ kind: 'plan' }), estimate: 1 }],
   );
   if (!created) {
     const unfinished = await store.jobs.countJobs(clientId, 'running');

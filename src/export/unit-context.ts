@@ -22,7 +22,8 @@ import { addRowLines, lineOf, rowChunkFiller } from './row-lines.js';
 import type { LineOptions } from './row-lines.js';
 import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
-import type { FileKind, UnitCheckpoint, UnitFile } from './unit-spec.js';
+import { decodeExportRequest } from './job-codec.js';
+import type { FileKind, UnitCheckpoint, UnitFile, UnitSpec } from './unit-spec.js';
 
 // What every kind of unit shares: its context, the compiled request, and the NDJSON output helpers.
 
@@ -75,9 +76,27 @@ export interface CompiledRequest {
   patients: string[] | 'all' | undefined;
 }
 
-/** Compile the filters of a job's request. */
+/**
+ * One run of a leased unit, built once by the work loop and passed whole to the runner, each unit kind
+ * and provenance: its context, job, compiled request, record, and its spec and checkpoint (decoded
+ * once, job-codec.ts). `K` narrows the spec to one kind.
+ */
+export interface UnitRun<K extends UnitSpec['kind'] = UnitSpec['kind']> {
+  ctx: UnitContext;
+  job: JobRecord;
+  compiled: CompiledRequest;
+  unit: UnitRecord;
+  spec: Extract<UnitSpec, { kind: K }>;
+  /** Where a unit that yielded part-way resumes; undefined when it starts afresh. */
+  checkpoint: UnitCheckpoint | undefined;
+}
+
+/**
+ * Compile the filters of a job's request.
+ * @throws CorruptJobError when the stored request does not decode
+ */
 export async function compileRequest(store: ResourceStore, job: JobRecord): Promise<CompiledRequest> {
-  const request = JSON.parse(job.request) as ExportRequest;
+  const request = decodeExportRequest(job.request);
   const filters = compileTypeFilters(request.typeFilters, { now: job.transactionTime });
   const prechecks = compileTypeFilterPrechecks(request.typeFilters);
   const elements = request.elements.length > 0 ? parseElements(request.elements) : undefined;
@@ -90,13 +109,12 @@ export async function compileRequest(store: ResourceStore, job: JobRecord): Prom
 
 /** An NDJSON file series for one kind of output of a unit. */
 export function series(
-  ctx: UnitContext,
-  job: JobRecord,
-  unit: UnitRecord,
+  run: Pick<UnitRun, 'ctx' | 'job' | 'unit'>,
   kind: FileKind,
   type: string,
   segment = 0,
 ): NdjsonSeries {
+  const { ctx, job, unit } = run;
   const tag = kind === 'output' ? type : `${kind}-${type}`;
   return new NdjsonSeries({
     storage: ctx.storage,
@@ -182,12 +200,12 @@ export interface PumpHooks {
  * (the byte-copy path never pauses: its units are bounded in rows and run at disk speed).
  */
 export async function pump(
-  ctx: UnitContext,
+  run: Pick<UnitRun, 'ctx' | 'compiled'>,
   options: ScanOptions,
   out: NdjsonSeries,
-  compiled: CompiledRequest,
   hooks: PumpHooks = {},
 ): Promise<ScanKey | undefined> {
+  const { ctx, compiled } = run;
   const { onBytes, pause } = hooks;
   const filter = compiled.filters.get(options.type);
   const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
@@ -208,7 +226,7 @@ export async function pump(
       return undefined;
     }
     if (ctx.rawRows !== false && ctx.store.scanRows !== undefined) {
-      return await pumpRows(ctx, options, out, compiled, hooks);
+      return await pumpRows(run, options, out, hooks);
     }
     // Parsed batches make many objects per byte: small ones let them die in the young generation.
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
@@ -227,12 +245,12 @@ export async function pump(
 
 /** pump's byte-row path: rows pre-checked or projected on their bytes, parsed only where needed. */
 async function pumpRows(
-  ctx: UnitContext,
+  run: Pick<UnitRun, 'ctx' | 'compiled'>,
   options: ScanOptions,
   out: NdjsonSeries,
-  compiled: CompiledRequest,
   { onBytes, pause }: PumpHooks,
 ): Promise<ScanKey | undefined> {
+  const { ctx, compiled } = run;
   const rowOptions = {
     type: options.type,
     filter: compiled.filters.get(options.type),

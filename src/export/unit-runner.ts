@@ -1,12 +1,12 @@
 import { operationOutcome } from '../fhir/index.js';
-import type { BlockOptions, JobRecord, ResourceStore, ScanOptions, UnitRecord } from '../store/index.js';
+import type { BlockOptions, ResourceStore, ScanOptions } from '../store/index.js';
 import { BlockWriter } from './block-writer.js';
 import { runMembers } from './members-unit.js';
 import { RefCollector } from './ref-collector.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
 import { planViewUnits } from './view-planner.js';
-import type { CompiledRequest, UnitContext } from './unit-context.js';
+import type { UnitRun } from './unit-context.js';
 import {
   finish,
   pump,
@@ -16,51 +16,46 @@ import {
   UnitStoppedError,
   UnitYieldedError,
 } from './unit-context.js';
-import type { UnitCheckpoint, UnitResult, UnitSpec } from './unit-spec.js';
+import type { UnitResult } from './unit-spec.js';
 
 export { compileRequest, UnitStoppedError, UnitYieldedError } from './unit-context.js';
-export type { CompiledRequest, UnitContext } from './unit-context.js';
+export type { CompiledRequest, UnitContext, UnitRun } from './unit-context.js';
 
 const DELETED_PER_BUNDLE = 100;
 const REF_FLUSH = 5000;
 
 /** Run one unit to completion and describe the files it wrote. */
-export async function runUnit(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-): Promise<UnitResult> {
-  const spec = JSON.parse(unit.spec) as UnitSpec;
-  const checkpoint = unit.checkpoint ? (JSON.parse(unit.checkpoint) as UnitCheckpoint) : undefined;
+export async function runUnit(run: UnitRun): Promise<UnitResult> {
+  const { ctx, job, unit, spec, checkpoint } = run;
   // A unit that ran before (a lost lease, a crash) starts again from nothing, or from its checkpoint:
   // what it wrote after that is removed, what it committed before is kept.
   await ctx.storage.removePrefix(job.id, segmentPrefix(unit.seq, checkpoint?.segment ?? 0));
   switch (spec.kind) {
     case 'plan':
-      return runPlan(ctx, job, compiled);
+      return runPlan(run);
     case 'resources':
-      return runResources(ctx, { job, compiled, unit, checkpoint }, spec);
+      return runResources({ ...run, spec });
     case 'members':
-      return runMembers(ctx, { job, compiled, unit, checkpoint }, spec);
+      return runMembers({ ...run, spec });
     case 'blocks':
-      return runBlocks(ctx, job, compiled, unit, spec);
+      return runBlocks({ ...run, spec });
     case 'provenance':
-      return runProvenance(ctx, job, compiled, unit);
+      return runProvenance({ ...run, spec });
     case 'supporting':
-      return runSupporting(ctx, job, compiled, unit, spec.type);
+      return runSupporting({ ...run, spec });
     case 'deleted':
-      return runDeleted(ctx, job, compiled, unit, spec.type);
+      return runDeleted({ ...run, spec });
     case 'warnings':
-      return runWarnings(ctx, job, compiled, unit);
+      return runWarnings(run);
     case 'view':
       // Loaded on first use: the view runner and the Parquet writer would otherwise sit in every
       // export thread's heap (13 MiB of peak RSS in a 1% Group bench run) for Bulk Data jobs too.
-      return (await import('./view-unit.js')).runViewUnit(ctx, { job, compiled, unit, checkpoint }, spec);
+      return (await import('./view-unit.js')).runViewUnit({ ...run, spec });
   }
 }
 
-async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledRequest): Promise<UnitResult> {
+async function runPlan(run: UnitRun): Promise<UnitResult> {
+  const { ctx, job, compiled } = run;
   const patients = Array.isArray(compiled.patients) ? compiled.patients : undefined;
   const options = {
     rowsPerUnit: ctx.rowsPerUnit,
@@ -76,17 +71,8 @@ async function runPlan(ctx: UnitContext, job: JobRecord, compiled: CompiledReque
   return { files: [] };
 }
 
-async function runResources(
-  ctx: UnitContext,
-  run: {
-    job: JobRecord;
-    compiled: CompiledRequest;
-    unit: UnitRecord;
-    checkpoint: UnitCheckpoint | undefined;
-  },
-  spec: UnitSpec & { kind: 'resources' },
-): Promise<UnitResult> {
-  const { job, compiled, unit, checkpoint } = run;
+async function runResources(run: UnitRun<'resources'>): Promise<UnitResult> {
+  const { ctx, job, compiled, checkpoint, spec } = run;
   const { request } = compiled;
   const options: ScanOptions = { type: spec.type, asOf: job.transactionTime };
   if (request.since !== undefined) options.since = request.since;
@@ -97,7 +83,7 @@ async function runResources(
   if (spec.upTo) options.upTo = spec.upTo;
   if (compiled.patients !== undefined) options.patients = compiled.patients;
   const segment = checkpoint?.segment ?? 0;
-  const out = series(ctx, job, unit, 'output', spec.type, segment);
+  const out = series(run, 'output', spec.type, segment);
   const refs = new RefCollector();
   // Patient-level output pulls in the Practitioners, Organizations... it refers to (supporting units).
   const onBytes =
@@ -107,7 +93,7 @@ async function runResources(
           refs.scan(bytes);
           if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
         };
-  const pausedAt = await pump(ctx, options, out, compiled, {
+  const pausedAt = await pump(run, options, out, {
     ...(onBytes ? { onBytes } : {}),
     pause: ctx.yieldNow,
   });
@@ -121,13 +107,8 @@ async function runResources(
   throw new UnitYieldedError('checkpointed to let another client run');
 }
 
-async function runBlocks(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-  spec: UnitSpec & { kind: 'blocks' },
-): Promise<UnitResult> {
+async function runBlocks(run: UnitRun<'blocks'>): Promise<UnitResult> {
+  const { ctx, job, compiled, unit, spec } = run;
   const { request } = compiled;
   const { patients } = spec;
   const out = new BlockWriter(ctx.storage, job.id, `${unit.seq}.blocks`, ctx.fileMaxBytes);
@@ -162,34 +143,26 @@ async function runBlocks(
   return { files: await out.finish() };
 }
 
-async function runSupporting(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-  type: string,
-): Promise<UnitResult> {
-  const out = series(ctx, job, unit, 'output', type);
+async function runSupporting(run: UnitRun<'supporting'>): Promise<UnitResult> {
+  const { ctx, job, spec } = run;
+  const { type } = spec;
+  const out = series(run, 'output', type);
   let after = '';
   for (;;) {
     const ids = await ctx.store.jobs.refIds(job.id, type, after, 1000);
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
     // Supporting resources are context: _since does not hide the Practitioner of a new Observation.
-    await pump(ctx, { type, asOf: job.transactionTime, ids }, out, compiled);
+    await pump(run, { type, asOf: job.transactionTime, ids }, out);
   }
   return { files: await finish(out, 'output', type) };
 }
 
-async function runDeleted(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-  type: string,
-): Promise<UnitResult> {
+async function runDeleted(run: UnitRun<'deleted'>): Promise<UnitResult> {
+  const { ctx, job, compiled, spec } = run;
+  const { type } = spec;
   const { request } = compiled;
-  const out = series(ctx, job, unit, 'deleted', type);
+  const out = series(run, 'deleted', type);
   const options = { type, since: request.since ?? 0, asOf: job.transactionTime } as Parameters<
     ResourceStore['deletedSince']
   >[0];
@@ -214,13 +187,9 @@ async function runDeleted(
   return { files: await finish(out, 'deleted', 'Bundle') };
 }
 
-async function runWarnings(
-  ctx: UnitContext,
-  job: JobRecord,
-  compiled: CompiledRequest,
-  unit: UnitRecord,
-): Promise<UnitResult> {
-  const out = series(ctx, job, unit, 'error', 'OperationOutcome');
+async function runWarnings(run: UnitRun): Promise<UnitResult> {
+  const { compiled } = run;
+  const out = series(run, 'error', 'OperationOutcome');
   const lines = compiled.request.warnings.map((w) =>
     JSON.stringify(operationOutcome('warning', w.issueCode ?? 'not-supported', w.message, w.parameter)),
   );
@@ -230,13 +199,12 @@ async function runWarnings(
 
 /** Write the error file of a unit that failed for good. */
 export async function writeUnitFailure(
-  ctx: UnitContext,
-  job: JobRecord,
-  unit: UnitRecord,
+  run: Pick<UnitRun, 'ctx' | 'job' | 'unit'>,
   message: string,
 ): Promise<UnitResult> {
+  const { ctx, job, unit } = run;
   await ctx.storage.removePrefix(job.id, `${unit.seq}.`);
-  const out = series(ctx, job, unit, 'error', 'OperationOutcome');
+  const out = series(run, 'error', 'OperationOutcome');
   await out.writeLines([JSON.stringify(operationOutcome('error', 'processing', message))]);
   return { files: await finish(out, 'error', 'OperationOutcome') };
 }

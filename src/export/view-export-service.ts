@@ -5,6 +5,7 @@ import type { TableFormat } from '../tables/index.js';
 import type { Caller } from './authorize.js';
 import type { ExportConfig } from './config.js';
 import type { ExportService, OpenedFile, RangePicker } from './export-service.js';
+import { decodeExportRequest } from './job-codec.js';
 import { jobPercent, listedFiles } from './manifest.js';
 import type { ExportRequest } from './types.js';
 import { queueExportJob } from './queue-job.js';
@@ -136,7 +137,7 @@ export class ViewExportService {
   /** A view export job of this client, or NotFoundError (another client's job looks missing). */
   private async ownJob(jobId: string, clientId: string | null): Promise<JobRecord> {
     const job = await this.deps.exports.ownJob(jobId, clientId, 'view export');
-    if (!(JSON.parse(job.request) as ExportRequest).view) {
+    if (!decodeExportRequest(job.request).view) {
       throw new NotFoundError(`view export ${jobId} not found`);
     }
     return job;
@@ -181,7 +182,7 @@ export class ViewExportService {
     if (failed > 0) {
       return { state: 'failed', message: `${failed} part(s) of the view export failed after retries` };
     }
-    const view = (JSON.parse(job.request) as ExportRequest).view!;
+    const view = decodeExportRequest(job.request).view!;
     const files = namedFiles(units, view);
     const outputs = view.views.map((v, i) => ({
       name: v.name,
@@ -225,7 +226,7 @@ export class ViewExportService {
     const job = await this.ownJob(jobId, caller.clientId);
     const missing = new NotFoundError(`file ${name} not found in view export ${jobId}`);
     if (job.status !== 'completed') throw missing;
-    const view = (JSON.parse(job.request) as ExportRequest).view!;
+    const view = decodeExportRequest(job.request).view!;
     const units = await this.deps.store.jobs.listUnits(jobId);
     const file = namedFiles(units, view).find((f) => f.public === name);
     if (!file) throw missing;

@@ -1,5 +1,6 @@
 import { PATIENT_COMPARTMENT_TYPES } from '../fhir/index.js';
 import type { NewUnit, ResourceStore } from '../store/index.js';
+import { encodeUnitSpec } from './job-codec.js';
 import type { PlanOptions } from './planner.js';
 import { memberChunks, readsMembers } from './planner.js';
 import type { ExportRequest } from './types.js';
@@ -23,9 +24,10 @@ export async function planViewUnits(
   const { patients } = options;
   const present = new Set(await store.types());
   const members = await readsMembers(store, patients, options.readPath);
-  const units: NewUnit[] = [];
-  const add = (spec: UnitSpec, estimate: number): void => {
-    units.push({ phase: 0, spec: JSON.stringify(spec), estimate });
+  // Encoded at the end: each view's first unit is marked once all of the view's units are cut.
+  const units: { spec: UnitSpec & { kind: 'view' }; estimate: number }[] = [];
+  const add = (spec: UnitSpec & { kind: 'view' }, estimate: number): void => {
+    units.push({ spec, estimate });
   };
   for (const [view, { resource: type }] of views.entries()) {
     const first = units.length;
@@ -52,7 +54,7 @@ export async function planViewUnits(
       add(after, Math.max(0, count - bounds.length * options.rowsPerUnit));
     }
     const head = units[first]!;
-    head.spec = JSON.stringify({ ...(JSON.parse(head.spec) as object), first: true });
+    head.spec = { ...head.spec, first: true };
   }
-  return units;
+  return units.map(({ spec, estimate }) => ({ phase: 0, spec: encodeUnitSpec(spec), estimate }));
 }

@@ -1,9 +1,9 @@
-import type { JobRecord, MemberOptions, ScanKey, ScanOptions, UnitRecord } from '../store/index.js';
+import type { MemberOptions, ScanKey, ScanOptions } from '../store/index.js';
 import { createEncoder, DEFAULT_ROW_GROUP_BYTES } from '../tables/index.js';
 import { createViewRunner } from '../views/index.js';
 import type { RowValues, ViewRunner } from '../views/index.js';
 import { TableSeries } from './table-series.js';
-import type { CompiledRequest, UnitContext } from './unit-context.js';
+import type { UnitContext, UnitRun } from './unit-context.js';
 import { segmentPrefix, UnitStoppedError, UnitYieldedError } from './unit-context.js';
 import type { UnitCheckpoint, UnitFile, UnitResult, UnitSpec } from './unit-spec.js';
 import { tableExtension } from './view-request.js';
@@ -16,14 +16,6 @@ const PARSE_BATCH_BYTES = 128 * 1024;
  * under 250 MB (docs/benchmarks.md, the views scenario).
  */
 const ROW_GROUP_BYTES = DEFAULT_ROW_GROUP_BYTES;
-
-/** One view unit's run: its job, request, record and where it resumes. */
-export interface ViewUnitRun {
-  job: JobRecord;
-  compiled: CompiledRequest;
-  unit: UnitRecord;
-  checkpoint: UnitCheckpoint | undefined;
-}
 
 /** A batch of view rows and where the read stands after it. */
 interface RowBatch {
@@ -40,12 +32,8 @@ interface RowBatch {
  * as table files named `<seq>.[s<segment>.]<view name>.<n>.<ext>` (the result names them
  * `<view name>.part<k>.<ext>`). Between batches the unit may checkpoint and give its worker back.
  */
-export async function runViewUnit(
-  ctx: UnitContext,
-  run: ViewUnitRun,
-  spec: UnitSpec & { kind: 'view' },
-): Promise<UnitResult> {
-  const { job, unit, checkpoint } = run;
+export async function runViewUnit(run: UnitRun<'view'>): Promise<UnitResult> {
+  const { ctx, job, unit, checkpoint, spec } = run;
   const options = run.compiled.request.view;
   const view = options?.views[spec.view];
   if (!options || !view) throw new TypeError(`view unit ${unit.seq} names no view of its job`);
@@ -93,7 +81,7 @@ export async function runViewUnit(
 /** The view's rows batch by batch, from a key range scan or from the members' compartments. */
 async function* rowBatches(
   ctx: UnitContext,
-  run: ViewUnitRun,
+  run: UnitRun<'view'>,
   spec: UnitSpec & { kind: 'view' },
   runner: ViewRunner,
 ): AsyncGenerator<RowBatch> {

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
+import { CorruptJobError, decodeUnit, encodeUnitCheckpoint, encodeUnitResult } from './job-codec.js';
+import type { DecodedUnit } from './job-codec.js';
 import { logUnitDone } from './job-log.js';
-import type { CompiledRequest, UnitContext } from './unit-runner.js';
+import type { CompiledRequest, UnitContext, UnitRun } from './unit-runner.js';
 import {
   compileRequest,
   runUnit,
@@ -85,24 +87,28 @@ async function runLeased(
       return store.jobs.othersWaiting(job.clientId, sliceStart);
     },
     saveCheckpoint: (checkpoint) =>
-      store.jobs.yieldUnit(unit, owner, { spec: JSON.stringify(checkpoint), progress: rows }),
+      store.jobs.yieldUnit(unit, owner, { spec: encodeUnitCheckpoint(checkpoint), progress: rows }),
   };
+  // Decoded once, before anything runs: the runner, each unit kind and the log all take this value.
+  let decoded: DecodedUnit | undefined;
   try {
+    decoded = decodeUnit(unit);
     if (!entry) {
       entry = { job, compiled: await compileRequest(store, job) };
       cache.set(unit.jobId, entry);
     }
+    const run: UnitRun = { ctx, job: entry.job, compiled: entry.compiled, unit, ...decoded };
     log.debug({ attempt: unit.attempts, resumed: unit.checkpoint !== null }, 'unit started');
     const startedAt = now();
-    const result = await runUnit(ctx, entry.job, entry.compiled, unit);
+    const result = await runUnit(run);
     const finishedAt = now();
     const finished = await store.jobs.finishUnit(unit, owner, {
       status: 'done',
-      result: JSON.stringify(result),
+      result: encodeUnitResult(result),
       now: finishedAt,
       ttlMs: config.fileTtlMs,
     });
-    if (finished) await logUnitDone(store, log, { unit, job, result, rows, startedAt, finishedAt });
+    if (finished) await logUnitDone(store, log, { job, spec: run.spec, result, rows, startedAt, finishedAt });
   } catch (err) {
     if (err instanceof UnitYieldedError) {
       log.debug({ rows }, 'unit checkpointed: another client is waiting');
@@ -113,18 +119,47 @@ async function runLeased(
       if (deps.signal.aborted) await store.jobs.releaseUnit(unit, owner);
       return;
     }
-    await failUnit(deps, owner, unit, job, err, ctx);
+    // Only a decode failure leaves `decoded` unset: no retry can mend stored JSON.
+    if (err instanceof CorruptJobError || decoded === undefined) {
+      await failJob(deps, owner, unit, err);
+      return;
+    }
+    await failUnit(deps, owner, { ctx, job, unit, spec: decoded.spec }, err);
   }
+}
+
+/**
+ * Fail the job of a unit whose stored JSON (its spec or checkpoint, the job's request, another unit's
+ * result) does not decode: every retry would fail the same way, so the job fails at once, with a
+ * message the status URL answers as an OperationOutcome, and the unit is closed.
+ */
+async function failJob(deps: WorkLoopDeps, owner: string, unit: UnitRecord, err: unknown): Promise<void> {
+  const { store } = deps;
+  const now = (deps.now ?? Date.now)();
+  deps.log
+    .child({ jobId: unit.jobId, unit: unit.seq })
+    .error({ err }, 'export failed: its stored state does not decode');
+  const reason = err instanceof CorruptJobError ? `: ${err.message}` : '';
+  const message = `the export's stored state is corrupt (unit ${unit.seq}${reason}); start a new export`;
+  // Failed before the unit is closed, so closing the last unit cannot complete the job first.
+  if ((await store.jobs.getJob(unit.jobId))?.status === 'running') {
+    await store.jobs.setJobStatus(unit.jobId, 'failed', now, message);
+  }
+  await store.jobs.finishUnit(unit, owner, {
+    status: 'failed',
+    result: encodeUnitResult({ files: [] }),
+    now,
+    ttlMs: deps.config.fileTtlMs,
+  });
 }
 
 async function failUnit(
   deps: WorkLoopDeps,
   owner: string,
-  unit: UnitRecord,
-  job: JobRecord,
+  run: Pick<UnitRun, 'ctx' | 'job' | 'unit' | 'spec'>,
   err: unknown,
-  ctx: UnitContext,
 ): Promise<void> {
+  const { unit, job, spec } = run;
   const now = deps.now ?? Date.now;
   const log = deps.log.child({ jobId: unit.jobId, unit: unit.seq });
   if (unit.attempts < deps.config.maxAttempts) {
@@ -133,21 +168,16 @@ async function failUnit(
     return;
   }
   log.error({ err, attempt: unit.attempts }, 'unit failed for good; reported in the manifest error');
-  const result = await writeUnitFailure(
-    ctx,
-    job,
-    unit,
-    `part of the export failed after ${unit.attempts} attempts`,
-  );
+  const result = await writeUnitFailure(run, `part of the export failed after ${unit.attempts} attempts`);
   const finishedAt = now();
   const finished = await deps.store.jobs.finishUnit(unit, owner, {
     status: 'failed',
-    result: JSON.stringify(result),
+    result: encodeUnitResult(result),
     now: finishedAt,
     ttlMs: deps.config.fileTtlMs,
   });
   if (finished) {
-    const done = { unit, job, result, rows: 0, startedAt: finishedAt, finishedAt, failed: true };
+    const done = { job, spec, result, rows: 0, startedAt: finishedAt, finishedAt, failed: true };
     await logUnitDone(deps.store, log, done);
   }
 }

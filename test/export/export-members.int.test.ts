@@ -4,6 +4,7 @@ import { loadPaths } from '../../src/store/index.js';
 import { createStorage } from '../../src/storage/index.js';
 import { compileRequest, runUnit, UnitYieldedError } from '../../src/export/unit-runner.js';
 import type { UnitContext } from '../../src/export/unit-runner.js';
+import { decodeUnit, encodeUnitCheckpoint } from '../../src/export/job-codec.js';
 import type { UnitCheckpoint } from '../../src/export/unit-spec.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { dataSets } from '../helpers/fixtures.js';
@@ -252,7 +253,10 @@ for (const backend of backends()) {
           }
           return out.sort();
         };
-        const whole = await read((await runUnit(ctx(), job, compiled, { ...unit, checkpoint: null })).files);
+        const whole = await read(
+          (await runUnit({ ctx: ctx(), job, compiled, unit, ...decodeUnit({ ...unit, checkpoint: null }) }))
+            .files,
+        );
         let saved: UnitCheckpoint | undefined;
         let asked = 0;
         const paused = ctx({
@@ -260,12 +264,21 @@ for (const backend of backends()) {
           yieldNow: async () => ++asked === 2,
           saveCheckpoint: async (cp) => ((saved = cp), true),
         });
-        await assert.rejects(runUnit(paused, job, compiled, { ...unit, checkpoint: null }), UnitYieldedError);
+        await assert.rejects(
+          runUnit({ ctx: paused, job, compiled, unit, ...decodeUnit({ ...unit, checkpoint: null }) }),
+          UnitYieldedError,
+        );
         assert.ok(
           saved?.afterPatient !== undefined && saved.files.length > 0,
           'a checkpoint after a patient',
         );
-        const resumed = await runUnit(ctx(), job, compiled, { ...unit, checkpoint: JSON.stringify(saved) });
+        const resumed = await runUnit({
+          ctx: ctx(),
+          job,
+          compiled,
+          unit,
+          ...decodeUnit({ ...unit, checkpoint: encodeUnitCheckpoint(saved!) }),
+        });
         assert.deepEqual(await read(resumed.files), whole);
         assert.ok(whole.length > 50);
       });

@@ -1,7 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExportMonitor } from '../../src/export/index.js';
+import { encodeExportRequest } from '../../src/export/job-codec.js';
 import type { JobStore, NewJob } from '../../src/store/index.js';
+import { SYSTEM_REQUEST } from '../helpers/engine.js';
 import { backends } from '../helpers/stores.js';
 
 const T0 = 1_700_000_000_000;
@@ -9,7 +11,7 @@ const T0 = 1_700_000_000_000;
 const job = (id: string, clientId: string, createdAt: number): NewJob => ({
   id,
   clientId,
-  request: JSON.stringify({ level: 'system', typeFilters: [], elements: [], includeAssociatedData: [] }),
+  request: encodeExportRequest(SYSTEM_REQUEST),
   transactionTime: T0,
   createdAt,
   ttlMs: 3_600_000,

@@ -6,6 +6,7 @@ import { text } from 'node:stream/consumers';
 import { ExportService } from '../../src/export/export-service.js';
 import type { Caller, ReadAccess } from '../../src/export/authorize.js';
 import type { ExportConfig } from '../../src/export/config.js';
+import { decodeExportRequest, decodeUnitSpec } from '../../src/export/job-codec.js';
 import type { ExportRequest } from '../../src/export/types.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { SYSTEM_REQUEST, drain, engine } from '../helpers/engine.js';
@@ -62,10 +63,10 @@ describe('ExportService', () => {
     assert.equal(job?.clientId, 'c1');
     assert.equal(job?.createdAt, e.clock.now());
     assert.equal(job?.startedAt, null);
-    assert.deepEqual(JSON.parse(job!.request), SYSTEM_REQUEST);
+    assert.deepEqual(decodeExportRequest(job!.request), SYSTEM_REQUEST);
     const units = await e.store.jobs.listUnits(jobId);
     assert.deepEqual(
-      units.map((u) => [u.phase, JSON.parse(u.spec)]),
+      units.map((u) => [u.phase, decodeUnitSpec(u.spec)]),
       [[0, { kind: 'plan' }]],
     );
     assert.equal(wakes(), 1);
@@ -100,7 +101,7 @@ describe('ExportService', () => {
     await assert.rejects(service.kickoff(group, 'c1'), { code: 'FHIRHOSE_ERR_INVALID_REQUEST' });
     const { jobId } = await service.kickoff({ ...group, lenient: true }, 'c1');
     assert.deepEqual(await patientIds(e, jobId), ['p1']);
-    const stored = JSON.parse((await e.store.jobs.getJob(jobId))!.request) as ExportRequest;
+    const stored = decodeExportRequest((await e.store.jobs.getJob(jobId))!.request);
     assert.deepEqual(stored.patients, ['p1']);
     assert.deepEqual(
       stored.warnings.map((w) => [w.parameter, w.issueCode]),
@@ -118,7 +119,7 @@ describe('ExportService', () => {
     };
     const { jobId } = await service.kickoff(request, 'c1');
     assert.deepEqual(await patientIds(e, jobId), []);
-    const stored = JSON.parse((await e.store.jobs.getJob(jobId))!.request) as ExportRequest;
+    const stored = decodeExportRequest((await e.store.jobs.getJob(jobId))!.request);
     assert.equal(stored.warnings.length, 2);
   });
 

@@ -12,6 +12,7 @@ import {
 import type { ReadAccess } from '../../src/export/authorize.js';
 import type { UnitFile, UnitSpec } from '../../src/export/unit-spec.js';
 import type { JobRecord, UnitRecord, UnitStatus } from '../../src/store/index.js';
+import { SYSTEM_REQUEST } from '../helpers/engine.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
 
@@ -20,7 +21,7 @@ function job(request: Record<string, unknown>): JobRecord {
     id: 'job-1',
     clientId: null,
     status: 'running',
-    request: JSON.stringify({ requestUrl: 'http://h/$export', ...request }),
+    request: JSON.stringify({ ...SYSTEM_REQUEST, requestUrl: 'http://h/$export', ...request }),
     transactionTime: T0,
     createdAt: T0,
     startedAt: T0,

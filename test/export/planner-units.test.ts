@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { decodeUnitSpec } from '../../src/export/job-codec.js';
 import { planUnits } from '../../src/export/planner.js';
 import type { ExportRequest } from '../../src/export/types.js';
 import type { UnitSpec } from '../../src/export/unit-spec.js';
@@ -23,7 +24,7 @@ const SYSTEM: ExportRequest = {
 };
 
 const specs = (units: NewUnit[]): (UnitSpec & { phase: number })[] =>
-  units.map((u) => ({ phase: u.phase, ...(JSON.parse(u.spec) as UnitSpec) }));
+  units.map((u) => ({ phase: u.phase, ...decodeUnitSpec(u.spec) }));
 
 describe('planUnits (real SQLite store)', () => {
   let store: SqliteStore;

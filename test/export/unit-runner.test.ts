@@ -10,6 +10,13 @@ import {
   writeUnitFailure,
 } from '../../src/export/unit-runner.js';
 import type { UnitContext } from '../../src/export/unit-runner.js';
+import {
+  decodeUnit,
+  decodeUnitSpec,
+  encodeExportRequest,
+  encodeUnitCheckpoint,
+  encodeUnitSpec,
+} from '../../src/export/job-codec.js';
 import type { ExportRequest } from '../../src/export/types.js';
 import type { UnitCheckpoint, UnitResult, UnitSpec } from '../../src/export/unit-spec.js';
 import type { JobRecord, NewUnit, UnitRecord } from '../../src/store/index.js';
@@ -42,13 +49,13 @@ async function setUp(
     {
       id: 'job',
       clientId: null,
-      request: JSON.stringify(request),
+      request: encodeExportRequest(request),
       transactionTime: await e.store.tick(),
       createdAt: e.clock.now(),
       ttlMs: e.config.fileTtlMs,
       maxUnfinished: 1,
     },
-    [{ phase: 1, spec: JSON.stringify(spec), estimate: 3 }],
+    [{ phase: 1, spec: encodeUnitSpec(spec), estimate: 3 }],
   );
   assert.ok(created);
   const job = (await e.store.jobs.getJob('job'))!;
@@ -76,9 +83,9 @@ async function setUp(
   return { e, job, unit: unit!, ctx, calls };
 }
 
-/** Run a unit as a worker does: the request compiled from the job first. */
+/** Run a unit as a worker does: the request compiled from the job, the unit's spec and checkpoint decoded. */
 async function run(ctx: UnitContext, job: JobRecord, unit: UnitRecord): Promise<UnitResult> {
-  return runUnit(ctx, job, await compileRequest(ctx.store, job), unit);
+  return runUnit({ ctx, job, compiled: await compileRequest(ctx.store, job), unit, ...decodeUnit(unit) });
 }
 
 const files = (e: Engine) => readdirSync(join(e.root, 'job')).sort();
@@ -98,7 +105,7 @@ describe('runUnit', () => {
     assert.deepEqual(await run(ctx, job, unit), { files: [] });
     assert.equal(calls.plans.length, 1);
     assert.deepEqual(
-      calls.plans[0]!.map((u) => [u.phase, (JSON.parse(u.spec) as UnitSpec).kind, u.estimate]),
+      calls.plans[0]!.map((u) => [u.phase, decodeUnitSpec(u.spec).kind, u.estimate]),
       [[1, 'resources', 3]],
     );
   });
@@ -156,7 +163,7 @@ describe('runUnit', () => {
       calls.rows,
     );
     // The next run starts after the checkpoint: nothing is written twice, the committed files are kept.
-    const resumed = await run(ctx, job, { ...unit, checkpoint: JSON.stringify(checkpoint) }).catch(
+    const resumed = await run(ctx, job, { ...unit, checkpoint: encodeUnitCheckpoint(checkpoint) }).catch(
       (err: unknown) => {
         assert.ok(err instanceof UnitYieldedError);
         return { files: calls.checkpoints.at(-1)!.files };
@@ -260,7 +267,7 @@ describe('writeUnitFailure', () => {
   test("replaces a unit's files by one error OperationOutcome with the message", async (t) => {
     const { e, ctx, job, unit } = await setUp(t, SYSTEM_REQUEST, { kind: 'resources', type: 'Patient' });
     await run(ctx, job, unit);
-    const result = await writeUnitFailure(ctx, job, unit, 'part of the export failed after 3 attempts');
+    const result = await writeUnitFailure({ ctx, job, unit }, 'part of the export failed after 3 attempts');
     assert.deepEqual(
       result.files.map((f) => [f.kind, f.type, f.count]),
       [['error', 'OperationOutcome', 1]],

@@ -4,6 +4,7 @@ import { createStorage } from '../../src/storage/index.js';
 import { loadPaths } from '../../src/store/index.js';
 import { compileRequest, runUnit, UnitYieldedError } from '../../src/export/unit-runner.js';
 import type { UnitContext } from '../../src/export/unit-runner.js';
+import { decodeUnit, encodeUnitCheckpoint } from '../../src/export/job-codec.js';
 import type { UnitCheckpoint } from '../../src/export/unit-spec.js';
 import { makeGroup } from '../helpers/builders.js';
 import { generatedDataSet } from '../helpers/fixtures.js';
@@ -96,16 +97,28 @@ describe('view units that checkpoint and resume', () => {
         }
         return out.sort();
       };
-      const whole = await read((await runUnit(ctx(), job, compiled, { ...unit, checkpoint: null })).files);
+      const whole = await read(
+        (await runUnit({ ctx: ctx(), job, compiled, unit, ...decodeUnit({ ...unit, checkpoint: null }) }))
+          .files,
+      );
       let saved: UnitCheckpoint | undefined;
       let asked = 0;
       const paused = ctx({
         yieldNow: async () => ++asked === 2,
         saveCheckpoint: async (cp) => ((saved = cp), true),
       });
-      await assert.rejects(runUnit(paused, job, compiled, { ...unit, checkpoint: null }), UnitYieldedError);
+      await assert.rejects(
+        runUnit({ ctx: paused, job, compiled, unit, ...decodeUnit({ ...unit, checkpoint: null }) }),
+        UnitYieldedError,
+      );
       assert.ok(saved && saved.files.length > 0 && saved.segment === 1, 'a checkpoint with files');
-      const resumed = await runUnit(ctx(), job, compiled, { ...unit, checkpoint: JSON.stringify(saved) });
+      const resumed = await runUnit({
+        ctx: ctx(),
+        job,
+        compiled,
+        unit,
+        ...decodeUnit({ ...unit, checkpoint: encodeUnitCheckpoint(saved!) }),
+      });
       assert.ok(resumed.files.length > saved.files.length, 'the rest in a new segment');
       assert.deepEqual(await read(resumed.files), whole);
       assert.ok(whole.length > 50);

@@ -2,11 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeUnitResult, encodeUnitSpec } from '../../src/export/job-codec.js';
 import { workLoop } from '../../src/export/work-loop.js';
 import { LocalDirStorage } from '../../src/storage/index.js';
 import type { FileWriter } from '../../src/storage/index.js';
-import type { UnitResult } from '../../src/export/unit-spec.js';
-import type { NewUnit } from '../../src/store/index.js';
+import type { UnitCheckpoint, UnitResult } from '../../src/export/unit-spec.js';
+import type { NewUnit, StoredResource } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { SYSTEM_REQUEST, drain, engine } from '../helpers/engine.js';
 import type { Engine } from '../helpers/engine.js';
@@ -28,10 +29,10 @@ async function createJob(e: Engine, id: string, units: NewUnit[]): Promise<void>
   assert.ok(created);
 }
 
-const PLAN: NewUnit = { phase: 0, spec: JSON.stringify({ kind: 'plan' }), estimate: 1 };
+const PLAN: NewUnit = { phase: 0, spec: encodeUnitSpec({ kind: 'plan' }), estimate: 1 };
 const PATIENTS: NewUnit = {
   phase: 1,
-  spec: JSON.stringify({ kind: 'resources', type: 'Patient' }),
+  spec: encodeUnitSpec({ kind: 'resources', type: 'Patient' }),
   estimate: 3,
 };
 
@@ -50,12 +51,24 @@ class HookedStorage extends LocalDirStorage {
   }
 }
 
-/** Run one loop over `storage` until it finds no work; `controller` may be aborted from inside a unit. */
+/** Folder storage that opens no file but a failed unit's error file: every run of a unit fails. */
+class RefusingStorage extends LocalDirStorage {
+  override async createWriter(jobId: string, name: string): Promise<FileWriter> {
+    if (!name.includes('.error-OperationOutcome.')) throw new Error(`cannot open ${name}`);
+    return super.createWriter(jobId, name);
+  }
+}
+
+/**
+ * Run one loop over `storage` until it finds no work; `controller` may be aborted from inside a unit.
+ * @returns how many units it reported done
+ */
 async function drainWith(
   e: Engine,
   storage: LocalDirStorage,
   controller = new AbortController(),
-): Promise<void> {
+): Promise<number> {
+  let done = 0;
   await workLoop({
     store: e.store,
     storage,
@@ -63,8 +76,10 @@ async function drainWith(
     log: e.log,
     signal: controller.signal,
     waitForWork: async () => controller.abort(),
+    onUnitDone: () => done++,
     now: e.clock.now,
   });
+  return done;
 }
 
 describe('workLoop', () => {
@@ -96,10 +111,9 @@ describe('workLoop', () => {
 
   test('retries a unit that throws until maxAttempts, then reports it in an error file and completes the job', async (t) => {
     const e = engine(t, { maxAttempts: 3 });
-    // A blocks unit without its patients throws in the store on every attempt.
-    const broken = { kind: 'blocks', types: ['Patient'] };
-    await createJob(e, 'job-2', [{ phase: 1, spec: JSON.stringify(broken), estimate: 1 }]);
-    const done = await drain(e);
+    await e.store.ingest([makePatient('p1')]);
+    await createJob(e, 'job-2', [PATIENTS]);
+    const done = await drainWith(e, new RefusingStorage(e.root));
 
     assert.equal(done, 3, 'two failed attempts given back, and the last one recorded');
     const [unit] = await e.store.jobs.listUnits('job-2');
@@ -210,5 +224,89 @@ describe('workLoop', () => {
     assert.equal(unit?.status, 'pending');
     assert.equal(unit?.leaseOwner, null);
     assert.deepEqual(readdirSync(join(e.root, 'job-7')), []);
+  });
+
+  test('a unit whose stored spec does not decode fails its job at once, and the loop goes on', async (t) => {
+    const e = engine(t, { maxAttempts: 3 });
+    await e.store.ingest([makePatient('p1')]);
+    await createJob(e, 'job-8', [PATIENTS]);
+    await createJob(e, 'job-9', [PATIENTS]);
+    // Truncated JSON, as a torn write or a hand edit would leave it.
+    e.store.db.prepare("UPDATE export_unit SET spec = '{\"kind\":\"resou' WHERE job_id = 'job-8'").run();
+    assert.equal(await drain(e), 2);
+
+    const job = await e.store.jobs.getJob('job-8');
+    assert.equal(job?.status, 'failed');
+    assert.equal(
+      job?.error,
+      "the export's stored state is corrupt (unit 0: the stored unit spec is not JSON); start a new export",
+    );
+    const [unit] = await e.store.jobs.listUnits('job-8');
+    // No retry: a second attempt would read the same bytes.
+    assert.equal(unit?.status, 'failed');
+    assert.equal(unit?.attempts, 1);
+    assert.deepEqual(decodeUnitResult(unit!.result!), { files: [] });
+    assert.equal((await e.store.jobs.getJob('job-9'))?.status, 'completed');
+  });
+
+  test('a unit whose spec has the wrong shape, or whose job request is no object, fails its job', async (t) => {
+    const e = engine(t);
+    await e.store.ingest([makePatient('p1')]);
+    await createJob(e, 'job-10', [
+      { phase: 1, spec: JSON.stringify({ kind: 'blocks', types: ['Patient'] }), estimate: 1 },
+    ]);
+    await createJob(e, 'job-11', [PATIENTS]);
+    e.store.db.prepare("UPDATE export_job SET request = 'null' WHERE id = 'job-11'").run();
+    await drain(e);
+
+    const shape = await e.store.jobs.getJob('job-10');
+    assert.equal(shape?.status, 'failed');
+    assert.match(shape?.error ?? '', /unit 0: the stored unit spec does not decode: patients is not a list/);
+    const request = await e.store.jobs.getJob('job-11');
+    assert.equal(request?.status, 'failed');
+    assert.match(request?.error ?? '', /the stored request is not a JSON object/);
+  });
+
+  test('resumes a unit stored by the previous release (no schema version) from its checkpoint', async (t) => {
+    const e = engine(t);
+    await e.store.ingest([makePatient('p1'), makePatient('p2'), makePatient('p3')]);
+    // The shapes the previous release wrote: plain JSON.stringify, no "v".
+    await createJob(e, 'job-12', [
+      { phase: 1, spec: JSON.stringify({ kind: 'resources', type: 'Patient' }), estimate: 3 },
+    ]);
+    const job = (await e.store.jobs.getJob('job-12'))!;
+    assert.ok(!job.request.includes('"v"'));
+    const rows: StoredResource[] = [];
+    for await (const batch of e.store.scan({ type: 'Patient', asOf: job.transactionTime }))
+      rows.push(...batch);
+    const first = rows[0]!;
+    // That release ran the unit up to its first row, committed that file and yielded, then stopped.
+    const unit = (await e.store.jobs.leaseUnit('old-release', e.clock.now(), e.config.leaseMs))!;
+    const name = `${unit.seq}.Patient.1.ndjson`;
+    const writer = await e.storage.createWriter('job-12', name);
+    await writer.write(Buffer.from(`${first.json}\n`));
+    await writer.commit();
+    const checkpoint: UnitCheckpoint = {
+      segment: 1,
+      after: { lastUpdated: first.lastUpdated, id: first.id },
+      files: [{ kind: 'output', type: 'Patient', name, count: 1, bytes: first.json.length + 1 }],
+    };
+    assert.ok(
+      await e.store.jobs.yieldUnit(unit, 'old-release', { spec: JSON.stringify(checkpoint), progress: 1 }),
+    );
+
+    assert.equal(await drain(e), 1);
+    assert.equal((await e.store.jobs.getJob('job-12'))?.status, 'completed');
+    const [done] = await e.store.jobs.listUnits('job-12');
+    const { files } = decodeUnitResult(done!.result!);
+    assert.equal(files[0]?.name, name, 'the file committed before the upgrade is kept');
+    const ids = files.flatMap((f) =>
+      readFileSync(join(e.root, 'job-12', f.name), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    );
+    assert.deepEqual(ids.sort(), ['p1', 'p2', 'p3']);
+    assert.match(done!.result!, /^\{"v":1,/);
   });
 });
