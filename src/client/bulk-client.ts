@@ -9,7 +9,7 @@ import type { ExportSummary, RunOptions } from './export-runner.js';
 import { HttpSession } from './http.js';
 import type { TokenProvider } from './http.js';
 import { buildKickoff, kickoff } from './kickoff.js';
-import type { ExportRequest } from './kickoff.js';
+import type { KickoffRequest } from './kickoff.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
 import { SmartBackendAuth } from './smart-auth.js';
@@ -71,7 +71,7 @@ export class BulkDataClient {
    * Start an export; resolves to the status URL.
    * @throws BulkClientError when the server refuses it.
    */
-  kickoff(request: ExportRequest, signal?: AbortSignal): Promise<string> {
+  kickoff(request: KickoffRequest, signal?: AbortSignal): Promise<string> {
     return kickoff(this.http, this.baseUrl, request, signal);
   }
 
@@ -106,7 +106,7 @@ export class BulkDataClient {
    * Kick off an export and download it into `outDir`, keeping a state file there for `resume`.
    * @throws StateFileError when `outDir` is not empty; BulkClientError and its subclasses.
    */
-  async export(request: ExportRequest, options: RunOptions): Promise<ExportSummary> {
+  async export(request: KickoffRequest, options: RunOptions): Promise<ExportSummary> {
     if (hasState(options.outDir)) {
       throw new StateFileError(
         `${options.outDir} already holds an export: resume it or choose another folder`,

@@ -1,11 +1,11 @@
 /** What the client reports while it works: the CLI renders these as progress bars, lines or JSON. */
 
-/** Which manifest section a file came from. */
-export type FileKind = 'output' | 'deleted' | 'error';
+/** Which manifest section (`output`, `deleted`, `error`) a file came from. */
+export type ManifestSection = 'output' | 'deleted' | 'error';
 
 /** One file of the export, as the client tracks it. */
 export interface FileRecord {
-  kind: FileKind;
+  kind: ManifestSection;
   url: string;
   /** The manifest `type`; absent for organized output (`organizeOutputBy`). */
   type?: string;

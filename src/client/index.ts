@@ -12,7 +12,7 @@ export {
   CLIENT_ERROR_CLASSES,
 } from './errors.js';
 export type { OperationOutcomeBody, BulkClientErrorOptions } from './errors.js';
-export type { ClientEvent, EventListener, FileKind, FileRecord, FileResult } from './events.js';
+export type { ClientEvent, EventListener, FileRecord, FileResult, ManifestSection } from './events.js';
 export { readServerErrors } from './error-outcomes.js';
 export type { ServerErrors, ServerIssue } from './error-outcomes.js';
 export { summarize } from './export-runner.js';
@@ -20,9 +20,9 @@ export type { ExportSummary, RunOptions } from './export-runner.js';
 export { HttpSession } from './http.js';
 export type { TokenProvider } from './http.js';
 export { buildKickoff, parametersBody, queryString } from './kickoff.js';
-export type { ExportLevel, ExportParameters, ExportRequest } from './kickoff.js';
+export type { ExportParameters, KickoffLevel, KickoffRequest } from './kickoff.js';
 export { fileIdentity, parseManifest } from './manifest.js';
-export type { ManifestFile, ManifestPage } from './manifest.js';
+export type { ManifestDocument, ManifestFile } from './manifest.js';
 export { NdjsonVerifier, VERIFY_MODES } from './ndjson-verifier.js';
 export type { LineExpectation, VerifyMode } from './ndjson-verifier.js';
 export type { PolledPage } from './poller.js';

@@ -2,8 +2,8 @@ import { BulkClientError } from './errors.js';
 import { header } from './http.js';
 import type { HttpSession } from './http.js';
 
-/** Where the export runs (https://hl7.org/fhir/uv/bulkdata/export.html#endpoint). */
-export type ExportLevel = 'system' | 'patient' | 'group';
+/** Which `$export` endpoint the kick-off calls (https://hl7.org/fhir/uv/bulkdata/export.html#endpoint). */
+export type KickoffLevel = 'system' | 'patient' | 'group';
 
 /** The kick-off parameters (IG §3.3). Lists are sent comma-joined by GET and one per entry by POST. */
 export interface ExportParameters {
@@ -21,9 +21,9 @@ export interface ExportParameters {
   allowPartialManifests?: boolean;
 }
 
-/** One export to start. */
-export interface ExportRequest {
-  level: ExportLevel;
+/** One export to start: what the client sends to the kick-off endpoint (the server's parsed form is export/ExportRequest). */
+export interface KickoffRequest {
+  level: KickoffLevel;
   /** Required for the group level. */
   groupId?: string;
   params: ExportParameters;
@@ -41,7 +41,7 @@ export interface KickoffCall {
   body?: string;
 }
 
-function operationUrl(baseUrl: string, request: ExportRequest): string {
+function operationUrl(baseUrl: string, request: KickoffRequest): string {
   const base = baseUrl.replace(/\/+$/, '');
   if (request.level === 'system') return `${base}/$export`;
   if (request.level === 'patient') return `${base}/Patient/$export`;
@@ -99,7 +99,7 @@ export function queryString(params: ExportParameters): string {
 }
 
 /** Build the kick-off request (IG §3): headers, GET query or POST Parameters body. */
-export function buildKickoff(baseUrl: string, request: ExportRequest): KickoffCall {
+export function buildKickoff(baseUrl: string, request: KickoffRequest): KickoffCall {
   const url = operationUrl(baseUrl, request);
   const method = request.method ?? (request.params.patient?.length ? 'POST' : 'GET');
   if (method === 'GET' && request.params.patient?.length) {
@@ -125,7 +125,7 @@ export function buildKickoff(baseUrl: string, request: ExportRequest): KickoffCa
 export async function kickoff(
   http: HttpSession,
   baseUrl: string,
-  request: ExportRequest,
+  request: KickoffRequest,
   signal?: AbortSignal,
 ): Promise<string> {
   const call = buildKickoff(baseUrl, request);

@@ -1,8 +1,8 @@
 import { fileIdentity } from './manifest.js';
 import { ExportFailedError, UrlExpiredError } from './errors.js';
-import type { EventListener, FileKind, FileRecord, FileResult } from './events.js';
+import type { EventListener, FileRecord, FileResult, ManifestSection } from './events.js';
 import type { HttpSession } from './http.js';
-import type { ManifestFile, ManifestPage } from './manifest.js';
+import type { ManifestDocument, ManifestFile } from './manifest.js';
 import { pollManifest } from './poller.js';
 import type { PolledPage } from './poller.js';
 import type { ExportState } from './state-file.js';
@@ -15,12 +15,12 @@ export const DEFAULT_MANIFEST_REFRESHES = 3;
 
 /** A manifest entry with the section it is listed in. */
 export interface PageEntry {
-  kind: FileKind;
+  kind: ManifestSection;
   file: ManifestFile;
 }
 
 /** The entries of a manifest page, in manifest order. */
-export function entriesOf(page: ManifestPage): PageEntry[] {
+export function entriesOf(page: ManifestDocument): PageEntry[] {
   return (['output', 'deleted', 'error'] as const).flatMap((kind) =>
     page[kind].map((file) => ({ kind, file })),
   );
@@ -113,7 +113,7 @@ export function matchFiles(
   entries: PageEntry[],
   byPosition: boolean,
 ): Map<FileRecord, ManifestFile> {
-  const group = (kind: FileKind, type: string | undefined): string => `${kind}\n${type ?? ''}`;
+  const group = (kind: ManifestSection, type: string | undefined): string => `${kind}\n${type ?? ''}`;
   const newGroups = groupBy(entries, (e) => group(e.kind, e.file.type));
   const oldGroups = groupBy(olds, (f) => group(f.kind, f.type));
   const pairs = new Map<FileRecord, ManifestFile>();

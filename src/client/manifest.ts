@@ -1,5 +1,5 @@
 import { ExportFailedError } from './errors.js';
-import type { FileKind } from './events.js';
+import type { ManifestSection } from './events.js';
 
 /** One file entry of a manifest. */
 export interface ManifestFile {
@@ -8,8 +8,11 @@ export interface ManifestFile {
   count?: number;
 }
 
-/** One manifest page (IG §5), with the fields the client uses; unknown fields and `extension` are ignored. */
-export interface ManifestPage {
+/**
+ * One manifest document as a status response delivers it (IG §5; one page of a paged manifest, IG §6), with
+ * the fields the client uses; unknown fields and `extension` are ignored.
+ */
+export interface ManifestDocument {
   transactionTime?: string;
   request?: string;
   requiresAccessToken: boolean;
@@ -21,7 +24,7 @@ export interface ManifestPage {
   next?: string;
 }
 
-function files(value: unknown, baseUrl: string, section: FileKind): ManifestFile[] {
+function files(value: unknown, baseUrl: string, section: ManifestSection): ManifestFile[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value))
     throw new ExportFailedError(`manifest ${section} is not an array`, { url: baseUrl });
@@ -42,7 +45,7 @@ function files(value: unknown, baseUrl: string, section: FileKind): ManifestFile
  * absolute), `outcome` (v4 draft) is read as `error`, and `requiresAccessToken` defaults to true.
  * @throws ExportFailedError when the body is not a manifest.
  */
-export function parseManifest(text: string, pageUrl: string): ManifestPage {
+export function parseManifest(text: string, pageUrl: string): ManifestDocument {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
@@ -52,7 +55,7 @@ export function parseManifest(text: string, pageUrl: string): ManifestPage {
   if (typeof body !== 'object' || body === null || !Array.isArray(body.output)) {
     throw new ExportFailedError(`manifest at ${pageUrl} has no output array`, { url: pageUrl });
   }
-  const page: ManifestPage = {
+  const page: ManifestDocument = {
     requiresAccessToken: body.requiresAccessToken !== false,
     output: files(body.output, pageUrl, 'output'),
     deleted: files(body.deleted, pageUrl, 'deleted'),

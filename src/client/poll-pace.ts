@@ -3,9 +3,12 @@
  * poll is noticed a whole interval later; on a fast export that idle time is a large part of the
  * client's end-to-end time. With early polling the client reads the job's progress (X-Progress,
  * "NN% complete"), estimates when it will finish from the rate seen so far (since its first poll, or
- * over the last interval when that is faster), and polls then when that
- * is sooner than Retry-After, but never sooner than a quarter of Retry-After after the last poll
- * (plus a margin): the pace fhirhose's own server allows before answering 429.
+ * over the last interval when that is faster), and once that end is less than two Retry-Afters away
+ * it polls at the shortest allowed wait (a quarter of Retry-After, plus a margin: the pace fhirhose's
+ * own server allows before answering 429) until the job is done. The estimate is rough (X-Progress
+ * moves in steps as units finish, and the last units can speed a job up or hold it back), so a single
+ * poll aimed at it was often late by much of an interval; polling at the shortest wait bounds that
+ * to one such wait, whichever way the estimate errs.
  */
 
 /** What one poll answered, as the pace needs it. */
@@ -28,8 +31,8 @@ export interface PollWait {
 export const EARLY_POLL_FLOOR = 0.25;
 /** Margin over that floor, for timer and network jitter between the two clocks. */
 const FLOOR_MARGIN = 1.2;
-/** Polls aim this much after the estimated end, as the estimate is rough. */
-const AIM_PAST_END_MS = 20;
+/** The end game starts when the estimated end is less than this many Retry-Afters away. */
+export const END_GAME_RETRY_AFTERS = 2;
 
 /** The percentage in an X-Progress text such as "42% complete", or undefined. */
 export function progressPercent(text: string | undefined): number | undefined {
@@ -75,9 +78,9 @@ export class PollPace {
     const rate = Math.max(rateOf(first, sample), rateOf(last, sample));
     // No progress seen yet: the rate is unknown, so keep the server's pace.
     if (!(rate > 0)) return plain;
-    const remainingMs = (100 - percent) / rate + AIM_PAST_END_MS;
+    const remainingMs = (100 - percent) / rate;
     const floorMs = Math.ceil(retryAfterMs * EARLY_POLL_FLOOR * FLOOR_MARGIN);
-    if (remainingMs >= retryAfterMs || floorMs >= retryAfterMs) return plain;
-    return { ms: Math.max(floorMs, Math.round(remainingMs)), reason: 'early' };
+    if (remainingMs >= retryAfterMs * END_GAME_RETRY_AFTERS || floorMs >= retryAfterMs) return plain;
+    return { ms: floorMs, reason: 'early' };
   }
 }

@@ -3,7 +3,7 @@ import type { EventListener } from './events.js';
 import { header } from './http.js';
 import type { HttpResponse, HttpSession } from './http.js';
 import { parseManifest } from './manifest.js';
-import type { ManifestPage } from './manifest.js';
+import type { ManifestDocument } from './manifest.js';
 import { PollPace } from './poll-pace.js';
 import { backoff, parseRetryAfter } from './waits.js';
 
@@ -12,7 +12,7 @@ export interface PolledPage {
   url: string;
   /** False for a partial manifest returned with 202: the page may still grow. */
   final: boolean;
-  manifest: ManifestPage;
+  manifest: ManifestDocument;
   /** When its file URLs expire, in the client clock's milliseconds: the `Expires` header, when there is one. */
   expires?: number;
 }

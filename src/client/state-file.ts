@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateFileError } from './errors.js';
-import type { FileKind, FileRecord } from './events.js';
-import type { ExportRequest } from './kickoff.js';
+import type { FileRecord, ManifestSection } from './events.js';
+import type { KickoffRequest } from './kickoff.js';
 
 /** The state file's name inside the output folder. */
 export const STATE_FILE = 'fhirhose-export.json';
@@ -16,7 +16,7 @@ export const STATE_FILE = 'fhirhose-export.json';
 export interface ExportState {
   version: 1;
   baseUrl: string;
-  request: ExportRequest;
+  request: KickoffRequest;
   statusUrl: string;
   kickedOffAt: string;
   /** The manifest URL to poll next; absent once the last page was final. */
@@ -76,7 +76,7 @@ export async function writeState(dir: string, state: ExportState): Promise<void>
 }
 
 /** A local path for a new manifest file: `output/Patient.3.ndjson`, `deleted/Bundle.1.ndjson`... */
-export function localPath(state: ExportState, kind: FileKind, type: string | undefined): string {
+export function localPath(state: ExportState, kind: ManifestSection, type: string | undefined): string {
   const base = type !== undefined && /^[A-Za-z]+$/.test(type) ? type : 'file';
   const same = state.files.filter((f) => f.kind === kind && f.path.startsWith(`${kind}/${base}.`)).length;
   return `${kind}/${base}.${same + 1}.ndjson`;

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BulkDataClient } from '../../src/client/index.js';
-import type { BulkClientOptions, ClientEvent, ExportRequest, ExportSummary } from '../../src/client/index.js';
+import type {
+  BulkClientOptions,
+  ClientEvent,
+  ExportSummary,
+  KickoffRequest,
+} from '../../src/client/index.js';
 import { tempDir } from '../helpers/temp.js';
 import { startFaultServer } from './fault-server.js';
 import type { FaultFile, FaultServer } from './fault-server.js';
@@ -11,7 +16,7 @@ import { FAST_WAITS, fakeClock, makeKeys, ndjson, recorder } from './helpers.js'
 
 type T = { after: (fn: () => Promise<void> | void) => void };
 
-const SYSTEM: ExportRequest = { level: 'system', params: {} };
+const SYSTEM: KickoffRequest = { level: 'system', params: {} };
 
 const FILES: FaultFile[] = [
   { name: 'p1.ndjson', type: 'Patient', body: ndjson('Patient', 50), count: true },
@@ -23,7 +28,7 @@ async function run(
   t: T,
   server: FaultServer,
   options: BulkClientOptions = {},
-  request: ExportRequest = SYSTEM,
+  request: KickoffRequest = SYSTEM,
   cleanup = false,
   out = join(tempDir(t), 'out'),
 ): Promise<{ summary: ExportSummary; events: ClientEvent[]; out: string }> {

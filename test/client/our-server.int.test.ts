@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BulkDataClient } from '../../src/client/index.js';
-import type { BulkClientOptions, ExportRequest, ExportSummary } from '../../src/client/index.js';
+import type { BulkClientOptions, ExportSummary, KickoffRequest } from '../../src/client/index.js';
 import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { registerClient } from '../helpers/auth.js';
 import { startTestServer, suiteScope } from '../helpers/server.js';
@@ -49,7 +49,7 @@ describe('client against our server, with SMART Backend Services', () => {
   });
 
   async function exportTo(
-    request: ExportRequest,
+    request: KickoffRequest,
     cleanup = false,
   ): Promise<{ summary: ExportSummary; out: string }> {
     const out = join(tempDir(suite), 'out');

@@ -39,8 +39,8 @@ describe('early polling against a real HTTP server', () => {
         earlyPoll
           ? [
               ['retry-after', 1000, 1000],
-              ['retry-after', 1000, 1000], // 50% in 1 s: the end is 1 s away, not sooner
-              ['early', 300, 1000], // 95% in 2 s: held at 0.3 x Retry-After
+              ['early', 300, 1000], // 50% in 1 s: the end is 1 s away, so 0.3 x Retry-After
+              ['early', 300, 1000], // 95%: still the shortest wait
             ]
           : [
               ['retry-after', 1000, 1000],

@@ -41,19 +41,40 @@ describe('PollPace', () => {
     );
   });
 
-  test('polls sooner when the rate so far says the job ends before Retry-After', () => {
+  test('polls at 0.3 x Retry-After once the rate so far puts the end within two Retry-Afters', () => {
     assert.deepEqual(
       waits(true, [
         [0, '0% complete', 2000],
         [2000, '60% complete', 2000],
-        [4000, '95% complete', 2000],
-        [4600, '99% complete', 2000],
+        [2600, '70% complete', 2000],
+        [3200, '99% complete', 2000],
       ]),
       [
         { ms: 2000, reason: 'retry-after' }, // first sample: no rate yet
-        { ms: 1353, reason: 'early' }, // 40% left at 30%/s: 1333 ms, aimed 20 ms past
-        { ms: 600, reason: 'early' }, // 5% left would be 105 ms: held at 0.3 x Retry-After
+        { ms: 600, reason: 'early' }, // 40% left at 30%/s: 1.33 s, within 4 s
+        { ms: 600, reason: 'early' }, // about 1.3 s left again: still the shortest wait
         { ms: 600, reason: 'early' },
+      ],
+    );
+  });
+
+  test('keeps polling at the shortest wait while the end stays within two Retry-Afters', () => {
+    // A single poll aimed at the estimated end (1.5 s away here, so it waited the whole Retry-After)
+    // noticed a job whose last units were faster or slower up to an interval late.
+    assert.deepEqual(
+      waits(true, [
+        [0, '0% complete', 1000],
+        [1000, '40% complete', 1000],
+        [1300, '40% complete', 1000],
+        [1600, '40% complete', 1000],
+        [2600, '99% complete', 1000],
+      ]),
+      [
+        { ms: 1000, reason: 'retry-after' },
+        { ms: 300, reason: 'early' }, // 60% left at 40%/s: 1.5 s
+        { ms: 300, reason: 'early' }, // no move in the last interval; 40% in 1.3 s since the first: 1.95 s
+        { ms: 1000, reason: 'retry-after' }, // 40% in 1.6 s: 2.4 s left, the server's pace again
+        { ms: 300, reason: 'early' },
       ],
     );
   });
@@ -62,13 +83,13 @@ describe('PollPace', () => {
     assert.deepEqual(
       waits(true, [
         [0, '0% complete', 1000],
-        [1000, '8% complete', 1000],
-        [2000, '61% complete', 1000],
+        [1000, '2% complete', 1000],
+        [2000, '40% complete', 1000],
       ]),
       [
         { ms: 1000, reason: 'retry-after' },
-        { ms: 1000, reason: 'retry-after' }, // 92% left at 8%/s
-        { ms: 756, reason: 'early' }, // 39% left at 53%/s (30.5%/s since the first poll: 1.3 s)
+        { ms: 1000, reason: 'retry-after' }, // 98% left at 2%/s
+        { ms: 300, reason: 'early' }, // 60% left at 38%/s: 1.6 s (at 20%/s since the first poll: 3 s)
       ],
     );
   });
@@ -78,12 +99,12 @@ describe('PollPace', () => {
       waits(true, [
         [0, '0% complete', 1000],
         [1000, '0% complete', 1000],
-        [2000, '50% complete', 1000],
+        [2000, '20% complete', 1000],
       ]),
       [
         { ms: 1000, reason: 'retry-after' },
         { ms: 1000, reason: 'retry-after' },
-        { ms: 1000, reason: 'retry-after' }, // 50% left at 25%/s: 2 s, later than Retry-After
+        { ms: 1000, reason: 'retry-after' }, // 80% left at 20%/s: 4 s, not within two Retry-Afters
       ],
     );
   });

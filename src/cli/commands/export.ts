@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { BulkDataClient, VERIFY_MODES, readState } from '../../client/index.js';
-import type { ExportParameters, ExportRequest, ExportSummary, VerifyMode } from '../../client/index.js';
+import type { ExportParameters, ExportSummary, KickoffRequest, VerifyMode } from '../../client/index.js';
 import { ConfigError } from '../config-error.js';
 import { serverUrl } from '../server-url.js';
 import {
@@ -52,7 +52,7 @@ const collectList = (v: string, prev: string[]): string[] => [
   ...v.split(',').filter((x) => x !== ''),
 ];
 
-function exportRequest(flags: ExportFlags): ExportRequest {
+function kickoffRequest(flags: ExportFlags): KickoffRequest {
   if (flags.patients && flags.group) throw new Error('--patients and --group exclude each other');
   const params: ExportParameters = {};
   if (flags.type.length) params.type = flags.type;
@@ -65,7 +65,7 @@ function exportRequest(flags: ExportFlags): ExportRequest {
   if (flags.organizeOutputBy) params.organizeOutputBy = flags.organizeOutputBy;
   if (flags.outputFormat) params.outputFormat = flags.outputFormat;
   if (flags.allowPartialManifests) params.allowPartialManifests = true;
-  const request: ExportRequest = {
+  const request: KickoffRequest = {
     level: flags.group ? 'group' : flags.patients ? 'patient' : 'system',
     params,
     method: flags.post || flags.patient.length > 0 ? 'POST' : 'GET',
@@ -99,7 +99,7 @@ async function runExportCommand(baseArg: string | undefined, flags: ExportFlags)
     };
     const summary: ExportSummary = flags.resume
       ? await client.resume(run)
-      : await client.export(exportRequest(flags), run);
+      : await client.export(kickoffRequest(flags), run);
     reporter.summary(summary);
     if (!summary.ok) process.exitCode = 1;
   } catch (err) {

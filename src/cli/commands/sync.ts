@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { BulkDataClient, hasState, readState } from '../../client/index.js';
-import type { BulkClientOptions, ExportRequest, ExportSummary } from '../../client/index.js';
+import type { BulkClientOptions, ExportSummary, KickoffRequest } from '../../client/index.js';
 import type { FhirResource } from '../../fhir/index.js';
 import { openSqliteStore } from '../../store/index.js';
 import type { ResourceStore } from '../../store/index.js';
@@ -116,7 +116,7 @@ export async function syncMirror(options: SyncOptions): Promise<SyncReport> {
   if (previous && previous.baseUrl !== baseUrl) {
     throw new Error(`${options.dbPath} mirrors ${previous.baseUrl}, not ${baseUrl}`);
   }
-  const request: ExportRequest = { level: 'system', params: {} };
+  const request: KickoffRequest = { level: 'system', params: {} };
   if (previous) request.params.since = previous.transactionTime;
   if (options.types?.length) request.params.type = options.types;
   const client = new BulkDataClient(baseUrl, options.client);
