@@ -1,5 +1,11 @@
 import type { JobRecord, UnitRecord } from '../store/index.js';
-import { decodeExportRequest, decodeUnitCheckpoint, decodeUnitResult, decodeUnitSpec } from './job-codec.js';
+import {
+  CorruptJobError,
+  decodeExportRequest,
+  decodeUnitCheckpoint,
+  decodeUnitResult,
+  decodeUnitSpec,
+} from './job-codec.js';
 import { jobPercent } from './manifest.js';
 import type { ExportRequest } from './types.js';
 import type { FileKind, UnitSpec } from './unit-spec.js';
@@ -69,7 +75,8 @@ export interface JobOverview {
   id: string;
   clientId: string | null;
   state: JobState;
-  level: ExportRequest['level'];
+  /** `unknown` when the job's stored request cannot be decoded. */
+  level: ExportRequest['level'] | 'unknown';
   groupId: string | null;
   parameters: JobParameters;
   createdAt: number;
@@ -88,6 +95,54 @@ export interface JobOverview {
  * @param units - the job's units in seq order
  */
 export function jobOverview(job: JobRecord, units: readonly UnitRecord[], now: number): JobOverview {
+  try {
+    return decodedOverview(job, units, now);
+  } catch (err) {
+    // One corrupt job must not blank the whole dashboard: show it as failed, with the reason.
+    if (err instanceof CorruptJobError) return corruptOverview(job, err);
+    throw err;
+  }
+}
+
+function corruptOverview(job: JobRecord, err: CorruptJobError): JobOverview {
+  return {
+    id: job.id,
+    clientId: job.clientId,
+    state: 'failed',
+    level: 'unknown',
+    groupId: null,
+    parameters: {
+      types: null,
+      since: null,
+      until: null,
+      typeFilters: [],
+      elements: [],
+      patients: null,
+      includeAssociatedData: [],
+      organizeOutputBy: null,
+      allowPartialManifests: false,
+      lenient: false,
+    },
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    completedAt: job.completedAt,
+    expiresAt: job.expiresAt,
+    progress: {
+      percent: 0,
+      resources: 0,
+      estimate: 0,
+      bytes: 0,
+      rate: null,
+      etaSeconds: null,
+      elapsedSeconds: null,
+    },
+    units: [],
+    files: [],
+    errors: [...(job.error === null ? [] : [job.error]), err.message],
+  };
+}
+
+function decodedOverview(job: JobRecord, units: readonly UnitRecord[], now: number): JobOverview {
   const request = decodeExportRequest(job.request);
   const files = units.flatMap(unitFiles);
   const unitViews = units.map((u) => unitOverview(u, now));

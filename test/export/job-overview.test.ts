@@ -146,4 +146,17 @@ describe('jobOverview', () => {
     assert.equal(failed.state, 'failed');
     assert.deepEqual(failed.errors, ['disk full']);
   });
+
+  test('a job whose stored state cannot be decoded shows as failed with the reason, not an exception', () => {
+    const corrupt = jobOverview(job({ request: '{"level":' }), [], T0 + 5000);
+    assert.equal(corrupt.state, 'failed');
+    assert.equal(corrupt.level, 'unknown');
+    assert.equal(corrupt.errors.length, 1);
+    assert.match(corrupt.errors[0]!, /not JSON/);
+    const badUnit = { ...unit(0, { spec: {} }), spec: '{"kind":"resou' };
+    const withBadUnit = jobOverview(job({ error: 'boom' }), [badUnit], T0 + 5000);
+    assert.equal(withBadUnit.state, 'failed');
+    assert.deepEqual(withBadUnit.errors[0], 'boom');
+    assert.equal(withBadUnit.errors.length, 2);
+  });
 });
