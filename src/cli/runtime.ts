@@ -181,6 +181,7 @@ export async function createRuntime(
       clearInterval(reaper);
       await app.close();
       await pool.stop();
+      await service.settled();
       await storage.close();
       await store.close();
     },

@@ -88,6 +88,7 @@ export interface ExportServiceDeps {
 /** The Bulk Data job lifecycle as seen by the API: kick-off, status, cancel, files. */
 export class ExportService {
   private readonly lastPoll = new Map<string, number>();
+  private readonly releasing = new Set<Promise<void>>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ExportServiceDeps) {
@@ -320,9 +321,25 @@ export class ExportService {
     if (operator !== undefined) {
       throw new ConflictError(`export job ${jobId} has ${job.status}; only a running job can be cancelled`);
     }
+    // Removing a large export's files takes a while (about half a second per GB on our machines), and
+    // the client need not wait for it: the job is marked cancelled first, so every request finds it gone
+    // at once, and the reaper finishes the removal if this process stops before it does.
+    await this.deps.store.jobs.setJobStatus(jobId, 'cancelled', this.now());
+    this.deps.log.info({ jobId }, 'export released by client');
+    const removal: Promise<void> = this.remove(jobId)
+      .catch((err: unknown) => this.deps.log.error({ err, jobId }, 'removing a released export failed'))
+      .finally(() => this.releasing.delete(removal));
+    this.releasing.add(removal);
+  }
+
+  /** Resolves once every removal begun by a client's DELETE has ended (before the store closes). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.releasing]);
+  }
+
+  private async remove(jobId: string): Promise<void> {
     await this.deps.storage.removeJob(jobId);
     await this.deps.store.jobs.deleteJob(jobId);
-    this.deps.log.info({ jobId }, 'export released by client');
   }
 
   /**
@@ -376,8 +393,7 @@ export class ExportService {
       ) {
         continue;
       }
-      await this.deps.storage.removeJob(id);
-      await this.deps.store.jobs.deleteJob(id);
+      await this.remove(id);
       this.deps.log.info({ jobId: id }, 'export expired and removed');
     }
     return ids.length;

@@ -81,6 +81,8 @@ describe(`system export of the ${set.name} data set into S3 with pre-signed down
 
     // cleanup: true sent DELETE after the verified download; the job's objects went with it.
     assert.equal(summary.jobDeleted, true);
+    // DELETE answers before the objects are gone; they go in the background.
+    await srv.runtime.service.settled();
     assert.deepEqual(await s3.keys(`presigned/${jobIdOf(summary.statusUrl)}/`), []);
   });
 
@@ -210,6 +212,8 @@ describe('export into S3 streamed through the server, auth on', () => {
     assert.ok((await s3.keys(prefix)).length >= 2);
     const res = await fetch(status, { method: 'DELETE', headers: auth });
     assert.equal(res.status, 202);
+    assert.equal((await fetch(status, { headers: auth })).status, 404);
+    await srv.runtime.service.settled();
     assert.deepEqual(await s3.keys(prefix), []);
   });
 

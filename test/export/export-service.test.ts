@@ -224,6 +224,9 @@ describe('ExportService', () => {
     await assert.rejects(service.cancelAsOperator(kept, 'dashboard'), { code: 'FHIRHOSE_ERR_CONFLICT' });
     assert.ok(existsSync(join(e.root, kept)));
     await service.cancel(kept, 'c1');
+    // Gone for the client at once; the files go in the background.
+    await assert.rejects(service.status(kept, C1), { code: 'FHIRHOSE_ERR_NOT_FOUND' });
+    await service.settled();
     assert.equal(await e.store.jobs.getJob(kept), undefined);
     assert.equal(existsSync(join(e.root, kept)), false);
   });
