@@ -1,7 +1,7 @@
-import { InvalidRequestError } from '../fhir/index.js';
-import { checkSearchFields } from './search-check.js';
-import type { PgDb } from './postgres-db.js';
-import type { DateComparison, SearchPage, SearchQuery } from './types.js';
+import { InvalidRequestError } from '../../fhir/index.js';
+import { checkSearchFields } from '../search-check.js';
+import type { PgDb } from './db.js';
+import type { DateComparison, SearchPage, SearchQuery } from '../types.js';
 
 /** Collects bind parameters and hands out their `$n` placeholders. */
 class Params {

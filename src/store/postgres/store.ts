@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { FhirResource } from '../fhir/index.js';
-import { InvalidRequestError, isValidId } from '../fhir/index.js';
-import { PgDb } from './postgres-db.js';
-import { migratePostgres } from './postgres-schema.js';
-import { PgWriter, tickClock } from './postgres-writer.js';
-import { writeBulk } from './postgres-ingest.js';
-import { PgReader } from './postgres-reader.js';
-import type { SamplingOptions } from './postgres-reader.js';
-import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
-import { pgReadMembers } from './postgres-members.js';
-import { pgSearch } from './postgres-search.js';
-import { PgJobStore } from './postgres-jobs.js';
-import { PgAuthStore } from './postgres-auth.js';
-import { prepareRow } from './prepared-row.js';
-import { BatchBuilder } from './prepared-batch.js';
-import type { PreparedBatch } from './prepared-batch.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { InvalidRequestError, isValidId } from '../../fhir/index.js';
+import { PgDb } from './db.js';
+import { migratePostgres } from './schema.js';
+import { PgWriter, tickClock } from './writer.js';
+import { writeBulk } from './ingest.js';
+import { PgReader } from './reader.js';
+import type { SamplingOptions } from './reader.js';
+import { pgDeletedSince, pgPatientBlocks } from './blocks.js';
+import { pgReadMembers } from './members.js';
+import { pgSearch } from './search.js';
+import { PgJobStore } from './jobs.js';
+import { PgAuthStore } from './auth.js';
+import { prepareRow } from '../prepared-row.js';
+import { BatchBuilder } from '../prepared-batch.js';
+import type { PreparedBatch } from '../prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -36,7 +36,7 @@ import type {
   StoredResource,
   Tombstone,
   WriteResult,
-} from './types.js';
+} from '../types.js';
 
 const MAINTAIN_MIN_ROWS = 10_000;
 const MAINTAINED_TABLES = 'resource, compartment, resource_history, tombstone, group_member, group_search';

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import { NdjsonChunkFiller } from './ndjson-chunks.js';
-import { withCursor } from './scan-cursor.js';
-import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
-import type { FhirResource } from '../fhir/index.js';
-import { patientCompartmentRefs } from '../fhir/index.js';
+import { NdjsonChunkFiller } from '../ndjson-chunks.js';
+import { withCursor } from '../scan-cursor.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from '../compartment-owners.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { patientCompartmentRefs } from '../../fhir/index.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -17,7 +17,7 @@ import type {
   ScanOptions,
   StoredResource,
   Tombstone,
-} from './types.js';
+} from '../types.js';
 
 // 512 KiB: each batch is a short-lived buffer per row plus their concatenation, and glibc keeps a
 // thread's freed blocks; 4 MiB batches cost export workers about 80 MB more RSS, and no speed.

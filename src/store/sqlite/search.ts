@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { InvalidRequestError } from '../fhir/index.js';
-import { checkSearchFields } from './search-check.js';
-import type { DateComparison, SearchPage, SearchQuery, StoredResource } from './types.js';
+import { InvalidRequestError } from '../../fhir/index.js';
+import { checkSearchFields } from '../search-check.js';
+import type { DateComparison, SearchPage, SearchQuery, StoredResource } from '../types.js';
 
 interface Clause {
   sql: string;

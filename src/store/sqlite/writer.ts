@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
-import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
-import type { PreparedBatch } from './prepared-batch.js';
-import { BatchCursor, INSTANT_LENGTH } from './prepared-batch.js';
-import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
-import { stampJson } from './stamp.js';
-import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
+import { PreconditionFailedError, formatInstant } from '../../fhir/index.js';
+import type { PreparedBatch } from '../prepared-batch.js';
+import { BatchCursor, INSTANT_LENGTH } from '../prepared-batch.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from '../prepared-row.js';
+import { stampJson } from '../stamp.js';
+import type { IngestSummary, Tombstone, WriteOutcome } from '../types.js';
 
 /** Compartment rows per multi-row INSERT: one statement call costs about as much as three rows. */
 const COMPARTMENT_ROWS_PER_INSERT = 64;

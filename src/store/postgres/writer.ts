@@ -1,10 +1,10 @@
 import type { PoolClient } from 'pg';
-import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
-import { stampJson } from './stamp.js';
-import type { Tombstone, WriteOutcome } from './types.js';
+import { PreconditionFailedError, formatInstant } from '../../fhir/index.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from '../prepared-row.js';
+import { stampJson } from '../stamp.js';
+import type { Tombstone, WriteOutcome } from '../types.js';
 
 const COMPARTMENT_COLUMNS: ColumnKind[] = ['text', 'int8', 'text'];
 

@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
-import { inCompartment } from './compartment-check.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import { sqlNumber as n, sqlText as s, sqlTextArray } from './sql.js';
+import { inCompartment } from '../compartment-check.js';
 import type {
   NdjsonChunk,
   RawScanBatch,
@@ -12,9 +12,9 @@ import type {
   ScanKey,
   ScanOptions,
   StoredResource,
-} from './types.js';
-import { withCursor } from './scan-cursor.js';
-import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
+} from '../types.js';
+import { withCursor } from '../scan-cursor.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from '../compartment-owners.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
 const DEFAULT_BATCH_BYTES = 512 * 1024;

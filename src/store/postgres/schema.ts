@@ -1,4 +1,4 @@
-import type { PgDb } from './postgres-db.js';
+import type { PgDb } from './db.js';
 
 // The tables of sqlite-schema.ts, in PostgreSQL. Each entry migrates from version = index to
 // index + 1. Append only; never edit a shipped one. Text columns that are compared or ordered use the

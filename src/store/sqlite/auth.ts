@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { AuthStore, ClientRecord, SigningKeyRecord } from './auth-types.js';
-import { toClient, toKey } from './auth-rows.js';
-import type { ClientRow, KeyRow } from './auth-rows.js';
+import type { AuthStore, ClientRecord, SigningKeyRecord } from '../auth-types.js';
+import { toClient, toKey } from '../auth-rows.js';
+import type { ClientRow, KeyRow } from '../auth-rows.js';
 
 /** Auth tables in the SQLite file (migration 3 of sqlite-schema.ts). Statements are prepared on first use. */
 export class SqliteAuthStore implements AuthStore {

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { FhirResource } from '../fhir/index.js';
-import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
-import { migrate } from './sqlite-schema.js';
-import { SqliteReader } from './sqlite-reader.js';
-import { readMembersSqlite } from './sqlite-members.js';
-import { SqliteJobStore } from './sqlite-jobs.js';
-import { SqliteAuthStore } from './sqlite-auth.js';
-import { sqliteSearch } from './sqlite-search.js';
-import { SqliteWriter } from './sqlite-writer.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { prepareRow } from './prepared-row.js';
-import { BatchBuilder } from './prepared-batch.js';
-import type { PreparedBatch } from './prepared-batch.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { InvalidRequestError, isValidId, StoreError } from '../../fhir/index.js';
+import { migrate } from './schema.js';
+import { SqliteReader } from './reader.js';
+import { readMembersSqlite } from './members.js';
+import { SqliteJobStore } from './jobs.js';
+import { SqliteAuthStore } from './auth.js';
+import { sqliteSearch } from './search.js';
+import { SqliteWriter } from './writer.js';
+import { SqliteCheckpointer } from './checkpointer.js';
+import { prepareRow } from '../prepared-row.js';
+import { BatchBuilder } from '../prepared-batch.js';
+import type { PreparedBatch } from '../prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -33,7 +33,7 @@ import type {
   StoredResource,
   Tombstone,
   WriteResult,
-} from './types.js';
+} from '../types.js';
 
 /** Options for opening the embedded store. */
 export interface SqliteStoreOptions {
