@@ -19,11 +19,16 @@ export function decodeCursor(cursor: string | undefined): number {
 
 /**
  * A page from the rows of a query for `count + 1` rows in row-id order: the extra row only says that
- * there is a next page.
+ * there is a next page. `total` is given when the search asked for it.
  */
-export function searchPage(rows: (VersionRow & { rid: number })[], count: number, total: number): SearchPage {
+export function searchPage(
+  rows: (VersionRow & { rid: number })[],
+  count: number,
+  total: number | undefined,
+): SearchPage {
   const page = rows.slice(0, count);
-  const result: SearchPage = { resources: page.map(toStored), total };
+  const result: SearchPage = { resources: page.map(toStored) };
+  if (total !== undefined) result.total = total;
   const last = page[page.length - 1];
   if (rows.length > count && last) result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
   return result;

@@ -73,6 +73,8 @@ export interface SearchQuery {
   count: number;
   /** Opaque keyset cursor from a previous page. */
   cursor?: string;
+  /** Count every match too (`SearchPage.total`): a query of its own, so only when a client asks. */
+  total?: boolean;
 }
 
 /** One page of search results. */
@@ -80,8 +82,8 @@ export interface SearchPage {
   resources: StoredResource[];
   /** Cursor for the next page, when there is one. */
   next?: string;
-  /** Total matches. */
-  total: number;
+  /** Total matches, when the query asked for them (`SearchQuery.total`). */
+  total?: number;
 }
 
 /** Options for a snapshot scan of one resource type. */

@@ -100,9 +100,10 @@ export function sqliteSearch(db: Database.Database, q: SearchQuery): SearchPage 
   const where = [{ sql: 'r.type = ?', params: [q.type] as unknown[] }, ...clauses(q)];
   const whereSql = where.map((c) => c.sql).join(' AND ');
   const params = where.flatMap((c) => c.params);
-  const total = (
-    db.prepare(`SELECT count(*) AS n FROM resource r WHERE ${whereSql}`).get(...params) as { n: number }
-  ).n;
+  // Counting reads every match: only for a search that asks (a page reads `count + 1` rows).
+  const total = q.total
+    ? (db.prepare(`SELECT count(*) AS n FROM resource r WHERE ${whereSql}`).get(...params) as { n: number }).n
+    : undefined;
   const rows = db
     .prepare<unknown[], VersionRow & { rid: number }>(
       `SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.json FROM resource r
