@@ -6,7 +6,7 @@ import type { ClientRow, KeyRow } from '../auth-rows.js';
 // Any fixed number: the advisory lock that serializes signing-key rotation across processes.
 const KEY_ROTATION_LOCK = 0x66686b79;
 
-/** Auth tables in PostgreSQL (migration 3 of postgres-schema.ts). */
+/** Auth tables in PostgreSQL (migration 3 of schema.ts). */
 export class PgAuthStore implements AuthStore {
   constructor(private readonly db: PgDb) {}
 

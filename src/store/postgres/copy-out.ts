@@ -102,7 +102,7 @@ export class CopyOutNdjson extends Readable {
     try {
       this.parse(chunk);
     } catch (err) {
-      // The connection is mid-copy: its owner must discard it (postgres-db.ts releases it broken).
+      // The connection is mid-copy: its owner must discard it (db.ts releases it broken).
       this.destroy(err as Error);
       return;
     }
