@@ -4,8 +4,8 @@ import tseslint from 'typescript-eslint';
 
 // The layers of docs/architecture.md ("Dependency rules"): for each folder of src/, the folders it may
 // import. Everything else of ours is banned, so a new edge must be added here (and to the doc's table,
-// which test/lint/layers.test.ts compares with this one). Each folder gets exactly one rule block,
-// generated below; no later block touches these rules.
+// which test/lint/layers.test.ts compares with this one). Each folder's rule blocks are generated
+// below (one, but for src/store: see STORE_BACKENDS); no later block touches these rules.
 export const LAYERS = {
   fhir: { imports: [] },
   views: { imports: ['fhir'] },
@@ -45,14 +45,55 @@ export const LAYERS = {
 // never load 'pg'.
 const ENTRIES = { store: ['index.js', 'postgres.js'] };
 
+// Inside src/store the two backends stand apart (docs/architecture.md, "The store's backends"): each
+// of src/store/<backend> may import the shared files of src/store but not the other backend, and the
+// shared files import no backend, except the ones that pick or re-export one (PICKERS).
+export const STORE_BACKENDS = ['sqlite', 'postgres'];
+const PICKERS = ['index.ts', 'open-store.ts', 'postgres.ts'];
+
 const folders = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
 const unruled = folders.filter((f) => !(f in LAYERS));
 if (unruled.length > 0) throw new Error(`eslint.config.js: no layer rule for src/${unruled.join(', src/')}`);
 
-/** The one rule block of src/<folder>: imports of other layers, fastify, and process.env. */
-function layerBlock(folder, { imports, fastify = 'none', env = false }) {
+/** The patterns of the store's own rule: the backends apart, and the shared files apart from them. */
+function storePatterns(part) {
+  if (part === 'pickers') return [];
+  const banned = STORE_BACKENDS.filter((b) => b !== part);
+  return [
+    {
+      // `<backend>.js` too: src/store/postgres.ts is the PostgreSQL entry.
+      group: banned.flatMap((b) => [`**/${b}/**`, `**/${b}.js`]),
+      message:
+        part === 'shared'
+          ? `layer rule: shared src/store files import no backend (${banned.join(', ')}); only ${PICKERS.join(', ')} pick one`
+          : `layer rule: src/store/${part} may not import ${banned.map((b) => `src/store/${b}`).join(', ')}`,
+    },
+  ];
+}
+
+/**
+ * The rule blocks of src/<folder>: imports of other layers, fastify, and process.env. One block, but
+ * for src/store: one each for the shared files, each backend's folder and the pickers, with disjoint
+ * files, each carrying the layer's patterns and its own (a later block would replace, not add to them).
+ */
+function layerBlocks(folder, rule) {
+  if (folder !== 'store') return [layerBlock(folder, rule, [])];
+  const backends = STORE_BACKENDS.map((b) => `src/store/${b}/**`);
+  const pickers = PICKERS.map((f) => `src/store/${f}`);
+  return [
+    { ...layerBlock(folder, rule, storePatterns('shared')), ignores: [...backends, ...pickers] },
+    ...STORE_BACKENDS.map((b) => ({
+      ...layerBlock(folder, rule, storePatterns(b)),
+      files: [`src/store/${b}/**`],
+    })),
+    { ...layerBlock(folder, rule, storePatterns('pickers')), files: pickers },
+  ];
+}
+
+/** One rule block of src/<folder>, with `own` patterns added to the layer's. */
+function layerBlock(folder, { imports, fastify = 'none', env = false }, own) {
   const patterns = [];
   for (const other of Object.keys(LAYERS)) {
     if (other === folder) continue;
@@ -69,6 +110,7 @@ function layerBlock(folder, { imports, fastify = 'none', env = false }) {
       });
     }
   }
+  patterns.push(...own);
   if (fastify !== 'all') {
     patterns.push({
       group: ['fastify', '@fastify/*'],
@@ -102,7 +144,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  ...Object.entries(LAYERS).map(([folder, rule]) => layerBlock(folder, rule)),
+  ...Object.entries(LAYERS).flatMap(([folder, rule]) => layerBlocks(folder, rule)),
   { files: ['src/cli/**', 'scripts/**', 'bin/**'], rules: { 'no-console': 'off' } },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -208,10 +208,10 @@ export async function pump(
   const { ctx, compiled } = run;
   const { onBytes, pause } = hooks;
   const filter = compiled.filters.get(options.type);
-  const copyBytes = !filter && !compiled.elements && ctx.store.scanNdjson !== undefined;
+  const copyBytes = !filter && !compiled.elements;
   try {
     if (copyBytes) {
-      for await (const chunk of ctx.store.scanNdjson!(options)) {
+      for await (const chunk of ctx.store.scanNdjson(options)) {
         const resolved =
           ctx.baseUrl === undefined ? undefined : resolveChunk(chunk.bytes, options.type, ctx.baseUrl);
         // A resolved copy no longer needs the stored buffer: it goes back to the producer at once.
@@ -225,7 +225,7 @@ export async function pump(
       }
       return undefined;
     }
-    if (ctx.rawRows !== false && ctx.store.scanRows !== undefined) {
+    if (ctx.rawRows !== false) {
       return await pumpRows(run, options, out, hooks);
     }
     // Parsed batches make many objects per byte: small ones let them die in the young generation.
@@ -267,7 +267,7 @@ async function pumpRows(
     if (onBytes) await onBytes(chunk.bytes);
     await out.writeChunk(chunk.bytes, chunk.rows, chunk.release);
   };
-  for await (const batch of ctx.store.scanRows!({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
+  for await (const batch of ctx.store.scanRows({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
     // A batch's output is at most about its rows' bytes: flushed first if that might not fit.
     if (filler.bytes + batchBytesOf(batch.rows) > filler.capacity) await flush();
     addRowLines(filler, batch.rows, rowOptions);

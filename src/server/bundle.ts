@@ -8,8 +8,8 @@ export interface SearchBundleInput {
   params: readonly (readonly [string, string])[];
   /** The cursor of this page, if it is not the first. */
   cursor?: string;
+  /** Its `total`, when set, becomes Bundle.total. */
   page: SearchPage;
-  includeTotal: boolean;
 }
 
 /**
@@ -22,7 +22,7 @@ export function renderSearchBundle(input: SearchBundleInput): string {
   if (page.next !== undefined)
     links.push({ relation: 'next', url: searchUrl(baseUrl, type, params, page.next) });
   let out = '{"resourceType":"Bundle","type":"searchset"';
-  if (input.includeTotal) out += `,"total":${page.total}`;
+  if (page.total !== undefined) out += `,"total":${page.total}`;
   out += `,"link":${JSON.stringify(links)}`;
   // FHIR JSON has no empty arrays: an empty page has no `entry`.
   if (page.resources.length > 0) {

@@ -1,11 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { FhirResource } from '../fhir/index.js';
-import { gzipDamage } from './gzip-check.js';
 import { preparedEvents } from './ingest-source.js';
 import { addSummary, loadJsonFile } from './json-file-load.js';
-import { eachLine, fileChunks, isNdjsonFile } from './ndjson-lines.js';
 import type { ResourceStore } from './types.js';
 
 /** A line, Bundle entry or whole file that was not loaded, and why. */
@@ -104,8 +101,7 @@ export async function loadPaths(
       options.onProgress?.(report);
     },
   };
-  if (store.ingestPrepared) await loadInWorker(run, files);
-  else await loadInline(run, files);
+  await loadInWorker(run, files);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
@@ -133,7 +129,7 @@ export interface LoadRun {
  * keeps two cores busy. JSON documents are read here, in their place in the file order.
  */
 async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
-  const ingest = run.store.ingestPrepared!.bind(run.store);
+  const ingest = run.store.ingestPrepared.bind(run.store);
   const events = preparedEvents({
     files,
     batchRows: run.batchRows,
@@ -148,63 +144,4 @@ async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
     else if (event.kind === 'batch') addSummary(run.report, await ingest(event.batch));
     if (event.kind !== 'problems') run.progress();
   }
-}
-
-/** For stores that cannot take prepared rows: parse here and hand over resources and their text. */
-async function loadInline(run: LoadRun, files: string[]): Promise<void> {
-  for (const file of files) {
-    if (isNdjsonFile(file)) await loadNdjsonInline(run, file);
-    else await loadJsonFile(run, file);
-    run.progress();
-  }
-}
-
-async function loadNdjsonInline(run: LoadRun, file: string): Promise<void> {
-  const damage = file.endsWith('.gz') ? await gzipDamage(file) : undefined;
-  if (damage !== undefined) {
-    run.problem({ file, line: 0, reason: damage });
-    return;
-  }
-  let lines = 0;
-  // A chunk is about `batchBytes`: a batch, or several when `batchRows` is reached first.
-  const chunks = fileChunks(file, run.batchBytes);
-  try {
-    for (;;) {
-      let next: IteratorResult<{ buffer: Buffer; length: number }>;
-      try {
-        next = await chunks.next();
-      } catch (err) {
-        // Only a read fails here; a failed write is no problem of the file, and ends the load.
-        run.problem({ file, line: lines, reason: `read failed: ${(err as Error).message}` });
-        return;
-      }
-      if (next.done) return;
-      lines += await ingestChunk(run, { file, firstLine: lines, ...next.value });
-    }
-  } finally {
-    await chunks.return(undefined);
-  }
-}
-
-/** Parse, check and write a chunk of whole lines; returns its line count. */
-async function ingestChunk(
-  run: LoadRun,
-  chunk: { file: string; firstLine: number; buffer: Buffer; length: number },
-): Promise<number> {
-  const resources: FhirResource[] = [];
-  const texts: string[] = [];
-  const lines = eachLine(chunk.buffer, chunk.length, (line, parsed) => {
-    if ('reason' in parsed) {
-      run.problem({ file: chunk.file, line: chunk.firstLine + line, reason: parsed.reason });
-      return;
-    }
-    resources.push(parsed.resource);
-    texts.push(parsed.text);
-  });
-  for (let i = 0; i < resources.length; i += run.batchRows) {
-    const end = i + run.batchRows;
-    addSummary(run.report, await run.store.ingest(resources.slice(i, end), texts.slice(i, end)));
-    run.progress();
-  }
-  return lines;
 }

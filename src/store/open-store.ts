@@ -1,4 +1,4 @@
-import { openSqliteStore } from './sqlite-store.js';
+import { openSqliteStore } from './sqlite/store.js';
 import type { ResourceStore } from './types.js';
 
 /** Whether a `--db` value names a PostgreSQL database rather than a SQLite file. */
@@ -33,7 +33,7 @@ export function redactDb(db: string): string {
 export async function openStore(db: string, options: OpenStoreOptions = {}): Promise<ResourceStore> {
   if (isPostgresUrl(db)) {
     // Imported on demand: see index.ts on the cost of 'pg' in every thread.
-    const { openPostgresStore } = await import('./postgres-store.js');
+    const { openPostgresStore } = await import('./postgres/store.js');
     return openPostgresStore(db);
   }
   return openSqliteStore(

@@ -73,6 +73,8 @@ export interface SearchQuery {
   count: number;
   /** Opaque keyset cursor from a previous page. */
   cursor?: string;
+  /** Count every match too (`SearchPage.total`): a query of its own, so only when a client asks. */
+  total?: boolean;
 }
 
 /** One page of search results. */
@@ -80,8 +82,8 @@ export interface SearchPage {
   resources: StoredResource[];
   /** Cursor for the next page, when there is one. */
   next?: string;
-  /** Total matches. */
-  total: number;
+  /** Total matches, when the query asked for them (`SearchQuery.total`). */
+  total?: number;
 }
 
 /** Options for a snapshot scan of one resource type. */
@@ -208,11 +210,8 @@ export interface ResourceStore {
    * `texts[i]`, when given, is the JSON text `resources[i]` was parsed from (saves a serialization).
    */
   ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary>;
-  /**
-   * `ingest` for a batch prepared elsewhere (the loader prepares them on a worker thread). Optional: a
-   * store without it is loaded through `ingest`, on one thread.
-   */
-  ingestPrepared?(batch: PreparedBatch): Promise<IngestSummary>;
+  /** `ingest` for a batch prepared elsewhere (the loader prepares them on a worker thread). */
+  ingestPrepared(batch: PreparedBatch): Promise<IngestSummary>;
   /** Read the current version. */
   read(type: string, id: string): Promise<ReadResult>;
   /** Read one version, current or historical. */
@@ -225,20 +224,20 @@ export interface ResourceStore {
   types(): Promise<string[]>;
   /** The resource types that have at least one tombstone. */
   deletedTypes(): Promise<string[]>;
-  /** Count current resources of a type (as of now). */
+  /**
+   * Count current resources of a type (as of now), exactly: the planner weighs a patient list against
+   * the Patients and sizes a `latest` Provenance unit with it.
+   */
   count(type: string): Promise<number>;
   /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */
   scan(options: ScanOptions): AsyncIterable<ScanBatch>;
-  /**
-   * `scan` as NDJSON bytes, for output that is copied without parsing. Optional: without it the
-   * exporter encodes the batches of `scan`.
-   */
-  scanNdjson?(options: ScanOptions): AsyncIterable<NdjsonChunk>;
+  /** `scan` as NDJSON bytes, for output that is copied without parsing. */
+  scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk>;
   /**
    * `scan` as each row's stored UTF-8 bytes, for filters and projections that look at the bytes
-   * before (or instead of) parsing them. Optional: without it the exporter parses `scan`'s batches.
+   * before (or instead of) parsing them.
    */
-  scanRows?(options: ScanOptions): AsyncIterable<RawScanBatch>;
+  scanRows(options: ScanOptions): AsyncIterable<RawScanBatch>;
   /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
   /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */
@@ -259,11 +258,10 @@ export interface ResourceStore {
    * in id order; a resource in no compartment (or not stored) has no entry.
    */
   compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>>;
-  /** Keys that split a type's current rows into ranges of about `rowsPerRange` rows, for planning. */
-  rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]>;
   /**
-   * What the planner asks of each type: its row count and `rangeBoundaries`. A store may estimate
-   * both where that is much cheaper (PostgreSQL on large tables); the ranges still cover every row.
+   * What the planner asks of each type: its row count, and keys that split its current rows into
+   * ranges of about `rowsPerRange` rows. A store may estimate both where that is much cheaper
+   * (PostgreSQL on large tables); the ranges still cover every row.
    */
   planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }>;
   /** Export job state, kept in the same database. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openSqliteStore } from '../../src/store/index.js';
 import { openPostgresStore, withDefaultUser } from '../../src/store/postgres.js';
-import type { ResourceStore } from '../../src/store/index.js';
+import type { PostgresStore, SqliteStore } from '../../src/store/index.js';
 import { makeObservation, makePatient } from './builders.js';
 
 /** PostgreSQL for the store tests: `FHIRHOSE_TEST_PG_URL`, e.g. postgres://127.0.0.1:5432/test. */
@@ -18,6 +18,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A store under test: the concrete classes, which also answer `rangeBoundaries`. */
+export type TestStore = SqliteStore | PostgresStore;
+
 /** One store implementation under test. */
 export interface Backend {
   name: string;
@@ -26,7 +29,7 @@ export interface Backend {
   /** A fresh empty database. */
   create(): Promise<TestDatabase>;
   /** Open a store on a database made by `create`. */
-  open(db: string, options?: { now?: () => number }): Promise<ResourceStore>;
+  open(db: string, options?: { now?: () => number }): Promise<TestStore>;
   /** Make a database from `create` empty again for the next test (cheaper than a new one); returns what to open. */
   empty(database: TestDatabase): Promise<string>;
 }

@@ -271,7 +271,10 @@ describe('stored ViewDefinitions and scopes', () => {
     await read.arrayBuffer();
     const found = await send('GET', `${srv.baseUrl}/ViewDefinition?name=obs`, undefined, tokens.reader);
     assert.equal(found.status, 200);
-    assert.equal(((await found.json()) as SearchBundle).total, 1);
+    assert.deepEqual(
+      ((await found.json()) as SearchBundle).entry?.map((e) => e.resource.id),
+      ['obs'],
+    );
   });
 
   test('a viewReference needs ViewDefinition read as well as the data types', async () => {

@@ -1,10 +1,10 @@
-import type { ResourceStore } from '../../src/store/index.js';
+import type { TestStore } from '../helpers/stores.js';
 
 /** A store on an emptied test database, closed after the test. */
 export type Open = (
   t: { after: (fn: () => Promise<void> | void) => void },
   now?: () => number,
-) => Promise<ResourceStore>;
+) => Promise<TestStore>;
 
 /** Every batch of a store iterable, flattened. */
 export async function collect<T>(it: AsyncIterable<T[]>): Promise<T[]> {

@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadPaths, openStore } from '../../src/store/index.js';
-import type { ResourceStore } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
-import type { Backend, TestDatabase } from '../helpers/stores.js';
+import type { Backend, TestDatabase, TestStore } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
 import { jobContract } from './job-contract.js';
 import { dataSetContract } from './dataset-contract.js';
@@ -25,7 +24,7 @@ function storeContract(backend: Backend): void {
     database = await backend.create();
   });
   after(() => database?.drop());
-  const open = async (t: TestContext, now?: () => number): Promise<ResourceStore> => {
+  const open = async (t: TestContext, now?: () => number): Promise<TestStore> => {
     const store = await backend.open(await backend.empty(database), now ? { now } : {});
     t.after(() => store.close());
     return store;

@@ -1,5 +1,5 @@
 // A gzip file proves itself only at its end (CRC-32 and length, RFC 1952 §2.3): the loader checks it
-// whole first, so a damaged one loads nothing, on every backend and on both loading paths.
+// whole first, so a damaged one loads nothing, on every backend.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,7 +12,7 @@ import { makeObservation, makePatient } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
 import type { Backend } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
-import { currentJson, ndjson, suiteStores, withoutPrepared } from './loader-helpers.js';
+import { currentJson, ndjson, suiteStores } from './loader-helpers.js';
 
 /** Damage done to a gzip file; the trailer is its last 8 bytes (CRC-32, then length). */
 const DAMAGES: { name: string; damage: (gz: Buffer) => Buffer }[] = [
@@ -35,8 +35,8 @@ const noise = (i: number): string => createHash('sha256').update(String(i)).dige
 
 const PATIENTS = 1000;
 
-function gzipTests(backend: Backend, path: 'worker threads' | 'one thread'): void {
-  const open = suiteStores(backend, (store) => (path === 'one thread' ? withoutPrepared(store) : store));
+function gzipTests(backend: Backend): void {
+  const open = suiteStores(backend);
 
   for (const { name, damage } of DAMAGES) {
     test(`a gzip file with ${name} commits nothing and the other files load`, async (t) => {
@@ -81,9 +81,5 @@ function gzipTests(backend: Backend, path: 'worker threads' | 'one thread'): voi
 }
 
 for (const backend of backends()) {
-  for (const path of ['worker threads', 'one thread'] as const) {
-    describe(`loading damaged gzip into ${backend.name} on ${path}`, { skip: backend.skip }, () =>
-      gzipTests(backend, path),
-    );
-  }
+  describe(`loading damaged gzip into ${backend.name}`, { skip: backend.skip }, () => gzipTests(backend));
 }

@@ -1,4 +1,4 @@
-// What the loader tests share: NDJSON text, the one-thread loading path, and reading stored JSON.
+// What the loader tests share: NDJSON text, a store per test, and reading stored JSON.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
@@ -8,17 +8,6 @@ import type { Backend, TestDatabase } from '../helpers/stores.js';
 /** The resources as NDJSON text, newline-terminated. */
 export const ndjson = (resources: FhirResource[]): string =>
   resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
-
-/** The same store with `ingestPrepared` hidden, so the loader takes its one-thread path. */
-export function withoutPrepared(store: ResourceStore): ResourceStore {
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'ingestPrepared') return undefined;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /** The current version of a resource, parsed; fails the test when there is none. */
 export async function currentJson(
@@ -33,11 +22,10 @@ export async function currentJson(
 
 /**
  * One database for a suite (made before its tests, dropped after them), and an opener of a store on
- * it emptied for each test; `wrap` changes the store a test gets (e.g. `withoutPrepared`).
+ * it emptied for each test.
  */
 export function suiteStores(
   backend: Backend,
-  wrap: (store: ResourceStore) => ResourceStore = (store) => store,
 ): (t: { after: (fn: () => Promise<void> | void) => void }) => Promise<ResourceStore> {
   let database: TestDatabase;
   before(async () => {
@@ -47,6 +35,6 @@ export function suiteStores(
   return async (t) => {
     const store = await backend.open(await backend.empty(database));
     t.after(() => store.close());
-    return wrap(store);
+    return store;
   };
 }

@@ -1,5 +1,4 @@
-// loadPaths against every backend: the worker-thread path, and the one-thread path for stores
-// without `ingestPrepared`.
+// loadPaths against every backend.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +10,7 @@ import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js'
 import { backends } from '../helpers/stores.js';
 import type { Backend } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp.js';
-import { currentJson, ndjson, suiteStores, withoutPrepared } from './loader-helpers.js';
+import { currentJson, ndjson, suiteStores } from './loader-helpers.js';
 
 function loaderTests(backend: Backend): void {
   const open = suiteStores(backend);
@@ -164,90 +163,53 @@ function loaderTests(backend: Backend): void {
     assert.deepEqual(await store.compartmentsOf('Observation', 'o4'), ['p39']);
   });
 
-  for (const path of ['worker threads', 'one thread'] as const) {
-    test(`rejects on ${path} the lines a REST write refuses, each with its line and reason`, async (t) => {
-      const dir = tempDir(t);
-      // Nesting `depth` levels deep, the resource itself being level 1.
-      const nested = (id: string, depth: number): string =>
-        `{"resourceType":"Patient","id":"${id}","extension":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
-      const lines: (string | Buffer)[] = [
-        JSON.stringify(makePatient('good1')),
-        '{"resourceType":"Observation","id":"o1","status":"final","code":null}',
-        '{"resourceType":"Patient","id":"m1","meta":[]}',
-        '{"resourceType":"Patient","id":"n1","name":[{"family":null}]}',
-        Buffer.from([
-          ...Buffer.from('{"resourceType":"Patient","id":"u1","name":[{"family":"'),
-          0xff,
-          0xfe,
-          0x22,
-          0x7d,
-          0x5d,
-          0x7d,
-        ]),
-        nested('deep5000', 5000),
-        nested('deep101', 101),
-        nested('deep100', 100),
-        JSON.stringify(makePatient('good2')),
-      ];
-      const bytes = Buffer.concat(lines.flatMap((l) => [Buffer.from(l), Buffer.from('\n')]));
-      writeFileSync(join(dir, 'all.ndjson'), bytes);
-      const opened = await open(t);
-      const store = path === 'one thread' ? withoutPrepared(opened) : opened;
-      const problems: LoadProblem[] = [];
-      const report = await loadPaths(store, [dir], { onProblem: (p) => problems.push(p) });
-      assert.deepEqual(
-        problems.map((p) => [p.line, p.reason]),
-        [
-          [2, 'Observation.code is null; FHIR JSON omits empty elements'],
-          [3, 'Patient.meta must be an object'],
-          [4, 'Patient.name[0].family is null; FHIR JSON omits empty elements'],
-          [5, 'invalid UTF-8: NDJSON and FHIR JSON are UTF-8 text'],
-          [6, 'Patient is nested more than 100 levels deep'],
-          [7, 'Patient is nested more than 100 levels deep'],
-        ],
-      );
-      assert.deepEqual([report.created, report.rejected], [3, 6]);
-      for (const id of ['m1', 'n1', 'u1', 'deep5000', 'deep101']) {
-        assert.equal((await store.read('Patient', id)).status, 'missing', id);
-      }
-      assert.equal((await store.read('Observation', 'o1')).status, 'missing');
-      for (const id of ['good1', 'deep100', 'good2'])
-        assert.equal((await store.read('Patient', id)).status, 'found');
-    });
-  }
-
-  test('a store without ingestPrepared is loaded on one thread with the same result', async (t) => {
+  test('rejects the lines a REST write refuses, each with its line and reason', async (t) => {
     const dir = tempDir(t);
-    const lines = [
-      makePatient('p1'),
-      makeObservation('o1', 'p1'),
-      makeObservation('o1', 'p2'),
-      makePatient('p2'),
+    // Nesting `depth` levels deep, the resource itself being level 1.
+    const nested = (id: string, depth: number): string =>
+      `{"resourceType":"Patient","id":"${id}","extension":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+    const lines: (string | Buffer)[] = [
+      JSON.stringify(makePatient('good1')),
+      '{"resourceType":"Observation","id":"o1","status":"final","code":null}',
+      '{"resourceType":"Patient","id":"m1","meta":[]}',
+      '{"resourceType":"Patient","id":"n1","name":[{"family":null}]}',
+      Buffer.from([
+        ...Buffer.from('{"resourceType":"Patient","id":"u1","name":[{"family":"'),
+        0xff,
+        0xfe,
+        0x22,
+        0x7d,
+        0x5d,
+        0x7d,
+      ]),
+      nested('deep5000', 5000),
+      nested('deep101', 101),
+      nested('deep100', 100),
+      JSON.stringify(makePatient('good2')),
     ];
-    writeFileSync(join(dir, 'all.ndjson'), ndjson(lines) + '{bad\n');
-    const viaWorker = await open(t);
-    // A database of its own: on PostgreSQL, `open` empties and reuses the suite's schema.
-    const second = await backend.create();
-    const inline = withoutPrepared(await backend.open(second.db));
-    t.after(async () => {
-      await inline.close();
-      await second.drop();
-    });
-    const problems: number[] = [];
-    const a = await loadPaths(viaWorker, [dir]);
-    const b = await loadPaths(inline, [dir], { onProblem: (p) => problems.push(p.line) });
-    assert.deepEqual({ ...a, seconds: 0 }, { ...b, seconds: 0 });
-    assert.deepEqual(problems, [5]);
-    for (const [type, id] of [
-      ['Patient', 'p1'],
-      ['Observation', 'o1'],
-    ] as const) {
-      const [x, y] = [await currentJson(viaWorker, type, id), await currentJson(inline, type, id)];
-      delete (x.meta as Record<string, unknown>).lastUpdated;
-      delete (y.meta as Record<string, unknown>).lastUpdated;
-      assert.deepEqual(x, y);
+    const bytes = Buffer.concat(lines.flatMap((l) => [Buffer.from(l), Buffer.from('\n')]));
+    writeFileSync(join(dir, 'all.ndjson'), bytes);
+    const store = await open(t);
+    const problems: LoadProblem[] = [];
+    const report = await loadPaths(store, [dir], { onProblem: (p) => problems.push(p) });
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.reason]),
+      [
+        [2, 'Observation.code is null; FHIR JSON omits empty elements'],
+        [3, 'Patient.meta must be an object'],
+        [4, 'Patient.name[0].family is null; FHIR JSON omits empty elements'],
+        [5, 'invalid UTF-8: NDJSON and FHIR JSON are UTF-8 text'],
+        [6, 'Patient is nested more than 100 levels deep'],
+        [7, 'Patient is nested more than 100 levels deep'],
+      ],
+    );
+    assert.deepEqual([report.created, report.rejected], [3, 6]);
+    for (const id of ['m1', 'n1', 'u1', 'deep5000', 'deep101']) {
+      assert.equal((await store.read('Patient', id)).status, 'missing', id);
     }
-    assert.deepEqual(await inline.compartmentsOf('Observation', 'o1'), ['p2']);
+    assert.equal((await store.read('Observation', 'o1')).status, 'missing');
+    for (const id of ['good1', 'deep100', 'good2'])
+      assert.equal((await store.read('Patient', id)).status, 'found');
   });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PgDb } from '../../src/store/postgres-db.js';
+import { PgDb } from '../../src/store/postgres/db.js';
 import { withDefaultUser } from '../../src/store/postgres.js';
 import { PG_URL } from '../helpers/stores.js';
 

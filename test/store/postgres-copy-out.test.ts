@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { CopyOutNdjson } from '../../src/store/postgres-copy-out.js';
+import { CopyOutNdjson } from '../../src/store/postgres/copy-out.js';
 import type { NdjsonChunk } from '../../src/store/index.js';
 
 // The wire bytes of a COPY TO STDOUT (FORMAT binary), cut into socket chunks of every size, check the

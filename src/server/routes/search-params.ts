@@ -27,7 +27,6 @@ export interface ParsedSearch {
   matchable: boolean;
   /** The pairs the search used, in request order, without `_cursor`: self and next links repeat them. */
   params: SearchPair[];
-  includeTotal: boolean;
 }
 
 export const DEFAULT_COUNT = 50;
@@ -43,7 +42,8 @@ const UNSUPPORTED = new Set(
 
 /**
  * Turn search parameters into a store query (R4 search.html). Values in one parameter are OR'd
- * (comma), repeated parameters are AND'd. Empty values are ignored.
+ * (comma), repeated parameters are AND'd. Empty values are ignored. The total is counted only when
+ * asked for (`_total=accurate` or `estimate`, `_summary=count`, `_count=0`): counting reads every match.
  * @throws InvalidRequestError for a malformed value or (strict handling) an unknown parameter;
  *   NotSupportedError for a known feature fhirhose does not implement.
  */
@@ -52,7 +52,6 @@ export function parseSearch(pairs: readonly SearchPair[], options: SearchParseOp
     query: { type: options.type, count: DEFAULT_COUNT },
     matchable: true,
     params: [],
-    includeTotal: true,
   };
   const seen = new Set<string>();
   for (const [rawName, value] of pairs) {
@@ -62,6 +61,11 @@ export function parseSearch(pairs: readonly SearchPair[], options: SearchParseOp
     if (!used) continue;
     seen.add(name);
     if (name !== '_cursor') out.params.push([rawName, value]);
+  }
+  // Only the count, whatever _count and _total say (R4 search.html#summary); _count=0 asks the same.
+  if (out.params.some(([name, value]) => name === '_summary' && value === 'count') || out.query.count === 0) {
+    out.query.count = 0;
+    out.query.total = true;
   }
   return out;
 }
@@ -105,7 +109,10 @@ function applyParam(out: ParsedSearch, p: ParamInput): boolean {
     once(p);
     q.cursor = value;
   } else if (name === '_total' && plain) {
-    out.includeTotal = parseTotal(value);
+    if (parseTotal(value)) q.total = true;
+    else delete q.total;
+  } else if (name === '_summary' && plain && value === 'count') {
+    // Applied once every parameter is read (parseSearch): it overrides _count and _total.
   } else if (name === '_format' && plain) {
     checkFormat(value);
   } else if (name === '_pretty' && plain) {

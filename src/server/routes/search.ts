@@ -32,15 +32,10 @@ async function search(
   const type = knownType(request.params.type);
   const lenient = parsePrefer(request.headers.prefer).handling === 'lenient';
   const parsed = parseSearch(pairs, { type, baseUrl, lenient });
-  const page: SearchPage = parsed.matchable ? await store.search(parsed.query) : { resources: [], total: 0 };
-  const bundle = renderSearchBundle({
-    baseUrl,
-    type,
-    params: parsed.params,
-    cursor: parsed.query.cursor,
-    page,
-    includeTotal: parsed.includeTotal,
-  });
+  const { query } = parsed;
+  const none: SearchPage = query.total ? { resources: [], total: 0 } : { resources: [] };
+  const page = parsed.matchable ? await store.search(query) : none;
+  const bundle = renderSearchBundle({ baseUrl, type, params: parsed.params, cursor: query.cursor, page });
   return reply.type(FHIR_JSON).send(bundle);
 }
 

@@ -1,6 +1,6 @@
-import type { PgDb } from './postgres-db.js';
+import type { PgDb } from './db.js';
 
-// The tables of sqlite-schema.ts, in PostgreSQL. Each entry migrates from version = index to
+// The tables of ../sqlite/schema.ts, in PostgreSQL. Each entry migrates from version = index to
 // index + 1. Append only; never edit a shipped one. Text columns that are compared or ordered use the
 // "C" collation, so keyset order is byte order on every database, as in SQLite.
 const MIGRATIONS: string[] = [

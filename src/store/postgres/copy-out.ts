@@ -3,7 +3,7 @@
 // message. Protocol: https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-COPY and
 // https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9.4 (binary format).
 import { Readable } from 'node:stream';
-import type { NdjsonChunk } from './types.js';
+import type { NdjsonChunk } from '../types.js';
 
 /** The part of pg's Connection a submittable query uses. */
 interface PgConnection {
@@ -102,7 +102,7 @@ export class CopyOutNdjson extends Readable {
     try {
       this.parse(chunk);
     } catch (err) {
-      // The connection is mid-copy: its owner must discard it (postgres-db.ts releases it broken).
+      // The connection is mid-copy: its owner must discard it (db.ts releases it broken).
       this.destroy(err as Error);
       return;
     }

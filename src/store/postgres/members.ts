@@ -1,9 +1,9 @@
 import type { PoolClient } from 'pg';
-import type { PgDb } from './postgres-db.js';
-import type { CopyValue } from './postgres-copy.js';
-import { MemberOwnership, MemberSink, patientBatches } from './member-batches.js';
-import { sqlNumber as n, sqlTextArray } from './postgres-sql.js';
-import type { MemberBatch, MemberOptions } from './types.js';
+import type { PgDb } from './db.js';
+import type { CopyValue } from './copy.js';
+import { MemberOwnership, MemberSink, patientBatches } from '../member-batches.js';
+import { sqlNumber as n, sqlTextArray } from './sql.js';
+import type { MemberBatch, MemberOptions } from '../types.js';
 
 /** Room for the hash of a batch's row ids. */
 const WORK_MEM = "work_mem = '64MB'";

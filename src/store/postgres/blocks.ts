@@ -1,8 +1,8 @@
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import { sqlNumber as n, sqlTextArray } from './postgres-sql.js';
-import { compartmentOwners, inCompartment } from './compartment-check.js';
-import type { BlockOptions, DeletedOptions, PatientBlock, StoredResource, Tombstone } from './types.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import { sqlNumber as n, sqlTextArray } from './sql.js';
+import { compartmentOwners, inCompartment } from '../compartment-check.js';
+import type { BlockOptions, DeletedOptions, PatientBlock, StoredResource, Tombstone } from '../types.js';
 
 const ROWS_PER_QUERY = 5000;
 const MAX_TIME = 8.64e15;

@@ -4,11 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { FhirhoseError, StoreError } from '../fhir/index.js';
-import { BinaryCopyEncoder, decodeBinaryCopy } from './postgres-copy.js';
-import { CopyOutNdjson } from './postgres-copy-out.js';
-import type { NdjsonChunk } from './types.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
+import { FhirhoseError, StoreError } from '../../fhir/index.js';
+import { BinaryCopyEncoder, decodeBinaryCopy } from './copy.js';
+import { CopyOutNdjson } from './copy-out.js';
+import type { NdjsonChunk } from '../types.js';
+import type { ColumnKind, CopyValue } from './copy.js';
 
 /** Something queries can run on: the pool, or one client inside a transaction. */
 export interface Queryable {

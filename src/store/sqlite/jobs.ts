@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from './job-types.js';
-import { toJob, toUnit } from './job-rows.js';
-import type { JobRow, UnitRow } from './job-rows.js';
+import type { JobRecord, JobStatus, JobStore, NewJob, NewUnit, UnitRecord } from '../job-types.js';
+import { toJob, toUnit } from '../job-rows.js';
+import type { JobRow, UnitRow } from '../job-rows.js';
 
 // A unit a worker may take: of a running job, not held by a live lease, and with every earlier phase
 // of its job finished. Aliases: u for export_unit, j for its export_job; @now is the current time.

@@ -1,13 +1,13 @@
 import type { PoolClient } from 'pg';
-import { formatInstant } from '../fhir/index.js';
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import type { Indexed, PgWriter } from './postgres-writer.js';
-import { BatchCursor, INSTANT_LENGTH, INSTANT_OFFSET, VERSION1_LENGTH } from './prepared-batch.js';
-import type { PreparedBatch } from './prepared-batch.js';
-import type { IndexEntries } from './prepared-row.js';
-import { stampJson } from './stamp.js';
-import type { IngestSummary } from './types.js';
+import { formatInstant } from '../../fhir/index.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import type { Indexed, PgWriter } from './writer.js';
+import { BatchCursor, INSTANT_LENGTH, INSTANT_OFFSET, VERSION1_LENGTH } from '../prepared-batch.js';
+import type { PreparedBatch } from '../prepared-batch.js';
+import type { IndexEntries } from '../prepared-row.js';
+import { stampJson } from '../stamp.js';
+import type { IngestSummary } from '../types.js';
 
 const RESOURCE_COLUMNS: ColumnKind[] = ['int8', 'text', 'text', 'int4', 'int8', 'text', 'text'];
 const UNIQUE_VIOLATION = '23505';

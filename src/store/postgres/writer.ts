@@ -1,19 +1,17 @@
 import type { PoolClient } from 'pg';
-import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
-import { stampJson } from './stamp.js';
-import type { Tombstone, WriteOutcome } from './types.js';
+import { formatInstant } from '../../fhir/index.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from '../prepared-row.js';
+import { stampJson } from '../stamp.js';
+import type { Tombstone } from '../types.js';
+import { unchangedWrite } from '../write-check.js';
+import type { CurrentVersion, WriteDone } from '../write-check.js';
 
 const COMPARTMENT_COLUMNS: ColumnKind[] = ['text', 'int8', 'text'];
 
-interface Current {
+interface Current extends CurrentVersion {
   rid: number;
-  version: number;
-  last_updated: number;
-  hash: string;
-  json: string;
 }
 
 /** A resource row to (re)index after it was written. */
@@ -39,11 +37,7 @@ export class PgWriter {
   ) {}
 
   /** Write one prepared resource at instant `at`. */
-  async write(
-    row: PreparedRow,
-    at: number,
-    ifMatch?: number,
-  ): Promise<{ outcome: WriteOutcome; versionId: number; lastUpdated: number; json: string }> {
+  async write(row: PreparedRow, at: number, ifMatch?: number): Promise<WriteDone> {
     const { type, id } = row;
     const found = await this.c.query<Partial<Current> & { tomb: number | null }>(
       `SELECT r.rid, r.version, r.last_updated, r.hash, r.json,
@@ -53,22 +47,8 @@ export class PgWriter {
     );
     const { tomb, ...rest } = found.rows[0]!;
     const current = rest.rid === null ? undefined : (rest as Current);
-    if (ifMatch !== undefined && current?.version !== ifMatch) {
-      throw new PreconditionFailedError(
-        `${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`,
-        {
-          expression: 'If-Match',
-        },
-      );
-    }
-    if (current && current.hash === row.hash) {
-      return {
-        outcome: 'unchanged',
-        versionId: current.version,
-        lastUpdated: current.last_updated,
-        json: current.json,
-      };
-    }
+    const unchanged = unchangedWrite(row, current, ifMatch);
+    if (unchanged) return unchanged;
     if (current) {
       const version = current.version + 1;
       const json = stampJson(row, version, formatInstant(at));

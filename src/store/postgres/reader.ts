@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
-import type { PgDb } from './postgres-db.js';
-import type { ColumnKind, CopyValue } from './postgres-copy.js';
-import { sqlNumber as n, sqlText as s, sqlTextArray } from './postgres-sql.js';
-import { inCompartment } from './compartment-check.js';
+import type { PgDb } from './db.js';
+import type { ColumnKind, CopyValue } from './copy.js';
+import { sqlNumber as n, sqlText as s, sqlTextArray } from './sql.js';
+import { inCompartment } from '../compartment-check.js';
 import type {
   NdjsonChunk,
   RawScanBatch,
@@ -12,9 +12,11 @@ import type {
   ScanKey,
   ScanOptions,
   StoredResource,
-} from './types.js';
-import { withCursor } from './scan-cursor.js';
-import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
+} from '../types.js';
+import { withCursor } from '../scan-cursor.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from '../compartment-owners.js';
+import { toStored } from '../stored-row.js';
+import type { VersionRow as Row } from '../stored-row.js';
 
 // 512 KiB: batches are short-lived; larger ones only raise the worker threads' peak memory.
 const DEFAULT_BATCH_BYTES = 512 * 1024;
@@ -25,22 +27,6 @@ const MERGED_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'text', 'int4'];
 const RAW_COLUMNS: ColumnKind[] = ['text', 'int4', 'int8', 'bytes', 'int4'];
 /** Room for the sorts of patient-list scans and of history, which hold whole rows. */
 const WORK_MEM = "work_mem = '64MB'";
-
-interface Row {
-  type: string;
-  id: string;
-  version: number;
-  last_updated: number;
-  json: string;
-}
-
-const toStored = (r: Row): StoredResource => ({
-  type: r.type,
-  id: r.id,
-  versionId: r.version,
-  lastUpdated: r.last_updated,
-  json: r.json,
-});
 
 // Range planning samples about SAMPLE_PAGES pages once the table has SAMPLE_MIN_TABLE_PAGES (about
 // 160 MB); below that, exact boundaries cost little.

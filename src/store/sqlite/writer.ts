@@ -1,20 +1,18 @@
 import type Database from 'better-sqlite3';
-import { PreconditionFailedError, formatInstant } from '../fhir/index.js';
-import type { PreparedBatch } from './prepared-batch.js';
-import { BatchCursor, INSTANT_LENGTH } from './prepared-batch.js';
-import type { GroupIndex, IndexEntries, PreparedRow } from './prepared-row.js';
-import { stampJson } from './stamp.js';
-import type { IngestSummary, Tombstone, WriteOutcome } from './types.js';
+import { formatInstant } from '../../fhir/index.js';
+import type { PreparedBatch } from '../prepared-batch.js';
+import { BatchCursor, INSTANT_LENGTH } from '../prepared-batch.js';
+import type { GroupIndex, IndexEntries, PreparedRow } from '../prepared-row.js';
+import { stampJson } from '../stamp.js';
+import type { IngestSummary, Tombstone } from '../types.js';
+import { unchangedWrite } from '../write-check.js';
+import type { CurrentVersion, WriteDone } from '../write-check.js';
 
 /** Compartment rows per multi-row INSERT: one statement call costs about as much as three rows. */
 const COMPARTMENT_ROWS_PER_INSERT = 64;
 
-interface CurrentRow {
+interface CurrentRow extends CurrentVersion {
   rid: number;
-  version: number;
-  last_updated: number;
-  hash: string;
-  json: string;
 }
 
 /** The prepared statements of every write path; all calls must run inside a transaction. */
@@ -99,27 +97,11 @@ export class SqliteWriter {
   }
 
   /** Write one prepared resource at instant `at`. */
-  write(
-    row: PreparedRow,
-    at: number,
-    ifMatch?: number,
-  ): { outcome: WriteOutcome; versionId: number; lastUpdated: number; json: string } {
+  write(row: PreparedRow, at: number, ifMatch?: number): WriteDone {
     const { type, id } = row;
     const current = this.current.get(type, id);
-    if (ifMatch !== undefined && current?.version !== ifMatch) {
-      throw new PreconditionFailedError(
-        `${type}/${id} is at version ${current?.version ?? 'none'}, not ${ifMatch}`,
-        { expression: 'If-Match' },
-      );
-    }
-    if (current && current.hash === row.hash) {
-      return {
-        outcome: 'unchanged',
-        versionId: current.version,
-        lastUpdated: current.last_updated,
-        json: current.json,
-      };
-    }
+    const unchanged = unchangedWrite(row, current, ifMatch);
+    if (unchanged) return unchanged;
     if (current) {
       const version = current.version + 1;
       const json = stampJson(row, version, formatInstant(at));

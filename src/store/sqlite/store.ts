@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { FhirResource } from '../fhir/index.js';
-import { InvalidRequestError, isValidId, StoreError } from '../fhir/index.js';
-import { migrate } from './sqlite-schema.js';
-import { SqliteReader } from './sqlite-reader.js';
-import { readMembersSqlite } from './sqlite-members.js';
-import { SqliteJobStore } from './sqlite-jobs.js';
-import { SqliteAuthStore } from './sqlite-auth.js';
-import { sqliteSearch } from './sqlite-search.js';
-import { SqliteWriter } from './sqlite-writer.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { prepareRow } from './prepared-row.js';
-import { BatchBuilder } from './prepared-batch.js';
-import type { PreparedBatch } from './prepared-batch.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { StoreError } from '../../fhir/index.js';
+import { migrate } from './schema.js';
+import { SqliteReader } from './reader.js';
+import { readMembersSqlite } from './members.js';
+import { SqliteJobStore } from './jobs.js';
+import { SqliteAuthStore } from './auth.js';
+import { sqliteSearch } from './search.js';
+import { SqliteWriter } from './writer.js';
+import { SqliteCheckpointer } from './checkpointer.js';
+import { prepareRow } from '../prepared-row.js';
+import { requireId } from '../write-check.js';
+import { ReaderStore } from '../reader-store.js';
+import { BatchBuilder } from '../prepared-batch.js';
+import type { PreparedBatch } from '../prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -22,18 +24,15 @@ import type {
   NdjsonChunk,
   RawScanBatch,
   PatientBlock,
-  ReadResult,
   ResourceStore,
   ScanBatch,
-  ResourceKey,
   ScanKey,
   ScanOptions,
   SearchPage,
   SearchQuery,
-  StoredResource,
   Tombstone,
   WriteResult,
-} from './types.js';
+} from '../types.js';
 
 /** Options for opening the embedded store. */
 export interface SqliteStoreOptions {
@@ -50,17 +49,18 @@ export interface SqliteStoreOptions {
 const BULK_PAGE_CACHE_KIB = 32 * 1024;
 
 /** The embedded store: one SQLite file in WAL mode (DESIGN.md §1). */
-export class SqliteStore implements ResourceStore {
+export class SqliteStore extends ReaderStore implements ResourceStore {
   readonly db: Database.Database;
   readonly jobs: SqliteJobStore;
   readonly auth: SqliteAuthStore;
   private readonly writer: SqliteWriter | undefined;
   private readonly checkpointer: SqliteCheckpointer | undefined;
   private bulk = false;
-  private readonly reader: SqliteReader;
+  protected readonly reader: SqliteReader;
   private readonly now: () => number;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
+    super();
     this.now = options.now ?? Date.now;
     try {
       this.db = new Database(path, {
@@ -148,32 +148,12 @@ export class SqliteStore implements ResourceStore {
     return summary;
   }
 
-  async read(type: string, id: string): Promise<ReadResult> {
-    return this.reader.read(type, id);
-  }
-
-  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
-    return this.reader.readVersion(type, id, versionId);
-  }
-
   async search(query: SearchQuery): Promise<SearchPage> {
     return sqliteSearch(this.db, query);
   }
 
   async tick(): Promise<number> {
     return this.inWrite((at) => at);
-  }
-
-  async types(): Promise<string[]> {
-    return this.reader.types();
-  }
-
-  async deletedTypes(): Promise<string[]> {
-    return this.reader.types('tombstone');
-  }
-
-  async count(type: string): Promise<number> {
-    return this.reader.count(type);
   }
 
   async *scan(options: ScanOptions): AsyncIterable<ScanBatch> {
@@ -200,26 +180,6 @@ export class SqliteStore implements ResourceStore {
     yield* readMembersSqlite(this.db, options);
   }
 
-  async patientIds(asOf: number): Promise<string[]> {
-    return this.reader.patientIds(asOf);
-  }
-
-  async groupPatients(groupId: string): Promise<string[]> {
-    return this.reader.groupPatients(groupId);
-  }
-
-  async compartmentsOf(type: string, id: string): Promise<string[]> {
-    return this.reader.compartmentsOf(type, id);
-  }
-
-  async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
-    return this.reader.compartmentsOfMany(refs);
-  }
-
-  async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
-    return this.reader.rangeBoundaries(type, rowsPerRange);
-  }
-
   async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
     const count = this.reader.count(type);
     return { count, bounds: count > rowsPerRange ? this.reader.rangeBoundaries(type, rowsPerRange) : [] };
@@ -229,13 +189,6 @@ export class SqliteStore implements ResourceStore {
     await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
-}
-
-function requireId(resource: FhirResource): FhirResource & { id: string } {
-  if (!isValidId(resource.id)) {
-    throw new InvalidRequestError(`${resource.resourceType} has no valid id`, { expression: 'id' });
-  }
-  return resource as FhirResource & { id: string };
 }
 
 /** Open (creating and migrating if needed) the embedded SQLite store at `path`. */

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { AuthStore, ClientRecord, SigningKeyRecord } from './auth-types.js';
-import { toClient, toKey } from './auth-rows.js';
-import type { ClientRow, KeyRow } from './auth-rows.js';
+import type { AuthStore, ClientRecord, SigningKeyRecord } from '../auth-types.js';
+import { toClient, toKey } from '../auth-rows.js';
+import type { ClientRow, KeyRow } from '../auth-rows.js';
 
-/** Auth tables in the SQLite file (migration 3 of sqlite-schema.ts). Statements are prepared on first use. */
+/** Auth tables in the SQLite file (migration 3 of schema.ts). Statements are prepared on first use. */
 export class SqliteAuthStore implements AuthStore {
   constructor(private readonly db: Database.Database) {}
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { MemberOwnership, MemberSink, patientBatches } from './member-batches.js';
-import type { MemberBatch, MemberOptions } from './types.js';
+import { MemberOwnership, MemberSink, patientBatches } from '../member-batches.js';
+import type { MemberBatch, MemberOptions } from '../types.js';
 
 const MAX_TIME = 8.64e15;
 

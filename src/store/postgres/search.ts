@@ -1,7 +1,8 @@
-import { InvalidRequestError } from '../fhir/index.js';
-import { checkSearchFields } from './search-check.js';
-import type { PgDb } from './postgres-db.js';
-import type { DateComparison, SearchPage, SearchQuery } from './types.js';
+import { checkSearchFields } from '../search-check.js';
+import type { PgDb } from './db.js';
+import type { DateComparison, SearchPage, SearchQuery } from '../types.js';
+import { compartmentParams, decodeCursor, nameValues, searchPage, targetIds } from '../search-page.js';
+import type { VersionRow } from '../stored-row.js';
 
 /** Collects bind parameters and hands out their `$n` placeholders. */
 class Params {
@@ -32,16 +33,13 @@ function dateClause(c: DateComparison, p: Params): string {
   }
 }
 
-// `patient` matches the compartment param of that name, or `subject` for types whose patient param is subject.
-const PARAM_ALIASES: Record<string, string[]> = { patient: ['patient', 'subject'], subject: ['subject'] };
-
 function clauses(q: SearchQuery, p: Params): string[] {
   const out: string[] = [`r.type = ${p.add(q.type)}`];
   if (q.ids) out.push(`r.id = ANY(${p.add(q.ids)}::text[])`);
   for (const c of q.lastUpdated ?? []) out.push(dateClause(c, p));
   for (const ref of q.references ?? []) {
-    const params = PARAM_ALIASES[ref.param] ?? [ref.param];
-    const targets = ref.targets.map((t) => (t.startsWith('Patient/') ? t.slice(8) : t));
+    const params = compartmentParams(ref.param);
+    const targets = targetIds(ref.targets);
     out.push(
       `EXISTS (SELECT 1 FROM compartment c WHERE c.rid = r.rid
          AND c.param = ANY(${p.add(params)}::text[]) AND c.patient_id = ANY(${p.add(targets)}::text[]))`,
@@ -49,9 +47,7 @@ function clauses(q: SearchQuery, p: Params): string[] {
   }
   if (q.type === 'ViewDefinition') out.push(...viewClauses(q, p));
   else if (q.name) {
-    const values = q.name.exact
-      ? q.name.values
-      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    const values = nameValues(q.name);
     const test = q.name.exact ? 's.value = ANY' : 'lower(s.value) LIKE ANY';
     out.push(
       `EXISTS (SELECT 1 FROM group_search s WHERE s.group_id = r.id AND s.kind = 'name'
@@ -75,9 +71,7 @@ function viewClauses(q: SearchQuery, p: Params): string[] {
   const out: string[] = [];
   const field = (name: string): string => `(r.json::jsonb ->> '${name}')`;
   if (q.name) {
-    const values = q.name.exact
-      ? q.name.values
-      : q.name.values.map((v) => `${v.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    const values = nameValues(q.name);
     const test = q.name.exact ? `${field('name')} = ANY` : `lower(${field('name')}) LIKE ANY`;
     out.push(`${test}(${p.add(values)}::text[])`);
   }
@@ -93,50 +87,21 @@ function viewClauses(q: SearchQuery, p: Params): string[] {
   return out;
 }
 
-function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const value = Number.parseInt(Buffer.from(cursor, 'base64url').toString('utf8'), 10);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new InvalidRequestError('invalid paging cursor', { expression: '_cursor' });
-  return value;
-}
-
 /** Run a REST search against current versions, paging by row id (keyset, never OFFSET). */
 export async function pgSearch(db: PgDb, q: SearchQuery): Promise<SearchPage> {
   checkSearchFields(q);
   const p = new Params();
   const where = clauses(q, p).join(' AND ');
-  const total = await db.query<{ n: number }>(
-    `SELECT count(*) AS n FROM resource r WHERE ${where}`,
-    p.values,
-  );
+  // Counting reads every match: only for a search that asks (a page reads `count + 1` rows).
+  const total = q.total
+    ? await db.query<{ n: number }>(`SELECT count(*) AS n FROM resource r WHERE ${where}`, p.values)
+    : undefined;
   const after = p.add(decodeCursor(q.cursor));
   const limit = p.add(q.count + 1);
-  const found = await db.query<{
-    rid: number;
-    type: string;
-    id: string;
-    version: number;
-    last_updated: number;
-    json: string;
-  }>(
+  const found = await db.query<VersionRow & { rid: number }>(
     `SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.json FROM resource r
      WHERE ${where} AND r.rid > ${after} ORDER BY r.rid LIMIT ${limit}`,
     p.values,
   );
-  const page = found.rows.slice(0, q.count);
-  const result: SearchPage = {
-    resources: page.map((r) => ({
-      type: r.type,
-      id: r.id,
-      versionId: r.version,
-      lastUpdated: r.last_updated,
-      json: r.json,
-    })),
-    total: total.rows[0]?.n ?? 0,
-  };
-  const last = page[page.length - 1];
-  if (found.rows.length > q.count && last)
-    result.next = Buffer.from(String(last.rid), 'utf8').toString('base64url');
-  return result;
+  return searchPage(found.rows, q.count, total && (total.rows[0]?.n ?? 0));
 }

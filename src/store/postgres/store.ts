@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { FhirResource } from '../fhir/index.js';
-import { InvalidRequestError, isValidId } from '../fhir/index.js';
-import { PgDb } from './postgres-db.js';
-import { migratePostgres } from './postgres-schema.js';
-import { PgWriter, tickClock } from './postgres-writer.js';
-import { writeBulk } from './postgres-ingest.js';
-import { PgReader } from './postgres-reader.js';
-import type { SamplingOptions } from './postgres-reader.js';
-import { pgDeletedSince, pgPatientBlocks } from './postgres-blocks.js';
-import { pgReadMembers } from './postgres-members.js';
-import { pgSearch } from './postgres-search.js';
-import { PgJobStore } from './postgres-jobs.js';
-import { PgAuthStore } from './postgres-auth.js';
-import { prepareRow } from './prepared-row.js';
-import { BatchBuilder } from './prepared-batch.js';
-import type { PreparedBatch } from './prepared-batch.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { PgDb } from './db.js';
+import { migratePostgres } from './schema.js';
+import { PgWriter, tickClock } from './writer.js';
+import { writeBulk } from './ingest.js';
+import { PgReader } from './reader.js';
+import type { SamplingOptions } from './reader.js';
+import { pgDeletedSince, pgPatientBlocks } from './blocks.js';
+import { pgReadMembers } from './members.js';
+import { pgSearch } from './search.js';
+import { PgJobStore } from './jobs.js';
+import { PgAuthStore } from './auth.js';
+import { prepareRow } from '../prepared-row.js';
+import { requireId } from '../write-check.js';
+import { ReaderStore } from '../reader-store.js';
+import { BatchBuilder } from '../prepared-batch.js';
+import type { PreparedBatch } from '../prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -25,18 +26,15 @@ import type {
   NdjsonChunk,
   RawScanBatch,
   PatientBlock,
-  ReadResult,
   ResourceStore,
   ScanBatch,
-  ResourceKey,
   ScanKey,
   ScanOptions,
   SearchPage,
   SearchQuery,
-  StoredResource,
   Tombstone,
   WriteResult,
-} from './types.js';
+} from '../types.js';
 
 const MAINTAIN_MIN_ROWS = 10_000;
 const MAINTAINED_TABLES = 'resource, compartment, resource_history, tombstone, group_member, group_search';
@@ -55,10 +53,10 @@ export interface PostgresStoreOptions {
  * The store on PostgreSQL, shared by any number of processes (DESIGN.md §1). Tables live in the first
  * schema of the connection's search_path (`?options=-c%20search_path%3Dname` in the URL).
  */
-export class PostgresStore implements ResourceStore {
+export class PostgresStore extends ReaderStore implements ResourceStore {
   readonly jobs: PgJobStore;
   readonly auth: PgAuthStore;
-  private readonly reader: PgReader;
+  protected readonly reader: PgReader;
   private readonly now: () => number;
   private expectNew = true;
   /** Rows this store created or updated by batch, and that count when it last analyzed and vacuumed. */
@@ -70,6 +68,7 @@ export class PostgresStore implements ResourceStore {
     private readonly db: PgDb,
     options: PostgresStoreOptions,
   ) {
+    super();
     this.now = options.now ?? Date.now;
     this.reader = new PgReader(db, options.sampling);
     this.jobs = new PgJobStore(db);
@@ -168,32 +167,12 @@ export class PostgresStore implements ResourceStore {
     });
   }
 
-  async read(type: string, id: string): Promise<ReadResult> {
-    return this.reader.read(type, id);
-  }
-
-  async readVersion(type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
-    return this.reader.readVersion(type, id, versionId);
-  }
-
   async search(query: SearchQuery): Promise<SearchPage> {
     return pgSearch(this.db, query);
   }
 
   async tick(): Promise<number> {
     return this.db.tx((client) => tickClock(client, this.now()));
-  }
-
-  async types(): Promise<string[]> {
-    return this.reader.types();
-  }
-
-  async deletedTypes(): Promise<string[]> {
-    return this.reader.types('tombstone');
-  }
-
-  async count(type: string): Promise<number> {
-    return this.reader.count(type);
   }
 
   scan(options: ScanOptions): AsyncIterable<ScanBatch> {
@@ -220,26 +199,6 @@ export class PostgresStore implements ResourceStore {
     return pgReadMembers(this.db, options);
   }
 
-  async patientIds(asOf: number): Promise<string[]> {
-    return this.reader.patientIds(asOf);
-  }
-
-  async groupPatients(groupId: string): Promise<string[]> {
-    return this.reader.groupPatients(groupId);
-  }
-
-  async compartmentsOf(type: string, id: string): Promise<string[]> {
-    return this.reader.compartmentsOf(type, id);
-  }
-
-  async compartmentsOfMany(refs: readonly ResourceKey[]): Promise<Map<string, string[]>> {
-    return this.reader.compartmentsOfMany(refs);
-  }
-
-  async rangeBoundaries(type: string, rowsPerRange: number): Promise<ScanKey[]> {
-    return this.reader.rangeBoundaries(type, rowsPerRange);
-  }
-
   async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
     return this.reader.planRanges(type, rowsPerRange);
   }
@@ -251,13 +210,6 @@ export class PostgresStore implements ResourceStore {
       await this.db.close();
     }
   }
-}
-
-function requireId(resource: FhirResource): FhirResource & { id: string } {
-  if (!isValidId(resource.id)) {
-    throw new InvalidRequestError(`${resource.resourceType} has no valid id`, { expression: 'id' });
-  }
-  return resource as FhirResource & { id: string };
 }
 
 /**

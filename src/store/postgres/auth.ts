@@ -1,12 +1,12 @@
-import type { PgDb } from './postgres-db.js';
-import type { AuthStore, ClientRecord, SigningKeyRecord } from './auth-types.js';
-import { toClient, toKey } from './auth-rows.js';
-import type { ClientRow, KeyRow } from './auth-rows.js';
+import type { PgDb } from './db.js';
+import type { AuthStore, ClientRecord, SigningKeyRecord } from '../auth-types.js';
+import { toClient, toKey } from '../auth-rows.js';
+import type { ClientRow, KeyRow } from '../auth-rows.js';
 
 // Any fixed number: the advisory lock that serializes signing-key rotation across processes.
 const KEY_ROTATION_LOCK = 0x66686b79;
 
-/** Auth tables in PostgreSQL (migration 3 of postgres-schema.ts). */
+/** Auth tables in PostgreSQL (migration 3 of schema.ts). */
 export class PgAuthStore implements AuthStore {
   constructor(private readonly db: PgDb) {}
 

@@ -1,9 +1,12 @@
 import type Database from 'better-sqlite3';
-import { NdjsonChunkFiller } from './ndjson-chunks.js';
-import { withCursor } from './scan-cursor.js';
-import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
-import type { FhirResource } from '../fhir/index.js';
-import { patientCompartmentRefs } from '../fhir/index.js';
+import { NdjsonChunkFiller } from '../ndjson-chunks.js';
+import { withCursor } from '../scan-cursor.js';
+import { byKey, groupOwners, REFS_PER_QUERY } from '../compartment-owners.js';
+import { inCompartment } from '../compartment-check.js';
+import { toStored } from '../stored-row.js';
+import type { VersionRow as Row } from '../stored-row.js';
+import type { FhirResource } from '../../fhir/index.js';
+import { patientCompartmentRefs } from '../../fhir/index.js';
 import type {
   BlockOptions,
   DeletedOptions,
@@ -17,7 +20,7 @@ import type {
   ScanOptions,
   StoredResource,
   Tombstone,
-} from './types.js';
+} from '../types.js';
 
 // 512 KiB: each batch is a short-lived buffer per row plus their concatenation, and glibc keeps a
 // thread's freed blocks; 4 MiB batches cost export workers about 80 MB more RSS, and no speed.
@@ -26,22 +29,6 @@ const ROWS_PER_QUERY = 5000;
 const MAX_TIME = 8.64e15;
 /** Sorts after every valid FHIR id (ids are [A-Za-z0-9.-]). */
 const AFTER_ANY_ID = '\uffff';
-
-interface Row<J extends string | Buffer = string> {
-  type: string;
-  id: string;
-  version: number;
-  last_updated: number;
-  json: J;
-}
-
-const toStored = (r: Row): StoredResource => ({
-  type: r.type,
-  id: r.id,
-  versionId: r.version,
-  lastUpdated: r.last_updated,
-  json: r.json,
-});
 
 let tempSeq = 0;
 
@@ -212,12 +199,7 @@ export class SqliteReader {
           params.lu = row[0];
           params.id = row[1];
           // History rows are few; their compartment is checked in JS (the index holds current rows).
-          if (
-            row[3] &&
-            patients &&
-            !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
-          )
-            continue;
+          if (row[3] && patients && !inCompartment({ json: row[2].toString() }, patients)) continue;
           rows.push(row[2]);
           bytes += row[2].length + extraPerRow;
           if (bytes >= budget) {
@@ -353,8 +335,7 @@ export class SqliteReader {
         params.id = row.id;
         if (o.patients) {
           const before = prior.get(o.type, row.id, row.version - 1);
-          if (!before || !inCompartment({ type: o.type, id: row.id, json: before.json }, o.patients))
-            continue;
+          if (!before || !inCompartment(before, o.patients)) continue;
         }
         out.push({ type: o.type, id: row.id, versionId: row.version, deletedAt: row.deleted_at });
       }
@@ -465,12 +446,4 @@ export class SqliteReader {
     }
     return groupOwners(rows);
   }
-}
-
-/** Compartment check from JSON, for versions the index no longer describes (superseded or deleted). */
-function inCompartment(r: { type: string; id: string; json: string }, patients: string[] | 'all'): boolean {
-  const resource = JSON.parse(r.json) as FhirResource;
-  const refs = patientCompartmentRefs(resource).map((x) => x.patientId);
-  if (patients === 'all') return refs.length > 0;
-  return refs.some((p) => patients.includes(p));
 }

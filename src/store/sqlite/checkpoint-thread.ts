@@ -1,4 +1,4 @@
-// Entry of the checkpoint thread (see sqlite-checkpointer.ts): its own connection copies committed WAL
+// Entry of the checkpoint thread (see checkpointer.ts): its own connection copies committed WAL
 // frames into the database file while the writing connection goes on writing.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

@@ -28,7 +28,7 @@ export class SqliteCheckpointer {
   afterCommit(): void {
     if (this.failed) return;
     if (this.worker === undefined) {
-      this.worker = new Worker(new URL('./sqlite-checkpoint-thread.js', import.meta.url), {
+      this.worker = new Worker(new URL('./checkpoint-thread.js', import.meta.url), {
         workerData: { path: this.path },
       });
       // A checkpoint is an optimization: it must never keep the process alive or fail a write.
