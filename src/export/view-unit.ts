@@ -126,6 +126,14 @@ async function* rowBatches(
   if (spec.upTo) options.upTo = spec.upTo;
   // patient= and group= over the type scan: only the compartments of the job's patients.
   if (Array.isArray(compiled.patients)) options.patients = compiled.patients;
+  if (ctx.store.scanTexts) {
+    for await (const batch of ctx.store.scanTexts(options)) {
+      const rows: RowValues[] = [];
+      for (const text of batch.texts) pushAll(rows, runner.values(JSON.parse(text)));
+      yield { rows, read: batch.texts.length, after: batch.cursor };
+    }
+    return;
+  }
   for await (const batch of ctx.store.scan(options)) {
     const rows: RowValues[] = [];
     for (const stored of batch) pushAll(rows, runner.values(JSON.parse(stored.json)));

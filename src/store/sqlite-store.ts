@@ -21,6 +21,7 @@ import type {
   MemberOptions,
   NdjsonChunk,
   RawScanBatch,
+  TextScanBatch,
   PatientBlock,
   ReadResult,
   ResourceStore,
@@ -186,6 +187,10 @@ export class SqliteStore implements ResourceStore {
 
   async *scanRows(options: ScanOptions): AsyncIterable<RawScanBatch> {
     yield* this.reader.scanRows(options);
+  }
+
+  async *scanTexts(options: ScanOptions): AsyncIterable<TextScanBatch> {
+    yield* this.reader.scanTexts(options);
   }
 
   async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
