@@ -114,10 +114,10 @@ async function* rowBatches(
   if (spec.upTo) options.upTo = spec.upTo;
   // patient= and group= over the type scan: only the compartments of the job's patients.
   if (Array.isArray(compiled.patients)) options.patients = compiled.patients;
-  for await (const batch of ctx.store.scan(options)) {
+  for await (const batch of ctx.store.scanTexts(options)) {
     const rows: RowValues[] = [];
-    for (const stored of batch) pushAll(rows, runner.values(JSON.parse(stored.json)));
-    yield { rows, read: batch.length, after: batch.cursor };
+    for (const text of batch.texts) pushAll(rows, runner.values(JSON.parse(text)));
+    yield { rows, read: batch.texts.length, after: batch.cursor };
   }
 }
 

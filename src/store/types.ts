@@ -129,6 +129,13 @@ export interface RawScanBatch {
   cursor: ScanKey;
 }
 
+/** A batch of a scan as each row's stored JSON text, with where the scan stands after it. */
+export interface TextScanBatch {
+  texts: string[];
+  /** The key of the last row read: a scan with `after` set to it reads exactly the rest. */
+  cursor: ScanKey;
+}
+
 /** One resource by type and id. */
 export interface ResourceKey {
   type: string;
@@ -238,6 +245,8 @@ export interface ResourceStore {
    * before (or instead of) parsing them.
    */
   scanRows(options: ScanOptions): AsyncIterable<RawScanBatch>;
+  /** `scan` as each row's stored JSON text only, for readers that parse it and need nothing else (view units). */
+  scanTexts(options: ScanOptions): AsyncIterable<TextScanBatch>;
   /** Tombstones with since < deletedAt <= asOf (and < until), for resources that were not recreated by asOf. */
   deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]>;
   /** Blocks of the Patient compartment, as they were at `asOf`; patients with nothing to show are skipped. */

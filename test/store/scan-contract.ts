@@ -1,11 +1,31 @@
 // Snapshot scans, deletions and Patient blocks, run by contract.int.test.ts against every backend.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ScanKey, StoredResource, Tombstone } from '../../src/store/index.js';
+import type {
+  ResourceStore,
+  ScanKey,
+  ScanOptions,
+  StoredResource,
+  Tombstone,
+} from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
 import type { Backend } from '../helpers/stores.js';
 import { collect, ids } from './contract-helpers.js';
 import type { Open } from './contract-helpers.js';
+
+/** A scan batch as texts, whatever form the store gave them in. */
+interface TextBatch {
+  texts: string[];
+  cursor: ScanKey;
+}
+
+async function* mapBatches<B>(
+  batches: AsyncIterable<B>,
+  texts: (b: B) => string[],
+  cursor: (b: B) => ScanKey,
+): AsyncGenerator<TextBatch> {
+  for await (const b of batches) yield { texts: texts(b), cursor: cursor(b) };
+}
 
 export function scanContract(backend: Backend, open: Open): void {
   describe(`${backend.name} store: snapshots`, () => {
@@ -196,42 +216,58 @@ export function scanContract(backend: Backend, open: Open): void {
       }
     });
 
-    test('scanRows yields the rows of scan, in order, with cursors that resume exactly', async (t) => {
-      const store = await open(t);
-      await store.ingest([makePatient('p1'), makePatient('p2')]);
-      await store.ingest(
-        Array.from({ length: 60 }, (_, i) =>
-          makeObservation(`o${i}`, `p${(i % 2) + 1}`, { valueString: `caf\u00e9 ${'y'.repeat(i * 5)}` }),
+    // Both read the rows of scan, as bytes or as text, with cursors of their own.
+    const textScans: Record<string, (store: ResourceStore, o: ScanOptions) => AsyncIterable<TextBatch>> = {
+      scanRows: (store, o) =>
+        mapBatches(
+          store.scanRows(o),
+          (b) => b.rows.map((r) => r.toString('utf8')),
+          (b) => b.cursor,
         ),
-      );
-      const mid = await store.tick();
-      await store.update(makeObservation('o3', 'p2'));
-      await store.delete('Observation', 'o4');
-      const asOf = await store.tick();
-      const cases = [
-        { type: 'Observation', asOf, batchBytes: 700 },
-        { type: 'Observation', asOf: mid, batchBytes: 1 },
-        { type: 'Observation', asOf: mid, patients: ['p2'] },
-        { type: 'Observation', asOf: mid, patients: 'all' as const, ids: ['o3', 'o4', 'o5'] },
-      ];
-      for (const options of cases) {
-        const expected = (await collect(store.scan(options))).map((r) => r.json);
-        const got: string[] = [];
-        const cursors: { at: number; cursor: ScanKey }[] = [];
-        for await (const batch of store.scanRows(options)) {
-          assert.ok(batch.rows.length > 0);
-          for (const row of batch.rows) got.push(row.toString('utf8'));
-          cursors.push({ at: got.length, cursor: batch.cursor });
+      scanTexts: (store, o) =>
+        mapBatches(
+          store.scanTexts(o),
+          (b) => b.texts,
+          (b) => b.cursor,
+        ),
+    };
+    for (const [name, read] of Object.entries(textScans)) {
+      test(`${name} yields the rows of scan, in order, with cursors that resume exactly`, async (t) => {
+        const store = await open(t);
+        await store.ingest([makePatient('p1'), makePatient('p2')]);
+        await store.ingest(
+          Array.from({ length: 60 }, (_, i) =>
+            makeObservation(`o${i}`, `p${(i % 2) + 1}`, { valueString: `caf\u00e9 ${'y'.repeat(i * 5)}` }),
+          ),
+        );
+        const mid = await store.tick();
+        await store.update(makeObservation('o3', 'p2'));
+        await store.delete('Observation', 'o4');
+        const asOf = await store.tick();
+        const cases: ScanOptions[] = [
+          { type: 'Observation', asOf, batchBytes: 700 },
+          { type: 'Observation', asOf: mid, batchBytes: 1 },
+          { type: 'Observation', asOf: mid, patients: ['p2'] },
+          { type: 'Observation', asOf: mid, patients: 'all' as const, ids: ['o3', 'o4', 'o5'] },
+        ];
+        for (const options of cases) {
+          const expected = (await collect(store.scan(options))).map((r) => r.json);
+          const got: string[] = [];
+          const cursors: { at: number; cursor: ScanKey }[] = [];
+          for await (const batch of read(store, options)) {
+            assert.ok(batch.texts.length > 0);
+            got.push(...batch.texts);
+            cursors.push({ at: got.length, cursor: batch.cursor });
+          }
+          assert.deepEqual(got, expected, JSON.stringify(options));
+          for (const { at, cursor } of cursors) {
+            const rest: string[] = [];
+            for await (const batch of read(store, { ...options, after: cursor })) rest.push(...batch.texts);
+            assert.deepEqual(rest, expected.slice(at), `resumed after ${cursor.id}`);
+          }
         }
-        assert.deepEqual(got, expected, JSON.stringify(options));
-        for (const { at, cursor } of cursors) {
-          const rest: string[] = [];
-          for await (const batch of store.scanRows({ ...options, after: cursor }))
-            for (const row of batch.rows) rest.push(row.toString('utf8'));
-          assert.deepEqual(rest, expected.slice(at), `resumed after ${cursor.id}`);
-        }
-      }
-    });
+      });
+    }
 
     test('a scan by ids returns only those ids', async (t) => {
       const store = await open(t);

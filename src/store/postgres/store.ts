@@ -18,6 +18,7 @@ import { ReaderStore } from '../reader-store.js';
 import { BatchBuilder } from '../prepared-batch.js';
 import type { PreparedBatch } from '../prepared-batch.js';
 import type {
+  TextScanBatch,
   BlockOptions,
   DeletedOptions,
   IngestSummary,
@@ -177,6 +178,13 @@ export class PostgresStore extends ReaderStore implements ResourceStore {
 
   scan(options: ScanOptions): AsyncIterable<ScanBatch> {
     return this.reader.scan(options);
+  }
+
+  async *scanTexts(options: ScanOptions): AsyncIterable<TextScanBatch> {
+    // The rows of scan already hold each JSON as text; only the other columns are dropped.
+    for await (const batch of this.reader.scan(options)) {
+      yield { texts: batch.map((r) => r.json), cursor: batch.cursor };
+    }
   }
 
   scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {

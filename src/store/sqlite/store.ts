@@ -23,6 +23,7 @@ import type {
   MemberOptions,
   NdjsonChunk,
   RawScanBatch,
+  TextScanBatch,
   PatientBlock,
   ResourceStore,
   ScanBatch,
@@ -166,6 +167,10 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
 
   async *scanRows(options: ScanOptions): AsyncIterable<RawScanBatch> {
     yield* this.reader.scanRows(options);
+  }
+
+  async *scanTexts(options: ScanOptions): AsyncIterable<TextScanBatch> {
+    yield* this.reader.scanTexts(options);
   }
 
   async *deletedSince(options: DeletedOptions): AsyncIterable<Tombstone[]> {
