@@ -221,8 +221,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
-    const count = this.reader.count(type);
-    return { count, bounds: count > rowsPerRange ? this.reader.rangeBoundaries(type, rowsPerRange) : [] };
+    return this.reader.planRanges(type, rowsPerRange);
   }
 
   async close(): Promise<void> {
