@@ -306,24 +306,6 @@ export class SqliteReader {
     }
   }
 
-  /**
-   * A type's row count and its rangeBoundaries, in one walk of its index instead of a count and then
-   * the walk: the boundaries account for every row before the last one, so only the tail is counted.
-   */
-  planRanges(type: string, rowsPerRange: number): { count: number; bounds: ScanKey[] } {
-    const bounds = this.rangeBoundaries(type, rowsPerRange);
-    const last = bounds[bounds.length - 1];
-    const tail =
-      this.db
-        .prepare<[string, number, string], { n: number }>(
-          'SELECT count(*) AS n FROM resource WHERE type = ? AND (last_updated, id) > (?, ?)',
-        )
-        .get(type, last?.lastUpdated ?? -MAX_TIME, last?.id ?? '')?.n ?? 0;
-    const count = bounds.length * rowsPerRange + tail;
-    // A type that fits in one range is one unit, as a count above rowsPerRange decides.
-    return { count, bounds: count > rowsPerRange ? bounds : [] };
-  }
-
   private compartmentFilter(
     type: string,
     patients: ScanOptions['patients'],

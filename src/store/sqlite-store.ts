@@ -221,7 +221,8 @@ export class SqliteStore implements ResourceStore {
   }
 
   async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {
-    return this.reader.planRanges(type, rowsPerRange);
+    const count = this.reader.count(type);
+    return { count, bounds: count > rowsPerRange ? this.reader.rangeBoundaries(type, rowsPerRange) : [] };
   }
 
   async close(): Promise<void> {
