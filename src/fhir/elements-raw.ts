@@ -136,6 +136,65 @@ function skippedEnd(s: string, at: number): number {
   return -1;
 }
 
+/** Keys read so far in the row being projected, as [start, length] pairs of its text. */
+let keySpans = new Int32Array(2 * 32);
+let keyCount = 0;
+
+/** Whether the key s[start, start + length) holds a backslash (an escape JSON.parse would read). */
+function hasBackslash(s: string, start: number, length: number): boolean {
+  for (let i = start; i < start + length; i++) if (s.charCodeAt(i) === BACKSLASH) return true;
+  return false;
+}
+
+/** Whether JSON.parse and Object.entries would treat the key specially (SPECIAL_KEY_RE). */
+function specialKey(s: string, start: number, length: number): boolean {
+  const c = s.charCodeAt(start);
+  // Only keys starting with a digit or `_` can match; the others are most keys, and make no string.
+  if (!(c >= ZERO && c <= NINE) && !(c === 0x5f && length === 9)) return false;
+  return SPECIAL_KEY_RE.test(s.slice(start, start + length));
+}
+
+/** Whether the row had this key before (JSON.parse keeps the last), and notes it if not. */
+function repeatedKey(s: string, start: number, length: number): boolean {
+  for (let k = 0; k < keyCount; k += 2) {
+    if (keySpans[k + 1] !== length) continue;
+    const other = keySpans[k]!;
+    let same = true;
+    for (let j = 0; same && j < length; j++) same = s.charCodeAt(start + j) === s.charCodeAt(other + j);
+    if (same) return true;
+  }
+  if (keyCount + 2 > keySpans.length) {
+    const grown = new Int32Array(keySpans.length * 2);
+    grown.set(keySpans);
+    keySpans = grown;
+  }
+  keySpans[keyCount] = start;
+  keySpans[keyCount + 1] = length;
+  keyCount += 2;
+  return false;
+}
+
+/** Above this many names, a kept name is looked up in the set, on a string of the key. */
+const MAX_SCANNED_NAMES = 16;
+let lastKeep: ReadonlySet<string> | undefined;
+let lastNames: string[] | undefined;
+
+/** The keep set as a list to compare keys with in place; undefined when it is too long for that. */
+function keptNames(keep: ReadonlySet<string>): string[] | undefined {
+  // Consecutive rows are of one type and spec, so the last list is almost always the one.
+  if (keep !== lastKeep) {
+    lastKeep = keep;
+    lastNames = keep.size <= MAX_SCANNED_NAMES ? [...keep] : undefined;
+  }
+  return lastNames;
+}
+
+/** Whether s[start, start + length) is one of `names`. */
+function hasName(names: readonly string[], s: string, start: number, length: number): boolean {
+  for (const name of names) if (name.length === length && s.startsWith(name, start)) return true;
+  return false;
+}
+
 const NO_META = metaText(undefined);
 // Planned before it is written, so a projection is written once, straight into the sink; one plan
 // serves every row (a projection is synchronous).
@@ -165,14 +224,13 @@ export function projectElementsRawInto(
 ): true | null | undefined {
   const keep = elementsKeepSet(type, spec);
   if (keep === null) return null;
-  if (bytes.includes(BACKSLASH) && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) {
-    return undefined;
-  }
+  const backslashes = bytes.includes(BACKSLASH);
+  if (backslashes && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) return undefined;
   // latin1: one character per byte, so offsets are byte offsets and slices re-encode to the same bytes.
   const s = bytes.toString('latin1');
   if (s.charCodeAt(0) !== OPEN_OBJECT || s.charCodeAt(1) !== QUOTE) return undefined;
-  // A fresh set per row: one kept across rows would be old and pin each row's young key strings.
-  const seen = new Set<string>();
+  const names = keptNames(keep);
+  keyCount = 0;
   let typeStart = -1;
   let typeEnd = -1;
   let hasMeta = false;
@@ -181,17 +239,28 @@ export function projectElementsRawInto(
     if (s.charCodeAt(i) !== QUOTE) return undefined;
     const keyEnd = stringEnd(s, i);
     if (keyEnd < 0 || s.charCodeAt(keyEnd) !== COLON) return undefined;
-    const key = s.slice(i + 1, keyEnd - 1);
-    if (key.includes('\\') || SPECIAL_KEY_RE.test(key) || seen.has(key)) return undefined;
-    seen.add(key);
-    const name = key.charCodeAt(0) === 0x5f ? key.slice(1) : key;
-    const copied = key === 'resourceType' || (key !== 'meta' && (name === 'id' || keep.has(name)));
+    // The key is s[i + 1, keyEnd - 1), read in place: no string per key (most rows have a dozen).
+    const start = i + 1;
+    const length = keyEnd - 1 - start;
+    if (backslashes && hasBackslash(s, start, length)) return undefined;
+    if (specialKey(s, start, length) || repeatedKey(s, start, length)) return undefined;
+    const isType = length === 12 && s.startsWith('resourceType', start);
+    const isMeta = length === 4 && s.startsWith('meta', start);
+    const nameStart = s.charCodeAt(start) === 0x5f ? start + 1 : start;
+    const nameLength = length - (nameStart - start);
+    const copied =
+      isType ||
+      (!isMeta &&
+        ((nameLength === 2 && s.startsWith('id', nameStart)) ||
+          (names === undefined
+            ? keep.has(s.slice(nameStart, nameStart + nameLength))
+            : hasName(names, s, nameStart, nameLength))));
     const end = valueEnd(s, keyEnd + 1, copied);
     if (end < 0) return undefined;
-    if (key === 'resourceType') {
+    if (isType) {
       typeStart = keyEnd + 1;
       typeEnd = end;
-    } else if (key === 'meta') {
+    } else if (isMeta) {
       hasMeta = true;
       if (STORED_META_RE.test(s.slice(keyEnd + 1, end))) {
         plan.storedMeta(keyEnd + 1, end);

@@ -46,3 +46,38 @@ test('take hands the references over once', () => {
   assert.equal(refs.take().length, 1);
   assert.equal(refs.size, 0);
 });
+
+test('output pieces that name no supporting type are skipped, and the rest still found', () => {
+  // Several 64 KiB pieces: only one line names a supporting resource, another names the type
+  // outside a reference, and an Observation-like body fills the rest.
+  const body = (i: number): string =>
+    `{"resourceType":"Observation","id":"o${i}","subject":{"reference":"Patient/p${i % 50}"},` +
+    `"encounter":{"reference":"Encounter/e${i}"},"valueString":"${'v'.repeat(i % 300)}"}`;
+  const lines = Array.from({ length: 2000 }, (_, i) => body(i));
+  lines[700] = `{"resourceType":"Encounter","id":"e1","serviceProvider":{"reference":"Organization/org-7"}}`;
+  lines[1500] = `{"resourceType":"Observation","id":"x","note":[{"text":"see Device/d2 and Location/"}]}`;
+  lines[1999] = `{"performer":[{"reference":"https://h.example/fhir/PractitionerRole/r3/_history/1"}]}`;
+  const text = lines.join('\n');
+  assert.ok(text.length > 3 * 64 * 1024);
+  const got = viaCollector(text);
+  assert.deepEqual(got, viaPattern(text));
+  assert.deepEqual(got, ['Organization/org-7', 'PractitionerRole/r3']);
+});
+
+test('odd reference strings give what the pattern over the whole text gives', () => {
+  const id64 = 'a'.repeat(64);
+  const lines = [
+    'Organization/o0 at the very start',
+    '{"reference":"Organization/Practitioner/p2"},{"reference":"Location/l1/_history/Device/d9"}',
+    '{"reference":"Organization/o3/_history/2\\"Practitioner/p4"},{"x":"a\\"Location/l5"}',
+    '{"reference":"a\\"b/Organization/o6"},{"reference":"x/y/Medication/m7"}',
+    `{"reference":"Device/${id64}"},{"reference":"Device/${id64}b"},{"reference":"Device/d.8-"}`,
+    '{"reference":{"reference":"Location/l9"}},{"notreference":"Location/l10"},{"reference": "Location/l11"}',
+    '{"reference":"PractitionerRole/Practitioner/"},{"reference":"Medication/m12/"}',
+    '{"reference":"Location/l13"}{"reference":"Location/l14',
+  ];
+  const text = lines.join('\n');
+  const got = viaCollector(text);
+  assert.deepEqual(got, viaPattern(text));
+  assert.ok(got.includes('Practitioner/p2') && got.includes('Location/l9') && got.includes('Medication/m7'));
+});

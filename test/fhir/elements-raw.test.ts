@@ -137,6 +137,36 @@ describe('projectElementsRaw', () => {
     if (out !== undefined) assert.equal(out!.toString(), plain(text, spec));
   });
 
+  test('reads keys in place: escapes, repeats of the same length, and near-special keys', () => {
+    const spec = parseElements(['status,code,subject']);
+    // The row has a backslash elsewhere, so keys are checked for one; "code" and "text" share a length.
+    const projected = [
+      '{"resourceType":"Observation","id":"a","note":[{"text":"a\\"b"}],"code":{"text":"c"},"text":{"div":"x"}}',
+      '{"resourceType":"Observation","id":"a","1a":"x","_abcdefgh":1,"_status":{"id":"s"},"status":"final"}',
+      '{"resourceType":"Observation","id":"a","":1,"statu":"x","statuses":"y","_code":{},"subjec":"z"}',
+    ];
+    for (const text of projected) assert.ok(check(text, 'Observation', spec), text);
+    const declined = [
+      '{"resourceType":"Observation","id":"a","note":"\\\\","sta\\\\tus":"final"}',
+      '{"resourceType":"Observation","id":"a","code":{},"note":1,"code":{"text":"c"}}',
+      '{"resourceType":"Observation","id":"a","":1,"":2}',
+      '{"resourceType":"Observation","id":"a","0":"x"}',
+      '{"resourceType":"Observation","id":"a","resourceType":"Observation"}',
+    ];
+    for (const text of declined) {
+      assert.equal(projectElementsRaw(Buffer.from(text), 'Observation', spec), undefined, text);
+    }
+  });
+
+  test('a long keep list (choice types expanded) projects as the parsed path does', () => {
+    const spec = parseElements(['Observation.value[x],effective[x],component,status,code,subject']);
+    for (const r of resources) check(JSON.stringify(r), r.resourceType, spec);
+    const text =
+      '{"resourceType":"Observation","id":"o","valueString":"v","effectivePeriod":{"start":"2020"},"note":[]}';
+    assert.ok(check(text, 'Observation', spec));
+    assert.match(projectElementsRaw(Buffer.from(text), 'Observation', spec)!.toString(), /valueString/);
+  });
+
   test('answers null when the spec lists nothing for the type', () => {
     const spec = parseElements(['Observation.status']);
     assert.equal(

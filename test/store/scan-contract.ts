@@ -176,6 +176,20 @@ export function scanContract(backend: Backend, open: Open): void {
       assert.equal(all.length, 1000);
     });
 
+    test('planRanges counts every row and splits as rangeBoundaries does, at every edge', async (t) => {
+      const store = await open(t);
+      await store.ingest(Array.from({ length: 300 }, (_, i) => makePatient(`p${i}`)));
+      await store.delete('Patient', 'p7');
+      // 299 rows: ranges of exactly 299, one row fewer or more, an even split and a remainder.
+      for (const size of [299, 300, 298, 100, 13, 1]) {
+        const plan = await store.planRanges('Patient', size);
+        assert.equal(plan.count, 299, `${size}`);
+        const bounds = plan.count > size ? await store.rangeBoundaries('Patient', size) : [];
+        assert.deepEqual(plan.bounds, bounds, `${size}`);
+      }
+      assert.deepEqual(await store.planRanges('Observation', 10), { count: 0, bounds: [] });
+    });
+
     test('scanNdjson yields the bytes of scan, line for line (as a set on PostgreSQL), for every kind of scan', async (t) => {
       const store = await open(t);
       const patients = ['p1', 'p2', 'p3'].map((id) => makePatient(id));
