@@ -139,16 +139,24 @@ export async function planUnits(
     if (request.since !== undefined) for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
     return units;
   }
+  // `relevant` Provenance judges each Provenance by its own targets: member units read it through the
+  // target index, so no unit scans every Provenance. `latest` compares all Provenance of a target.
+  let provenanceUnits = provenance !== undefined;
   if (await readsMembers(store, patients, options.readPath)) {
+    const withProvenance = provenance === 'relevant' ? { provenance: main } : {};
+    provenanceUnits = provenance === 'latest';
     for (const chunk of memberChunks(patients!)) {
-      add(0, { kind: 'members', patients: chunk, types: main }, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+      const spec: UnitSpec = { kind: 'members', patients: chunk, types: main, ...withProvenance };
+      add(0, spec, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
     }
   } else await addTypeUnits(store, main, options, add);
   if (request.since !== undefined) {
     for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
   }
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
-  if (provenance) await addProvenanceUnits(store, { mode: provenance, targetTypes: main }, options, add);
+  if (provenance && provenanceUnits) {
+    await addProvenanceUnits(store, { mode: provenance, targetTypes: main }, options, add);
+  }
   return units;
 }
 

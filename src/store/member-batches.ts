@@ -1,3 +1,5 @@
+import type { FhirResource, ProvenanceTarget } from '../fhir/index.js';
+import { provenanceTargets } from '../fhir/index.js';
 import { compartmentOwners } from './compartment-check.js';
 import type { MemberBatch, MemberOptions } from './types.js';
 
@@ -53,6 +55,23 @@ export class MemberOwnership {
   ownsVersion(r: { type: string; id: string; json: string }, batch: ReadonlySet<string>): boolean {
     return this.ownedBy(compartmentOwners(r), batch);
   }
+}
+
+/**
+ * The targets of a superseded Provenance version (which the target index no longer describes) that
+ * can place it in the export: Patient targets name their patient, the others need their compartment.
+ */
+export function provenanceVersionTargets(
+  json: string,
+  targetTypes: ReadonlySet<string>,
+): { patients: string[]; lookups: ProvenanceTarget[] } {
+  const out: { patients: string[]; lookups: ProvenanceTarget[] } = { patients: [], lookups: [] };
+  for (const t of provenanceTargets(JSON.parse(json) as FhirResource)) {
+    if (!targetTypes.has(t.type)) continue;
+    if (t.type === 'Patient') out.patients.push(t.id);
+    else out.lookups.push(t);
+  }
+  return out;
 }
 
 /** Collects one batch's rows as NDJSON per type. */

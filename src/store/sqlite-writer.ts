@@ -36,6 +36,8 @@ export class SqliteWriter {
   private readonly deleteMembers: Database.Statement;
   private readonly insertMember: Database.Statement;
   private readonly deleteGroupSearch: Database.Statement;
+  private readonly deleteTargets: Database.Statement;
+  private readonly insertTarget: Database.Statement;
   private readonly insertGroupSearch: Database.Statement;
   private readonly typeOfId: Database.Statement<[string], { type: string }>;
   private readonly readClock: Database.Statement<[], { value: string }>;
@@ -81,6 +83,10 @@ export class SqliteWriter {
     );
     this.deleteGroupSearch = db.prepare('DELETE FROM group_search WHERE group_id = ?');
     this.insertGroupSearch = db.prepare('INSERT INTO group_search (group_id, kind, value) VALUES (?, ?, ?)');
+    this.deleteTargets = db.prepare('DELETE FROM provenance_target WHERE rid = ?');
+    this.insertTarget = db.prepare(
+      'INSERT OR IGNORE INTO provenance_target (target_type, target_id, rid) VALUES (?, ?, ?)',
+    );
     this.typeOfId = db.prepare(
       "SELECT type FROM resource WHERE id = ? AND type IN ('Patient', 'Group') LIMIT 1",
     );
@@ -165,8 +171,10 @@ export class SqliteWriter {
       if (typeIsFresh) {
         const result = this.insertNew.run(row.type, row.id, at, row.hash, row.jsonAtVersion1(instantBytes));
         if (result.changes === 1) {
-          this.queueCompartment(row.compartment, Number(result.lastInsertRowid));
+          const rid = Number(result.lastInsertRowid);
+          this.queueCompartment(row.compartment, rid);
           if (row.group) this.indexGroup(row.id, row.group);
+          if (row.targets) this.indexTargets(row.targets, rid);
           summary.created += 1;
           continue;
         }
@@ -205,6 +213,7 @@ export class SqliteWriter {
     this.deleteRow.run(row.rid);
     this.insertTombstone.run(type, id, version, at);
     this.deleteCompartment.run(row.rid);
+    if (type === 'Provenance') this.deleteTargets.run(row.rid);
     if (type === 'Group') {
       this.deleteMembers.run(id);
       this.deleteGroupSearch.run(id);
@@ -212,11 +221,17 @@ export class SqliteWriter {
     return { type, id, versionId: version, deletedAt: at };
   }
 
-  private index(row: IndexEntries & { id: string }, rid: number, replace: boolean): void {
+  private index(row: IndexEntries & { type: string; id: string }, rid: number, replace: boolean): void {
     if (replace) this.deleteCompartment.run(rid);
     const refs = row.compartment;
     for (let i = 0; i < refs.length; i += 2) this.insertCompartment.run(refs[i], rid, refs[i + 1]);
     if (row.group) this.indexGroup(row.id, row.group);
+    if (replace && row.type === 'Provenance') this.deleteTargets.run(rid);
+    if (row.targets) this.indexTargets(row.targets, rid);
+  }
+
+  private indexTargets(targets: readonly string[], rid: number): void {
+    for (let i = 0; i < targets.length; i += 2) this.insertTarget.run(targets[i], targets[i + 1], rid);
   }
 
   private indexGroup(id: string, group: GroupIndex): void {
