@@ -39,7 +39,7 @@ export async function runMembers(
   if (request.until !== undefined) options.until = request.until;
   if (checkpoint?.afterPatient !== undefined) options.afterPatient = checkpoint.afterPatient;
   if (ctx.memberBatchPatients !== undefined) options.batchPatients = ctx.memberBatchPatients;
-  if (spec.provenance) options.provenanceTargets = spec.provenance;
+  if (spec.provenance) options.provenance = true;
   const segment = checkpoint?.segment ?? 0;
   const outs = new Map<string, NdjsonSeries>();
   const outFor = (type: string): NdjsonSeries => {

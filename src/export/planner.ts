@@ -16,7 +16,8 @@ const PLAN_CONCURRENCY = 4;
 export const MEMBER_SHARE_MAX = 0.3;
 // A members unit holds 100 to 500 patients (about 5k to 25k rows of generated data): each unit writes
 // a file per type, so tiny units cost more in file commits than they gain in parallelism. A list is cut
-// into at least MIN_MEMBER_UNITS units (the default worker count) when it has enough patients.
+// into a multiple of MIN_MEMBER_UNITS (the default worker count) units of even size when it has enough
+// patients, so the workers finish together instead of one running a last unit alone.
 const MIN_PATIENTS_PER_MEMBER_UNIT = 100;
 const MAX_PATIENTS_PER_MEMBER_UNIT = 500;
 const MIN_MEMBER_UNITS = 2;
@@ -54,8 +55,9 @@ export async function readsMembers(
 /** A sorted patient list cut into the patient lists of members units. */
 export function memberChunks(patients: readonly string[]): string[][] {
   const sorted = [...new Set(patients)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const even = Math.ceil(sorted.length / MIN_MEMBER_UNITS);
-  const size = Math.min(MAX_PATIENTS_PER_MEMBER_UNIT, Math.max(MIN_PATIENTS_PER_MEMBER_UNIT, even));
+  const needed = Math.ceil(sorted.length / MAX_PATIENTS_PER_MEMBER_UNIT);
+  const units = Math.max(1, Math.ceil(needed / MIN_MEMBER_UNITS)) * MIN_MEMBER_UNITS;
+  const size = Math.max(MIN_PATIENTS_PER_MEMBER_UNIT, Math.ceil(sorted.length / units));
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size));
   return out;
@@ -143,7 +145,7 @@ export async function planUnits(
   // target index, so no unit scans every Provenance. `latest` compares all Provenance of a target.
   let provenanceUnits = provenance !== undefined;
   if (await readsMembers(store, patients, options.readPath)) {
-    const withProvenance = provenance === 'relevant' ? { provenance: main } : {};
+    const withProvenance = provenance === 'relevant' ? { provenance: true as const } : {};
     provenanceUnits = provenance === 'latest';
     for (const chunk of memberChunks(patients!)) {
       const spec: UnitSpec = { kind: 'members', patients: chunk, types: main, ...withProvenance };

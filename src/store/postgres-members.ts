@@ -26,9 +26,9 @@ function timeBounds(o: MemberOptions, a = 'r'): string {
  * type) or a resource of a target type in a member's compartment, through the compartment and target
  * indexes; each with the patients of all its targets, for the lowest-member rule.
  */
-function provenanceSql(o: MemberOptions & { provenanceTargets: string[] }, ids: string): string {
-  const targetTypes = sqlTextArray(o.provenanceTargets);
-  const patientTargets = o.provenanceTargets.includes('Patient') ? 'true' : 'false';
+function provenanceSql(o: MemberOptions, ids: string): string {
+  const targetTypes = sqlTextArray(o.types);
+  const patientTargets = o.types.includes('Patient') ? 'true' : 'false';
   return `SELECT p.json,
       (SELECT string_agg(DISTINCT o.owner, ',') FROM (
          SELECT t.target_id AS owner FROM provenance_target t
@@ -95,11 +95,10 @@ export async function* pgReadMembers(db: PgDb, o: MemberOptions): AsyncGenerator
         settings,
       ),
     );
-    if (o.provenanceTargets) {
-      const po = { ...o, provenanceTargets: o.provenanceTargets };
+    if (o.provenance) {
       kinds.push('provenance', 'provenanceHistory');
       steps.push(
-        db.rowsStep(provenanceSql(po, ids), ['bytes', 'text'], settings),
+        db.rowsStep(provenanceSql(o, ids), ['bytes', 'text'], settings),
         db.rowsStep(
           `SELECT r.json FROM resource_history r
            WHERE r.type = 'Provenance' AND r.ended > ${n(o.asOf)} AND ${time}`,
@@ -137,7 +136,7 @@ export async function* pgReadMembers(db: PgDb, o: MemberOptions): AsyncGenerator
     }
     // Superseded Provenance (few): their targets' compartments, as the target index would give them.
     for (const json of oldProvenance) {
-      const { patients, lookups } = provenanceVersionTargets(json, new Set(o.provenanceTargets));
+      const { patients, lookups } = provenanceVersionTargets(json, new Set(o.types));
       if (lookups.length > 0) {
         const found = await db.query<{ patient_id: string }>(
           `SELECT c.patient_id FROM unnest($1::text[], $2::text[]) AS k(type, id)

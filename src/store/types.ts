@@ -179,10 +179,10 @@ export interface MemberOptions {
   batchPatients?: number;
   /**
    * Also read the Provenance (type `Provenance` in the batches) with a target in the export: a target
-   * of one of these types that is a member Patient or lies in a member's compartment (current data).
-   * A Provenance is read once, in the batch of the lowest member its targets belong to.
+   * of one of `types` that is a member Patient or lies in a member's compartment (in the current data).
+   * A Provenance is read once, in the batch of the lowest member among its targets' patients.
    */
-  provenanceTargets?: string[];
+  provenance?: boolean;
 }
 
 /** One batch of members read: each type's rows as NDJSON, and the last patient the batch covers. */
