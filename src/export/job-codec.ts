@@ -95,6 +95,11 @@ export function decodeUnitSpec(text: string): UnitSpec {
       r.str('type');
       break;
     case 'members':
+      if (r.value.provenance !== undefined && r.value.provenance !== true)
+        r.fail('provenance', 'true or absent');
+      r.strings('patients');
+      r.strings('types');
+      break;
     case 'blocks':
       r.strings('patients');
       r.strings('types');

@@ -27,6 +27,7 @@ export async function runMembers(run: UnitRun<'members'>): Promise<UnitResult> {
   if (request.until !== undefined) options.until = request.until;
   if (checkpoint?.afterPatient !== undefined) options.afterPatient = checkpoint.afterPatient;
   if (ctx.memberBatchPatients !== undefined) options.batchPatients = ctx.memberBatchPatients;
+  if (spec.provenance) options.provenance = true;
   const segment = checkpoint?.segment ?? 0;
   const outs = new Map<string, NdjsonSeries>();
   const outFor = (type: string): NdjsonSeries => {
@@ -78,13 +79,15 @@ async function writeChunk(
   type: string,
   chunk: { rows: number; bytes: Buffer },
 ): Promise<void> {
-  const { out, refs } = to;
+  const { out } = to;
+  // Supporting references are collected from what is written, as the type path does; not from
+  // Provenance, as the Provenance units (provenance.ts) never collected them either.
+  const refs = type === 'Provenance' ? undefined : to.refs;
   const filter = compiled.filters.get(type);
-  // Supporting references are collected from what is written, as the type path does.
   if (!filter && !compiled.elements) {
     const resolved = ctx.baseUrl === undefined ? undefined : resolveChunk(chunk.bytes, type, ctx.baseUrl);
     await out.writeChunk(resolved ?? chunk.bytes, chunk.rows);
-    refs.scan(resolved ?? chunk.bytes);
+    refs?.scan(resolved ?? chunk.bytes);
     return;
   }
   const rows: StoredResource[] = ndjsonLines(chunk.bytes).map((json) => ({
@@ -96,7 +99,7 @@ async function writeChunk(
   }));
   const lines = toLines(rows, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
   await out.writeLines(lines);
-  refs.scan(Buffer.from(lines.join('\n')));
+  refs?.scan(Buffer.from(lines.join('\n')));
 }
 
 /** The lines of newline-terminated NDJSON bytes. */

@@ -17,7 +17,8 @@ const PLAN_CONCURRENCY = 4;
 export const MEMBER_SHARE_MAX = 0.3;
 // A members unit holds 100 to 500 patients (about 5k to 25k rows of generated data): each unit writes
 // a file per type, so tiny units cost more in file commits than they gain in parallelism. A list is cut
-// into at least MIN_MEMBER_UNITS units (the default worker count) when it has enough patients.
+// into a multiple of MIN_MEMBER_UNITS (the default worker count) units of even size when it has enough
+// patients, so the workers finish together instead of one running a last unit alone.
 const MIN_PATIENTS_PER_MEMBER_UNIT = 100;
 const MAX_PATIENTS_PER_MEMBER_UNIT = 500;
 const MIN_MEMBER_UNITS = 2;
@@ -55,8 +56,9 @@ export async function readsMembers(
 /** A sorted patient list cut into the patient lists of members units. */
 export function memberChunks(patients: readonly string[]): string[][] {
   const sorted = [...new Set(patients)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const even = Math.ceil(sorted.length / MIN_MEMBER_UNITS);
-  const size = Math.min(MAX_PATIENTS_PER_MEMBER_UNIT, Math.max(MIN_PATIENTS_PER_MEMBER_UNIT, even));
+  const needed = Math.ceil(sorted.length / MAX_PATIENTS_PER_MEMBER_UNIT);
+  const units = Math.max(1, Math.ceil(needed / MIN_MEMBER_UNITS)) * MIN_MEMBER_UNITS;
+  const size = Math.max(MIN_PATIENTS_PER_MEMBER_UNIT, Math.ceil(sorted.length / units));
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size));
   return out;
@@ -140,16 +142,24 @@ export async function planUnits(
     if (request.since !== undefined) for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
     return units;
   }
+  // `relevant` Provenance judges each Provenance by its own targets: member units read it through the
+  // target index, so no unit scans every Provenance. `latest` compares all Provenance of a target.
+  let provenanceUnits = provenance !== undefined;
   if (await readsMembers(store, patients, options.readPath)) {
+    const withProvenance = provenance === 'relevant' ? { provenance: true as const } : {};
+    provenanceUnits = provenance === 'latest';
     for (const chunk of memberChunks(patients!)) {
-      add(0, { kind: 'members', patients: chunk, types: main }, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+      const spec: UnitSpec = { kind: 'members', patients: chunk, types: main, ...withProvenance };
+      add(0, spec, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
     }
   } else await addTypeUnits(store, main, options, add);
   if (request.since !== undefined) {
     for (const type of types.deleted) add(0, { kind: 'deleted', type }, 1);
   }
   for (const type of supporting) add(1, { kind: 'supporting', type }, 1);
-  if (provenance) await addProvenanceUnits(store, { mode: provenance, targetTypes: main }, options, add);
+  if (provenance && provenanceUnits) {
+    await addProvenanceUnits(store, { mode: provenance, targetTypes: main }, options, add);
+  }
   return units;
 }
 

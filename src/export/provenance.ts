@@ -1,5 +1,5 @@
 import type { FhirResource } from '../fhir/index.js';
-import { parseReference } from '../fhir/index.js';
+import { provenanceTargets } from '../fhir/index.js';
 import type { ScanOptions, StoredResource } from '../store/index.js';
 import type { CompiledRequest, UnitContext, UnitRun } from './unit-context.js';
 import { finish, series, toLines, UnitStoppedError } from './unit-context.js';
@@ -20,13 +20,9 @@ interface Candidate {
 
 type Target = { key: string; type: string; id: string };
 
+// The same targets the store's target index records (prepared-row.ts), so both paths agree.
 function readTargets(resource: FhirResource): Target[] {
-  const out: Target[] = [];
-  for (const t of Array.isArray(resource.target) ? (resource.target as { reference?: unknown }[]) : []) {
-    const ref = typeof t?.reference === 'string' ? parseReference(t.reference) : undefined;
-    if (ref?.type) out.push({ key: `${ref.type}/${ref.id}`, type: ref.type, id: ref.id });
-  }
-  return out;
+  return provenanceTargets(resource).map(({ type, id }) => ({ key: `${type}/${id}`, type, id }));
 }
 
 /**

@@ -8,9 +8,11 @@ export type UnitSpec =
   | { kind: 'resources'; type: string; after?: ScanKey; upTo?: ScanKey }
   /**
    * The compartments of a share of a Group's or patient list's members, read through the compartment
-   * index (members-unit.ts); `types` are the patient-compartment types the export covers.
+   * index (members-unit.ts); `types` are the patient-compartment types the export covers. With
+   * `provenance` the unit also writes the `relevant` Provenance whose targets (of `types`) are its
+   * members' resources, found through the target index, and no `provenance` unit is planned.
    */
-  | { kind: 'members'; patients: string[]; types: string[] }
+  | { kind: 'members'; patients: string[]; types: string[]; provenance?: true }
   /** Supporting resources of one type referenced by the job's patient-compartment output. */
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */

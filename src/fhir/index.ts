@@ -7,6 +7,7 @@ export * from './resource-types.js';
 export * from './references.js';
 export * from './compartment.js';
 export * from './group.js';
+export * from './provenance-targets.js';
 export * from './supporting-refs.js';
 export * from './type-filter.js';
 export * from './type-filter-precheck.js';

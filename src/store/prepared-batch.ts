@@ -13,10 +13,13 @@ import { canSplice, MARKS, prepareResource, splicePrefix, versionFields } from '
  */
 export interface PreparedBatch {
   rows: number;
-  /** Per row: type, id, hash, the compartment strings, then the Group index JSON when there is one. */
+  /**
+   * Per row: type, id, hash, the compartment strings, then the JSON of a Group's index or of a
+   * Provenance's targets when there is one.
+   */
   keys: string;
   /**
-   * Per row: compartment string count, Group JSON length (0 when none), JSON byte length, offset of
+   * Per row: compartment string count, Group or target JSON length (0 when none), JSON byte length, offset of
    * the version fields in the JSON, then the lengths of type, id, hash and each compartment string.
    */
   layout: Int32Array;
@@ -114,8 +117,10 @@ export class BatchBuilder {
       this.used += this.json.write(p.tail, this.used);
       hash = p.hash;
     }
-    const { compartment, group } = indexEntries(resource);
-    const groupJson = group ? JSON.stringify(group) : '';
+    const { compartment, group, targets } = indexEntries(resource);
+    // A Group's index or a Provenance's targets, told apart by the row's type when read back.
+    const extra = group ?? targets;
+    const groupJson = extra ? JSON.stringify(extra) : '';
     this.layout.push(compartment.length, groupJson.length, this.used - start, metaAt);
     for (const key of [resource.resourceType, resource.id, hash, ...compartment]) {
       this.layout.push(key.length);
@@ -206,6 +211,7 @@ export class BatchCursor {
   hash = '';
   compartment: string[] = [];
   group: GroupIndex | undefined;
+  targets: string[] | undefined;
   /** Offsets of the row's JSON in `batch.json`, and of its version fields. */
   start = 0;
   end = 0;
@@ -238,7 +244,13 @@ export class BatchCursor {
     this.hash = this.key();
     this.compartment.length = 0;
     for (let i = 0; i < refs; i++) this.compartment.push(this.key());
-    this.group = groupLength > 0 ? (JSON.parse(this.take(groupLength)) as GroupIndex) : undefined;
+    this.group = undefined;
+    this.targets = undefined;
+    if (groupLength > 0) {
+      const extra = JSON.parse(this.take(groupLength)) as unknown;
+      if (this.type === 'Provenance') this.targets = extra as string[];
+      else this.group = extra as GroupIndex;
+    }
     return true;
   }
 
@@ -259,6 +271,7 @@ export class BatchCursor {
       compartment: [...this.compartment],
     };
     if (this.group) row.group = this.group;
+    if (this.targets) row.targets = this.targets;
     return row;
   }
 

@@ -1,5 +1,5 @@
 import type { FhirResource } from '../fhir/index.js';
-import { groupMemberRefs, patientCompartmentRefs } from '../fhir/index.js';
+import { groupMemberRefs, patientCompartmentRefs, provenanceTargets } from '../fhir/index.js';
 import type { PreparedResource } from './stamp.js';
 import { prepareResource } from './stamp.js';
 
@@ -22,6 +22,11 @@ export interface IndexEntries {
   /** Patient compartment memberships, flattened as `patientId, param, patientId, param, ...`. */
   compartment: string[];
   group?: GroupIndex;
+  /**
+   * A Provenance's typed targets, flattened as `type, id, type, id, ...` (each pair once), for the
+   * target index: a Group export finds the Provenance of its members' resources through it.
+   */
+  targets?: string[];
 }
 
 /** Prepare a resource for writing; see `prepareResource` for `text`. Mutates `resource.meta`. */
@@ -33,7 +38,25 @@ export function prepareRow(resource: FhirResource & { id: string }, text?: strin
 export function indexEntries(resource: FhirResource): IndexEntries {
   const compartment: string[] = [];
   for (const { param, patientId } of patientCompartmentRefs(resource)) compartment.push(patientId, param);
-  return resource.resourceType === 'Group' ? { compartment, group: groupIndex(resource) } : { compartment };
+  if (resource.resourceType === 'Group') return { compartment, group: groupIndex(resource) };
+  if (resource.resourceType === 'Provenance') {
+    const targets = targetPairs(resource);
+    if (targets.length > 0) return { compartment, targets };
+  }
+  return { compartment };
+}
+
+/** A Provenance's distinct typed targets, flattened. */
+function targetPairs(provenance: FhirResource): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const { type, id } of provenanceTargets(provenance)) {
+    const key = `${type}/${id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(type, id);
+  }
+  return out;
 }
 
 function groupIndex(group: FhirResource): GroupIndex {

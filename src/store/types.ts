@@ -186,6 +186,12 @@ export interface MemberOptions {
   afterPatient?: string;
   /** Patients per batch (each batch is read in one snapshot); a default suits about 50 rows each. */
   batchPatients?: number;
+  /**
+   * Also read the Provenance (type `Provenance` in the batches) with a target in the export: a target
+   * of one of `types` that is a member Patient or lies in a member's compartment (in the current data).
+   * A Provenance is read once, in the batch of the lowest member among its targets' patients.
+   */
+  provenance?: boolean;
 }
 
 /** One batch of members read: each type's rows as NDJSON, and the last patient the batch covers. */

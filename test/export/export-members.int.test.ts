@@ -47,6 +47,17 @@ async function deletions(manifest: TestManifest): Promise<string[]> {
   return out.sort();
 }
 
+/** A Provenance of `targets` (references), recorded at `recorded`. */
+function provenance(id: string, targets: string[], recorded = '2020-01-01T00:00:00Z'): Res {
+  return {
+    resourceType: 'Provenance',
+    id,
+    target: targets.map((reference) => ({ reference })),
+    recorded,
+    agent: [{ who: { reference: 'Practitioner/prov-agent' } }],
+  };
+}
+
 /** A request both paths run. */
 interface Case {
   path: string;
@@ -98,6 +109,12 @@ for (const backend of backends()) {
           makeObservation('shared-outside', patients[50]!, { performer: [{ reference: `Patient/${b}` }] }),
           makePatient('gone'),
           makeObservation('of-gone', 'gone'),
+          // Provenance of a member, of a resource two members share, of non-members only, and untyped.
+          provenance('prov-patient', [`Patient/${a}`]),
+          provenance('prov-shared', ['Observation/shared-ab', 'Observation/shared-outside']),
+          provenance('prov-outside', ['Observation/shared-dc']),
+          provenance('prov-untyped', ['urn:uuid:7d9f6a3e-2b1c-4e5f-8a9b-0c1d2e3f4a5b']),
+          provenance('prov-old', [`Patient/${c}`], '1890-01-01T00:00:00Z'),
         ]);
         const midway = new Date((await store.tick()) + 1).toISOString();
         await new Promise((r) => setTimeout(r, 5));
@@ -106,6 +123,7 @@ for (const backend of backends()) {
           makeObservation('shared-ab', a, { status: 'amended', performer: [{ reference: `Patient/${b}` }] }),
         );
         await store.update(makePatient(c, { gender: 'unknown' }));
+        await store.update(provenance('prov-outside', ['Observation/shared-dc', `Observation/shared-ab`]));
         await store.delete('Patient', 'gone');
         const tenth = patients.filter((_, i) => i % 10 === 0);
         await store.ingest([
@@ -136,6 +154,14 @@ for (const backend of backends()) {
           ['filter', { path: `/Group/tenth/$export?_type=Observation,Patient&_typeFilter=${filter}` }],
           ['elements', { path: '/Group/tenth/$export?_type=Patient,Condition&_elements=subject,gender' }],
           [
+            'provenance',
+            {
+              path: `/Group/tenth/$export?_type=Patient,Observation,Provenance&_typeFilter=${encodeURIComponent(
+                'Provenance?recorded=ge1900-01-01',
+              )}&_elements=target,recorded`,
+            },
+          ],
+          [
             'list',
             {
               path: '/Patient/$export',
@@ -164,8 +190,10 @@ for (const backend of backends()) {
       });
 
       /** Run a case on the member path and compare with the type path; the member path's output. */
+      let memberKinds: string[] = [];
       const compare = async (name: string): Promise<Map<string, string[]>> => {
         const { kinds, manifest } = await run(members, cases.get(name)!);
+        memberKinds = kinds;
         const plain = viaTypes.get(name)!;
         assert.ok(kinds.includes('members') && !kinds.includes('resources'), `member path: ${kinds.join()}`);
         assert.ok(plain.kinds.includes('resources') && !plain.kinds.includes('members'), plain.kinds.join());
@@ -221,6 +249,15 @@ for (const backend of backends()) {
       test('_typeFilter and _elements on the member path', async () => {
         assert.ok((await compare('filter')).has('Observation'));
         assert.ok((await compare('elements')).has('Condition'));
+      });
+
+      test('Provenance read through the target index, with its _typeFilter and _elements', async () => {
+        const plain = viaTypes.get('provenance')!;
+        assert.ok(plain.kinds.includes('provenance'), 'the type path scans Provenance');
+        const got = await compare('provenance');
+        assert.ok(!memberKinds.includes('provenance'), `no Provenance scan: ${memberKinds.join()}`);
+        const ids = (got.get('Provenance') ?? []).map((l) => (JSON.parse(l) as Res).id).sort();
+        assert.deepEqual(ids, ['prov-outside', 'prov-patient', 'prov-shared'], 'prov-old is filtered out');
       });
 
       test('a members unit that checkpoints and resumes writes what an uninterrupted one writes', async (t) => {

@@ -44,6 +44,7 @@ const SPECS: UnitSpec[] = [
   { kind: 'plan' },
   { kind: 'resources', type: 'Patient', after: KEY, upTo: { lastUpdated: KEY.lastUpdated + 1, id: 'a' } },
   { kind: 'members', patients: ['p1', 'p2'], types: ['Patient', 'Observation'] },
+  { kind: 'members', patients: ['p3'], types: ['Observation', 'Provenance'], provenance: true },
   { kind: 'supporting', type: 'Practitioner' },
   { kind: 'blocks', patients: ['p1'], types: ['Patient'] },
   { kind: 'provenance', mode: 'latest', targetTypes: ['Observation'], after: KEY },
@@ -160,6 +161,11 @@ describe('job codec', () => {
       () => decodeUnitSpec('{"kind":"blocks","types":["Patient"]}'),
       /patients is not a list/,
       'patients',
+    );
+    assertCorrupt(
+      () => decodeUnitSpec('{"kind":"members","patients":["p1"],"types":[],"provenance":"yes"}'),
+      /provenance is not true or absent/,
+      'provenance',
     );
     assertCorrupt(
       () => decodeUnitSpec('{"kind":"members","patients":["p1",2],"types":[]}'),

@@ -48,7 +48,7 @@ const ids = (n: number, prefix = 'p') =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 
 describe('memberChunks', () => {
-  it('cuts a list into sorted, distinct chunks of 100 to 500 patients, at least two when it can', () => {
+  it('cuts a list into sorted, distinct chunks of 100 to 500 patients, an even number of even size when it can', () => {
     assert.deepEqual(memberChunks(['c', 'a', 'b', 'a']), [['a', 'b', 'c']]);
     assert.deepEqual(
       memberChunks(ids(250)).map((c) => c.length),
@@ -60,7 +60,15 @@ describe('memberChunks', () => {
     );
     assert.deepEqual(
       memberChunks(ids(1200)).map((c) => c.length),
-      [500, 500, 200],
+      [300, 300, 300, 300],
+    );
+    assert.deepEqual(
+      memberChunks(ids(1780)).map((c) => c.length),
+      [445, 445, 445, 445],
+    );
+    assert.deepEqual(
+      memberChunks(ids(2600)).map((c) => c.length),
+      [434, 434, 434, 434, 434, 430],
     );
     const chunks = memberChunks([...ids(300)].reverse());
     assert.deepEqual(chunks.flat(), ids(300));

@@ -42,6 +42,7 @@ const TABLES = [
   'compartment',
   'group_member',
   'group_search',
+  'provenance_target',
   'export_job',
   'export_client_turn',
   'auth_jti',

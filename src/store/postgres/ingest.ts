@@ -191,6 +191,7 @@ function bulkRows(batch: PreparedBatch): BulkRow[] {
       metaAt: c.metaAt,
     };
     if (c.group) row.group = c.group;
+    if (c.targets) row.targets = c.targets;
     rows.push(row);
   }
   return rows;

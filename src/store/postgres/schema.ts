@@ -1,9 +1,13 @@
+import type { PoolClient } from 'pg';
+import type { FhirResource } from '../../fhir/index.js';
 import type { PgDb } from './db.js';
+import { indexEntries } from '../prepared-row.js';
 
 // The tables of ../sqlite/schema.ts, in PostgreSQL. Each entry migrates from version = index to
 // index + 1. Append only; never edit a shipped one. Text columns that are compared or ordered use the
 // "C" collation, so keyset order is byte order on every database, as in SQLite.
-const MIGRATIONS: string[] = [
+// A function entry runs in the migration's transaction, for a step that needs more than SQL.
+const MIGRATIONS: (string | ((client: PoolClient) => Promise<void>))[] = [
   `
   -- The write clock: every write transaction takes the next instant here, holding the row lock to commit.
   CREATE TABLE clock (one boolean PRIMARY KEY DEFAULT true CHECK (one), last bigint NOT NULL);
@@ -160,6 +164,42 @@ const MIGRATIONS: string[] = [
   -- When a worker first took one of the job's units: until then the job is queued.
   ALTER TABLE export_job ADD COLUMN started_at bigint;
   `,
+  async (client) => {
+    // Provenance targets of current versions, keyed by target, so a Group export reads the Provenance
+    // of its members' resources through the compartment index instead of scanning every Provenance.
+    await client.query(`
+      CREATE TABLE provenance_target (
+        target_type text COLLATE "C" NOT NULL,
+        target_id text COLLATE "C" NOT NULL,
+        rid bigint NOT NULL,
+        PRIMARY KEY (target_type, target_id, rid)
+      );
+      CREATE INDEX provenance_target_rid ON provenance_target (rid);
+    `);
+    // The Provenance stored before this step: the same targets a write records (prepared-row.ts).
+    for (let after = 0; ;) {
+      const page = await client.query<{ rid: string; json: string }>(
+        "SELECT rid, json FROM resource WHERE type = 'Provenance' AND rid > $1 ORDER BY rid LIMIT 1000",
+        [after],
+      );
+      if (page.rows.length === 0) break;
+      const cols: [string[], string[], string[]] = [[], [], []];
+      for (const { rid, json } of page.rows) {
+        const targets = indexEntries(JSON.parse(json) as FhirResource).targets ?? [];
+        for (let i = 0; i < targets.length; i += 2) {
+          cols[0].push(targets[i]!);
+          cols[1].push(targets[i + 1]!);
+          cols[2].push(rid);
+        }
+      }
+      await client.query(
+        `INSERT INTO provenance_target (target_type, target_id, rid)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+        cols,
+      );
+      after = Number(page.rows[page.rows.length - 1]!.rid);
+    }
+  },
 ];
 
 // Any fixed number; with the schema's name it keys the advisory lock that serializes migrations, so
@@ -176,7 +216,9 @@ export async function migratePostgres(db: PgDb): Promise<void> {
     if (found.rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES (0)');
     // One transaction for all steps keeps the lock across them; DDL is transactional in PostgreSQL.
     while (version < MIGRATIONS.length) {
-      await client.query(MIGRATIONS[version] as string);
+      const step = MIGRATIONS[version]!;
+      if (typeof step === 'string') await client.query(step);
+      else await step(client);
       version += 1;
       await client.query('UPDATE schema_version SET version = $1', [version]);
     }

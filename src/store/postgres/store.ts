@@ -38,7 +38,8 @@ import type {
 } from '../types.js';
 
 const MAINTAIN_MIN_ROWS = 10_000;
-const MAINTAINED_TABLES = 'resource, compartment, resource_history, tombstone, group_member, group_search';
+const MAINTAINED_TABLES =
+  'resource, compartment, resource_history, tombstone, group_member, group_search, provenance_target';
 
 /** Options for opening the PostgreSQL store. */
 export interface PostgresStoreOptions {

@@ -16,7 +16,7 @@ interface Current extends CurrentVersion {
 
 /** A resource row to (re)index after it was written. */
 export interface Indexed {
-  row: IndexEntries & { id: string };
+  row: IndexEntries & { type: string; id: string };
   rid: number;
 }
 
@@ -93,6 +93,7 @@ export class PgWriter {
              SELECT type, id, version, last_updated, $3, json FROM d),
        t AS (INSERT INTO tombstone (type, id, version, deleted_at) SELECT type, id, version + 1, $3 FROM d),
        c AS (DELETE FROM compartment WHERE rid IN (SELECT rid FROM d)),
+       pt AS (DELETE FROM provenance_target WHERE $1 = 'Provenance' AND rid IN (SELECT rid FROM d)),
        m AS (DELETE FROM group_member WHERE $1 = 'Group' AND group_id = $2 AND EXISTS (SELECT 1 FROM d)),
        s AS (DELETE FROM group_search WHERE $1 = 'Group' AND group_id = $2 AND EXISTS (SELECT 1 FROM d))
        SELECT version + 1 AS version FROM d`,
@@ -113,6 +114,35 @@ export class PgWriter {
     if (rows.length > 0)
       await this.db.copyIn(this.c, 'compartment (patient_id, rid, param)', COMPARTMENT_COLUMNS, rows);
     for (const { row } of written) if (row.group) await this.indexGroup(row.id, row.group);
+    await this.indexTargets(
+      written.filter((w) => w.row.type === 'Provenance'),
+      replace,
+    );
+  }
+
+  /** The target index rows of Provenance just written (replacing those of their earlier versions). */
+  private async indexTargets(written: Indexed[], replace: boolean): Promise<void> {
+    if (written.length === 0) return;
+    if (replace) {
+      await this.c.query('DELETE FROM provenance_target WHERE rid = ANY($1::bigint[])', [
+        written.map((w) => w.rid),
+      ]);
+    }
+    const cols: [string[], string[], number[]] = [[], [], []];
+    for (const { row, rid } of written) {
+      const targets = row.targets ?? [];
+      for (let i = 0; i < targets.length; i += 2) {
+        cols[0].push(targets[i]!);
+        cols[1].push(targets[i + 1]!);
+        cols[2].push(rid);
+      }
+    }
+    if (cols[0].length === 0) return;
+    await this.c.query(
+      `INSERT INTO provenance_target (target_type, target_id, rid)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+      cols,
+    );
   }
 
   private async indexGroup(id: string, group: GroupIndex): Promise<void> {

@@ -1,7 +1,10 @@
 import type Database from 'better-sqlite3';
+import type { FhirResource } from '../../fhir/index.js';
+import { indexEntries } from '../prepared-row.js';
 
 // Each entry migrates from user_version = index to index + 1. Append only; never edit a shipped one.
-const MIGRATIONS: string[] = [
+// A function entry runs inside the step's transaction, for a step that needs more than SQL.
+const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   `
   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE resource (
@@ -142,6 +145,32 @@ const MIGRATIONS: string[] = [
   -- When a worker first took one of the job's units: until then the job is queued.
   ALTER TABLE export_job ADD COLUMN started_at INTEGER;
   `,
+  (db) => {
+    // Provenance targets of current versions, keyed by target, so a Group export reads the Provenance
+    // of its members' resources through the compartment index instead of scanning every Provenance.
+    db.exec(`
+      CREATE TABLE provenance_target (
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        rid INTEGER NOT NULL,
+        PRIMARY KEY (target_type, target_id, rid)
+      ) WITHOUT ROWID;
+      CREATE INDEX provenance_target_rid ON provenance_target (rid);
+    `);
+    // The Provenance stored before this step: the same targets a write records (prepared-row.ts).
+    const insert = db.prepare('INSERT INTO provenance_target (target_type, target_id, rid) VALUES (?, ?, ?)');
+    // In rid order, a page at a time: one pass over the table, and memory bounded by the page.
+    const page = db.prepare<[number], { rid: number; json: string }>(
+      "SELECT rid, json FROM resource WHERE rid > ? AND type = 'Provenance' ORDER BY rid LIMIT 1000",
+    );
+    for (let after = 0, rows = page.all(after); rows.length > 0; rows = page.all(after)) {
+      for (const { rid, json } of rows) {
+        const targets = indexEntries(JSON.parse(json) as FhirResource).targets ?? [];
+        for (let i = 0; i < targets.length; i += 2) insert.run(targets[i], targets[i + 1], rid);
+      }
+      after = rows[rows.length - 1]!.rid;
+    }
+  },
 ];
 
 /** Bring a database up to the current schema version, in one transaction per step. */
@@ -154,7 +183,9 @@ export function migrate(db: Database.Database): void {
       .transaction(() => {
         const version = db.pragma('user_version', { simple: true }) as number;
         if (version >= all.length) return false;
-        db.exec(all[version] as string);
+        const step = all[version]!;
+        if (typeof step === 'string') db.exec(step);
+        else step(db);
         db.pragma(`user_version = ${version + 1}`);
         return true;
       })
