@@ -46,6 +46,13 @@ export class NdjsonChunkFiller {
 
   /** Append one line given as text, encoded as UTF-8 straight into the chunk, and its newline. */
   addText(line: string): void {
+    const out = this.out;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: where the worst case fits, the line is
+    // encoded once, without first counting its bytes.
+    if (out !== undefined && this.used + 3 * line.length < out.length) {
+      this.used += out.write(line, this.used, 'utf8');
+      return this.endLine();
+    }
     const at = this.reserve(Buffer.byteLength(line, 'utf8'));
     this.out!.write(line, at, 'utf8');
     this.endLine();

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { NdjsonChunkFiller } from './ndjson-chunks.js';
+import { RowBatchFiller } from './row-batch.js';
 import { withCursor } from './scan-cursor.js';
 import { byKey, groupOwners, REFS_PER_QUERY } from './compartment-owners.js';
 import type { FhirResource } from '../fhir/index.js';
@@ -94,6 +95,8 @@ function scanParams(o: ScanOptions): Record<string, string | number> & { lu: num
 export class SqliteReader {
   /** NDJSON chunk buffers given back by consumers, for this connection's next chunks. */
   private readonly spareChunks: Buffer[] = [];
+  /** scanRows batch buffers given back by consumers, likewise. */
+  private readonly spareBatches: Buffer[] = [];
   private compartmentsManyStmt: Database.Statement<[string], [string, string, string]> | undefined;
   private compartmentsStmt: Database.Statement<[string, string], { patient_id: string }> | undefined;
 
@@ -166,15 +169,18 @@ export class SqliteReader {
   }
 
   /**
-   * `scan` as NDJSON bytes, in the same order: SQLite hands over each row's UTF-8 as is, with no JS
-   * string in between; only the key, the JSON and the history flag are read, as arrays (`raw`), so no
-   * object or type string is made per row.
+   * `scan` as NDJSON bytes, in the same order: each row's JSON is read as text (only the key, the JSON
+   * and the history flag, as arrays with `raw`) and encoded straight into a chunk buffer that the
+   * consumer hands back, so no buffer is made per row or per chunk.
    */
   *scanNdjson(options: ScanOptions): Generator<NdjsonChunk> {
     const filler = new NdjsonChunkFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareChunks);
-    // Each row costs its bytes and its newline, as in the chunk, so batches end where chunks fill.
-    for (const batch of this.rowBatches(options, filler.budget, 1)) {
-      for (const row of batch.rows) filler.add(row);
+    const full = (json: string): boolean => {
+      filler.addText(json);
+      return filler.bytes >= filler.budget;
+    };
+    // The cursor is not needed: the consumer writes whole scans.
+    for (const _cursor of this.keysetRows(options, full)) {
       const chunk = filler.take();
       if (chunk) yield chunk;
     }
@@ -182,29 +188,39 @@ export class SqliteReader {
 
   /**
    * `scan` as each row's UTF-8 bytes, in the same order and batches bounded the same way, with the
-   * key of the last row read as cursor: rows the caller rejects on their bytes are never decoded.
+   * key of the last row read as cursor: rows the caller rejects on their bytes are never parsed. The
+   * rows are views of one buffer per batch, reused once the consumer calls `release`.
    */
   *scanRows(options: ScanOptions): Generator<RawScanBatch> {
-    yield* this.rowBatches(options, options.batchBytes ?? DEFAULT_BATCH_BYTES, 0);
+    const filler = new RowBatchFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareBatches);
+    const full = (json: string): boolean => {
+      filler.add(json);
+      return filler.bytes >= filler.budget;
+    };
+    for (const cursor of this.keysetRows(options, full)) {
+      const batch = filler.take(cursor);
+      if (batch) yield batch;
+    }
   }
 
   /**
-   * The keyset loop under both byte scans: rows of at least `budget` bytes (each row counting its
-   * length plus `extraPerRow`) per batch, read in queries of ROWS_PER_QUERY rows.
+   * The keyset loop under both byte scans, in queries of ROWS_PER_QUERY rows: each row kept goes to
+   * `add` as text, which answers true when the batch is full; the cursor (the key of the last row read)
+   * is yielded after each batch. Text rather than a BLOB: the driver makes a buffer of its own for each
+   * BLOB, external memory that waits for a collection, while a string lives on the V8 heap, whose
+   * young generation is collected by bytes allocated (and reading text took a quarter less CPU).
    */
-  private *rowBatches(options: ScanOptions, budget: number, extraPerRow: number): Generator<RawScanBatch> {
+  private *keysetRows(options: ScanOptions, add: (json: string) => boolean): Generator<ScanKey> {
     const plan = this.plan(options);
     const patients = options.patients;
     const stmt = this.db
-      .prepare<Record<string, unknown>, [number, string, Buffer, number]>(
-        `${mergedSql(plan, 'r.last_updated, r.id, CAST(r.json AS BLOB)')} LIMIT ${ROWS_PER_QUERY}`,
+      .prepare<Record<string, unknown>, [number, string, string, number]>(
+        `${mergedSql(plan, 'r.last_updated, r.id, r.json')} LIMIT ${ROWS_PER_QUERY}`,
       )
       .raw(true);
     const params = scanParams(options);
     try {
       for (;;) {
-        const rows: Buffer[] = [];
-        let bytes = 0;
         let read = 0;
         let more = false;
         for (const row of stmt.iterate(params)) {
@@ -215,18 +231,16 @@ export class SqliteReader {
           if (
             row[3] &&
             patients &&
-            !inCompartment({ type: options.type, id: row[1], json: row[2].toString() }, patients)
+            !inCompartment({ type: options.type, id: row[1], json: row[2] }, patients)
           )
             continue;
-          rows.push(row[2]);
-          bytes += row[2].length + extraPerRow;
-          if (bytes >= budget) {
+          if (add(row[2])) {
             more = true;
             break;
           }
         }
         // Yielded after the iterator closed: better-sqlite3 allows no other statement while it is open.
-        if (rows.length > 0) yield { rows, cursor: { lastUpdated: params.lu, id: params.id } };
+        yield { lastUpdated: params.lu, id: params.id };
         if (!more && read < ROWS_PER_QUERY) return;
       }
     } finally {
