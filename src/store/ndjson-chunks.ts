@@ -1,6 +1,6 @@
 import type { NdjsonChunk } from './types.js';
 
-/** Spare buffers kept per pool: one being written, one being filled, and a little slack. */
+/** Spare buffers kept per pool: as many as a file writer has in flight (3), and the one being filled. */
 const MAX_SPARE = 4;
 
 /**
@@ -86,12 +86,16 @@ export class NdjsonChunkFiller {
   take(): NdjsonChunk | undefined {
     const full = this.out;
     if (full === undefined || this.count === 0) return undefined;
+    let released = false;
     const chunk: NdjsonChunk = {
       rows: this.count,
       bytes: full.subarray(0, this.used),
       release: () => {
-        // Only standard-size buffers come back; one grown for a huge row is left to the collector.
-        if (full.length === this.standard && this.spare.length < MAX_SPARE) this.spare.push(full);
+        // Only standard-size buffers come back, and once: a second call would hand back a buffer a
+        // later chunk may be using. One grown for a huge row is left to the collector.
+        if (full.length === this.standard && this.spare.length < MAX_SPARE && !released)
+          this.spare.push(full);
+        released = true;
       },
     };
     this.out = undefined;
