@@ -185,6 +185,10 @@ for (const backend of backends()) {
           assert.equal(await part.text(), text.slice(10, 20));
           const none = await fetch(url, { headers: { range: `bytes=${text.length + 5}-` } });
           assert.equal(none.status, 416);
+          const head = await fetch(url, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+          assert.equal(head.status, 200);
+          assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(text)));
+          assert.equal(await head.text(), '');
         });
 
         test('DELETE cancels with 202 and the status URL then answers 404 with an OperationOutcome', async () => {
