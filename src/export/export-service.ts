@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
-import type { FileStorage } from '../storage/index.js';
+import type { FileReadStream, FileStorage } from '../storage/index.js';
 import type { Caller, ReadAccess } from './authorize.js';
 import type { ExportConfig } from './config.js';
 import { assertMayReadFile } from './file-access.js';
@@ -60,7 +59,7 @@ export interface OpenedFile {
   /** The range picked: undefined for the whole file, null when unsatisfiable. */
   range: ByteRange | undefined | null;
   /** The file or its range; null when the range is unsatisfiable. */
-  stream: Readable | null;
+  stream: FileReadStream | null;
 }
 
 /** Dependencies of the export service. */

@@ -271,6 +271,8 @@ async function pumpRows(
     // A batch's output is at most about its rows' bytes: flushed first if that might not fit.
     if (filler.bytes + batchBytesOf(batch.rows) > filler.capacity) await flush();
     addRowLines(filler, batch.rows, rowOptions);
+    // The lines were copied or projected into the filler's chunk: the rows' buffer can be filled again.
+    batch.release?.();
     if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
     if (pause && (await pause())) {
       await flush();

@@ -1,18 +1,25 @@
-import { createReadStream, createWriteStream, fdatasync } from 'node:fs';
+import { createWriteStream, fdatasync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { StorageError } from '../fhir/index.js';
 import { checkName, checkPrefix } from './names.js';
-import type { FileInfo, FileStorage, FileWriter } from './types.js';
+import { PooledFileReader } from './pooled-file-reader.js';
+import type { FileInfo, FileReadStream, FileStorage, FileWriter } from './types.js';
 
 // Flush to disk in the background every this many bytes, so the disk writes while the export still
 // computes, and the sync on commit has only the tail left: a file is not written twice as long.
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Bytes per read of a download. */
 const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Writes in flight per file, whatever their size. Callers fill their chunks in buffers that come back
+ * once written (`released`), from pools of a few buffers: the stream's own limit, in bytes, let a
+ * projection's small chunks (a fifth of their buffers) pile up by the dozen, so each pool ran dry and
+ * every other chunk was a new buffer, freed only by a collection.
+ */
+const MAX_PENDING_WRITES = 3;
 
 class LocalFileWriter implements FileWriter {
   private readonly stream: WriteStream;
@@ -21,6 +28,9 @@ class LocalFileWriter implements FileWriter {
   private syncing: Promise<void> | undefined;
   private fd: number | undefined;
   private failure: Error | undefined;
+  /** Writes whose callback has not come yet, and the writer waiting for one to come. */
+  private pending = 0;
+  private onWritten: (() => void) | undefined;
 
   constructor(
     private readonly tempPath: string,
@@ -45,7 +55,14 @@ class LocalFileWriter implements FileWriter {
     const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     this.written += bytes;
     this.unsynced += bytes;
-    if (!this.stream.write(chunk, released)) await this.drained();
+    this.pending += 1;
+    const room = this.stream.write(chunk, () => {
+      this.pending -= 1;
+      released?.();
+      this.onWritten?.();
+    });
+    if (!room) await this.drained();
+    else if (this.pending >= MAX_PENDING_WRITES) await this.oneWritten();
     if (this.unsynced >= SYNC_EVERY_BYTES && this.syncing === undefined) this.syncBehind();
   }
 
@@ -60,6 +77,21 @@ class LocalFileWriter implements FileWriter {
         this.syncing = undefined;
         resolve();
       });
+    });
+  }
+
+  /** Wait until a write in flight completes, or the stream fails or closes. */
+  private oneWritten(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.onWritten = undefined;
+        this.stream.off('error', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.onWritten = done;
+      this.stream.on('error', done);
+      this.stream.on('close', done);
     });
   }
 
@@ -136,11 +168,11 @@ export class LocalDirStorage implements FileStorage {
     }
   }
 
-  read(jobId: string, name: string, range?: { start: number; end: number }): Readable {
+  read(jobId: string, name: string, range?: { start: number; end: number }): FileReadStream {
     const path = join(this.dir(jobId), checkName(name));
     // Each read allocates a buffer of this size, held until the socket has sent it and V8 collects
     // it; with several fast downloads 1 MiB reads added tens of MiB to the server's peak RSS.
-    return createReadStream(path, { ...range, highWaterMark: READ_CHUNK_BYTES });
+    return new PooledFileReader(path, range, READ_CHUNK_BYTES);
   }
 
   async removePrefix(jobId: string, prefix: string): Promise<void> {

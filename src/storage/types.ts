@@ -6,6 +6,14 @@ export interface FileInfo {
   bytes: number;
 }
 
+/**
+ * A finished file's bytes. Where it has `release`, a consumer that calls it once per chunk, when it
+ * holds no reference to the chunk any more, lets the chunk's buffer be read into again.
+ */
+export interface FileReadStream extends Readable {
+  release?(chunk: Buffer): void;
+}
+
 /** Where export files live: a local folder or an S3-compatible bucket (DESIGN.md). */
 export interface FileStorage {
   /** Open a file for writing; it becomes visible under `name` only after `commit`. */
@@ -13,7 +21,7 @@ export interface FileStorage {
   /** Size of a finished file, or undefined. */
   stat(jobId: string, name: string): Promise<FileInfo | undefined>;
   /** Stream a finished file, optionally a byte range [start, end] inclusive. */
-  read(jobId: string, name: string, range?: { start: number; end: number }): Readable;
+  read(jobId: string, name: string, range?: { start: number; end: number }): FileReadStream;
   /** Remove the files of a job whose names start with `prefix`. */
   removePrefix(jobId: string, prefix: string): Promise<void>;
   /** Remove every file of a job. */

@@ -1,6 +1,6 @@
 import type { NdjsonChunk } from './types.js';
 
-/** Spare buffers kept per pool: one being written, one being filled, and a little slack. */
+/** Spare buffers kept per pool: as many as a file writer has in flight (3), and the one being filled. */
 const MAX_SPARE = 4;
 
 /**
@@ -46,6 +46,13 @@ export class NdjsonChunkFiller {
 
   /** Append one line given as text, encoded as UTF-8 straight into the chunk, and its newline. */
   addText(line: string): void {
+    const out = this.out;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: where the worst case fits, the line is
+    // encoded once, without first counting its bytes.
+    if (out !== undefined && this.used + 3 * line.length < out.length) {
+      this.used += out.write(line, this.used, 'utf8');
+      return this.endLine();
+    }
     const at = this.reserve(Buffer.byteLength(line, 'utf8'));
     this.out!.write(line, at, 'utf8');
     this.endLine();
@@ -79,12 +86,16 @@ export class NdjsonChunkFiller {
   take(): NdjsonChunk | undefined {
     const full = this.out;
     if (full === undefined || this.count === 0) return undefined;
+    let released = false;
     const chunk: NdjsonChunk = {
       rows: this.count,
       bytes: full.subarray(0, this.used),
       release: () => {
-        // Only standard-size buffers come back; one grown for a huge row is left to the collector.
-        if (full.length === this.standard && this.spare.length < MAX_SPARE) this.spare.push(full);
+        // Only standard-size buffers come back, and once: a second call would hand back a buffer a
+        // later chunk may be using. One grown for a huge row is left to the collector.
+        if (full.length === this.standard && this.spare.length < MAX_SPARE && !released)
+          this.spare.push(full);
+        released = true;
       },
     };
     this.out = undefined;

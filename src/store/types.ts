@@ -127,6 +127,11 @@ export interface RawScanBatch {
   rows: Buffer[];
   /** The key of the last row read: a scan with `after` set to it reads exactly the rest. */
   cursor: ScanKey;
+  /**
+   * Hand the rows' memory back to the producer for the next batch, once nothing refers to any row any
+   * more (the rows may be views of one buffer); a consumer that never calls it leaves it to the collector.
+   */
+  release?: () => void;
 }
 
 /** A batch of a scan as each row's stored JSON text, with where the scan stands after it. */

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { loadPaths } from '../../src/store/index.js';
 import { countDataSet, dataSets } from '../helpers/fixtures.js';
@@ -185,6 +186,33 @@ for (const backend of backends()) {
           assert.equal(await part.text(), text.slice(10, 20));
           const none = await fetch(url, { headers: { range: `bytes=${text.length + 5}-` } });
           assert.equal(none.status, 416);
+          const head = await fetch(url, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+          assert.equal(head.status, 200);
+          assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(text)));
+          assert.equal(await head.text(), '');
+        });
+
+        test('a download dropped after its first chunk closes its file, and the next is whole', async () => {
+          const manifest = await runExport(`${srv.baseUrl}/$export`);
+          // The largest file: several reads of 256 KiB where the data set allows it.
+          const file = manifest.output.reduce((a, b) => ((b.count ?? 0) > (a.count ?? 0) ? b : a));
+          const { request } = await import('undici');
+          const whole = Buffer.from(
+            await (await fetch(file.url, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer(),
+          );
+          const openFiles = (): number => readdirSync('/proc/self/fd').length;
+          const before = openFiles();
+          for (const encoding of ['identity', 'gzip']) {
+            const res = await request(file.url, { headers: { 'accept-encoding': encoding } });
+            for await (const _ of res.body) break;
+          }
+          // The server sees the hang-ups a moment later.
+          for (let i = 0; i < 50 && openFiles() > before; i++) await new Promise((r) => setTimeout(r, 20));
+          assert.ok(openFiles() <= before, `${openFiles()} descriptors open, ${before} before`);
+          const again = Buffer.from(
+            await (await fetch(file.url, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer(),
+          );
+          assert.ok(again.equals(whole));
         });
 
         test('DELETE cancels with 202 and the status URL then answers 404 with an OperationOutcome', async () => {

@@ -19,4 +19,23 @@ describe('LocalDirStorage', () => {
     }
     assert.deepEqual(readdirSync(join(root, 'job1')), []);
   });
+
+  test('a file has at most 3 chunks in flight, however small, and releases every one', async (t) => {
+    const storage = new LocalDirStorage(tempDir(t));
+    const writer = await storage.createWriter('job1', '1.Patient.1.ndjson');
+    let released = 0;
+    let mostInFlight = 0;
+    // 64 KiB chunks: 16 fit under the stream's 1 MiB, so only the count stops the writer.
+    const chunks = 40;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let i = 0; i < chunks; i++) {
+      await writer.write(chunk, () => (released += 1));
+      mostInFlight = Math.max(mostInFlight, i + 1 - released);
+    }
+    const info = await writer.commit();
+    // The third write waits for one of the three to complete: a caller never holds more than 2 after a write.
+    assert.equal(mostInFlight, 2);
+    assert.equal(released, chunks);
+    assert.equal(info.bytes, chunks * chunk.length);
+  });
 });

@@ -56,6 +56,19 @@ describe('NdjsonChunkFiller', () => {
     assert.ok(chunk.bytes.buffer.byteLength >= 1024);
   });
 
+  test('a text line near the end of the buffer is counted before it is written, never cut', () => {
+    // 40 bytes of room: the line's 13 characters could take 39 bytes, so the fast path is skipped
+    // once the first line is in, and the exact count (23 bytes) still fits.
+    const filler = new NdjsonChunkFiller(32);
+    filler.addText('{"a":1}');
+    const line = '{"t":"ééééé✓"}';
+    filler.addText(line);
+    filler.addText('😀'.repeat(20));
+    const chunk = filler.take()!;
+    assert.equal(chunk.rows, 3);
+    assert.equal(chunk.bytes.toString(), `{"a":1}\n${line}\n${'😀'.repeat(20)}\n`);
+  });
+
   test('lines written as text or in place sit between rows, and survive the buffer growing', () => {
     const filler = new NdjsonChunkFiller(16);
     filler.add(row('{"a":1}'));
