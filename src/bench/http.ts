@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { parseRetryAfter } from '../client/index.js';
 
 /** One file of a manifest. */
-export interface ManifestFile {
+export interface ManifestEntry {
   type: string;
   url: string;
   count?: number;
@@ -15,8 +15,8 @@ export interface ManifestFile {
 /** The parts of a complete export manifest the bench reads. */
 export interface Manifest {
   transactionTime: string;
-  output: ManifestFile[];
-  error: ManifestFile[];
+  output: ManifestEntry[];
+  error: ManifestEntry[];
 }
 
 /** An accepted kick-off. */

@@ -37,12 +37,12 @@ export type { ExportState } from './state-file.js';
 export { DEFAULT_WAITS, backoff, parseRetryAfter, systemClock } from './waits.js';
 export type { Clock, WaitOptions } from './waits.js';
 export { ViewClient } from './view-client.js';
-export type { ViewRunRequest } from './view-client.js';
+export type { ViewRunCall } from './view-client.js';
 export { viewExportBody } from './view-export.js';
 export type {
   ExportedView,
   ViewExportRequest,
-  ViewExportResult,
+  ViewExportOutcome,
   ViewFile,
   ViewFormat,
 } from './view-export.js';

@@ -14,10 +14,10 @@ import {
   prepareOutDir,
   resultFiles,
 } from './view-export.js';
-import type { ViewExportRequest, ViewExportResult, ViewFormat } from './view-export.js';
+import type { ViewExportRequest, ViewExportOutcome, ViewFormat } from './view-export.js';
 
 /** A `$viewdefinition-run` request: one inline view, its rows in one format. */
-export interface ViewRunRequest {
+export interface ViewRunCall {
   view: unknown;
   format: ViewFormat;
   header?: boolean;
@@ -49,7 +49,7 @@ export class ViewClient {
    * @returns the bytes written
    * @throws BulkClientError with the server's OperationOutcome when it refuses the run
    */
-  async run(request: ViewRunRequest, out: string, signal?: AbortSignal): Promise<number> {
+  async run(request: ViewRunCall, out: string, signal?: AbortSignal): Promise<number> {
     const parameter: Record<string, unknown>[] = [
       { name: 'viewResource', resource: request.view },
       { name: '_format', valueCode: request.format },
@@ -102,7 +102,7 @@ export class ViewClient {
   async export(
     request: ViewExportRequest,
     options: { outDir: string; parallel?: number; signal?: AbortSignal },
-  ): Promise<ViewExportResult> {
+  ): Promise<ViewExportOutcome> {
     const { signal } = options;
     await prepareOutDir(options.outDir);
     const url = `${this.baseUrl}/$viewdefinition-export`;

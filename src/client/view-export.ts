@@ -45,7 +45,7 @@ export interface ViewFile {
 }
 
 /** What a view export produced. */
-export interface ViewExportResult {
+export interface ViewExportOutcome {
   exportId?: string;
   statusUrl: string;
   resultUrl: string;
