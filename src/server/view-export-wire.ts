@@ -1,4 +1,4 @@
-import type { ViewExportResult, ViewExportStatus } from '../export/index.js';
+import type { ViewExportInput, ViewExportResult, ViewExportStatus } from '../export/index.js';
 import { InvalidRequestError, NotSupportedError, formatInstant, parseInstant } from '../fhir/index.js';
 import { parseTableFormat } from '../tables/index.js';
 import type { TableFormat } from '../tables/index.js';
@@ -20,18 +20,11 @@ export interface ViewSource {
   reference?: string;
 }
 
-/** A `$viewdefinition-export` kick-off body, read. */
-export interface ViewExportKickoff {
-  views: ViewSource[];
-  format: TableFormat;
-  header: boolean;
-  /** Patient ids of `patient` references. */
-  patients: string[];
-  /** Group ids of `group` references. */
-  groups: string[];
-  since?: number;
-  clientTrackingId?: string;
-}
+/**
+ * A `$viewdefinition-export` kick-off body, read: the service's input with each view still as the
+ * caller named it (resolved by the route) and no request URL yet.
+ */
+export type ViewExportKickoff = Omit<ViewExportInput, 'views' | 'requestUrl'> & { views: ViewSource[] };
 
 interface Parameter {
   name?: unknown;
