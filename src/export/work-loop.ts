@@ -141,9 +141,10 @@ async function failJob(deps: WorkLoopDeps, owner: string, unit: UnitRecord, err:
     .error({ err }, 'export failed: its stored state does not decode');
   const reason = err instanceof CorruptJobError ? `: ${err.message}` : '';
   const message = `the export's stored state is corrupt (unit ${unit.seq}${reason}); start a new export`;
-  // Failed before the unit is closed, so closing the last unit cannot complete the job first.
+  // Failed before the unit is closed, so closing the last unit cannot complete the job first. It
+  // expires as a completed job would, so the reaper removes it and the files of its other units.
   if ((await store.jobs.getJob(unit.jobId))?.status === 'running') {
-    await store.jobs.setJobStatus(unit.jobId, 'failed', now, message);
+    await store.jobs.setJobStatus(unit.jobId, 'failed', now, message, now + deps.config.fileTtlMs);
   }
   await store.jobs.finishUnit(unit, owner, {
     status: 'failed',

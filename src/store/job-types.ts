@@ -117,8 +117,11 @@ export interface JobStore {
   addPlannedUnits(unit: { jobId: string; seq: number }, owner: string, units: NewUnit[]): Promise<boolean>;
   /** Give a leased unit back so it runs again (after a transient failure). */
   releaseUnit(unit: { jobId: string; seq: number }, owner: string): Promise<void>;
-  /** Change a job's status (cancel, fail). */
-  setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void>;
+  /**
+   * Change a job's status (cancel, fail).
+   * @param expiresAt - when given, the reaper removes the job and its files after it (a failed job)
+   */
+  setJobStatus(id: string, status: JobStatus, now: number, error?: string, expiresAt?: number): Promise<void>;
   /** Forget a job and its units. */
   deleteJob(id: string): Promise<void>;
   /** Jobs whose files expired before `now`, and cancelled jobs, for cleanup. */

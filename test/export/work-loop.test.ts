@@ -237,6 +237,8 @@ describe('workLoop', () => {
 
     const job = await e.store.jobs.getJob('job-8');
     assert.equal(job?.status, 'failed');
+    // It expires like a completed job, so the reaper removes it.
+    assert.equal(job?.expiresAt, e.clock.now() + e.config.fileTtlMs);
     assert.equal(
       job?.error,
       "the export's stored state is corrupt (unit 0: the stored unit spec is not JSON); start a new export",

@@ -158,6 +158,19 @@ export function jobContract(backend: Backend, open: Open): void {
       assert.deepEqual(await store.jobs.jobsToReap(T0), ['j']);
     });
 
+    test('a failed job given an expiry is reaped after it, and keeps its expiry when failed again', async (t) => {
+      const store = await open(t);
+      await store.jobs.createJob(job('f'), units(0));
+      await store.jobs.setJobStatus('f', 'failed', T0 + 10, 'corrupt', T0 + 10 + TTL);
+      const failed = await store.jobs.getJob('f');
+      assert.equal(failed?.status, 'failed');
+      assert.equal(failed?.expiresAt, T0 + 10 + TTL);
+      assert.deepEqual(await store.jobs.jobsToReap(T0 + TTL), []);
+      assert.deepEqual(await store.jobs.jobsToReap(T0 + 11 + TTL), ['f']);
+      await store.jobs.setJobStatus('f', 'failed', T0 + 20, 'again');
+      assert.equal((await store.jobs.getJob('f'))?.expiresAt, T0 + 10 + TTL);
+    });
+
     test('an expired lease is taken over, and the first owner can no longer finish the unit', async (t) => {
       const store = await open(t);
       await store.jobs.createJob(job('j'), units(0));

@@ -254,10 +254,17 @@ export class PgJobStore implements JobStore {
     );
   }
 
-  async setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void> {
+  async setJobStatus(
+    id: string,
+    status: JobStatus,
+    now: number,
+    error?: string,
+    expiresAt?: number,
+  ): Promise<void> {
     await this.db.query(
-      'UPDATE export_job SET status = $1, completed_at = coalesce(completed_at, $2), error = $3 WHERE id = $4',
-      [status, now, error ?? null, id],
+      `UPDATE export_job SET status = $1, completed_at = coalesce(completed_at, $2), error = $3,
+         expires_at = coalesce($5, expires_at) WHERE id = $4`,
+      [status, now, error ?? null, id, expiresAt ?? null],
     );
   }
 

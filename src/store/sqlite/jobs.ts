@@ -261,12 +261,19 @@ export class SqliteJobStore implements JobStore {
       .run(unit.jobId, unit.seq, owner);
   }
 
-  async setJobStatus(id: string, status: JobStatus, now: number, error?: string): Promise<void> {
+  async setJobStatus(
+    id: string,
+    status: JobStatus,
+    now: number,
+    error?: string,
+    expiresAt?: number,
+  ): Promise<void> {
     this.db
       .prepare(
-        'UPDATE export_job SET status = ?, completed_at = coalesce(completed_at, ?), error = ? WHERE id = ?',
+        `UPDATE export_job SET status = ?, completed_at = coalesce(completed_at, ?), error = ?,
+           expires_at = coalesce(?, expires_at) WHERE id = ?`,
       )
-      .run(status, now, error ?? null, id);
+      .run(status, now, error ?? null, expiresAt ?? null, id);
   }
 
   async deleteJob(id: string): Promise<void> {
