@@ -179,7 +179,7 @@ export function projectElementsRawInto(
   let typeEnd = -1;
   let hasMeta = false;
   plan.reset();
-  for (let i = 1; ; ) {
+  for (let i = 1; ;) {
     if (bytes[i] !== QUOTE) return undefined;
     const afterKey = keyEnd(bytes, i);
     if (afterKey < 0 || bytes[afterKey] !== COLON) return undefined;

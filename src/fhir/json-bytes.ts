@@ -50,10 +50,12 @@ for (const c of [0x20, 0x09, 0x0a, 0x0d]) STRICT_CLASS[c] = SPACE;
 /** End (exclusive) of the string whose opening quote is at `at`; -1 when unterminated. */
 export function stringEnd(b: Uint8Array, at: number): number {
   const n = b.length;
+  // Quotes only, one compare a byte: a quote ends the string unless an odd run of backslashes escapes it.
   for (let i = at + 1; i < n; i++) {
-    const c = b[i];
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
+    if (b[i] !== QUOTE) continue;
+    let slashes = 0;
+    while (b[i - 1 - slashes] === BACKSLASH) slashes++;
+    if ((slashes & 1) === 0) return i + 1;
   }
   return -1;
 }
@@ -138,12 +140,8 @@ function skippedEnd(b: Uint8Array, at: number): number {
     const kind = SKIP_CLASS[b[i]!];
     if (kind === OTHER) continue;
     if (kind === STRING) {
-      // The string's own loop: bytes in it are text, brackets included.
-      for (i++; i < n; i++) {
-        const c = b[i];
-        if (c === QUOTE) break;
-        if (c === BACKSLASH) i++;
-      }
+      i = stringEnd(b, i) - 1;
+      if (i < 0) return -1;
     } else if (kind === OPEN) {
       depth++;
     } else if (--depth === 0) {
@@ -157,7 +155,7 @@ function skippedEnd(b: Uint8Array, at: number): number {
 function strictCompositeEnd(b: Uint8Array, at: number): number {
   const n = b.length;
   let depth = 1;
-  for (let i = at + 1; i < n; ) {
+  for (let i = at + 1; i < n;) {
     const kind = STRICT_CLASS[b[i]!];
     if (kind === OTHER) {
       i++;
@@ -188,6 +186,7 @@ function strictCompositeEnd(b: Uint8Array, at: number): number {
 export function valueEnd(b: Uint8Array, at: number, strict: boolean): number {
   const first = b[at];
   if (first === QUOTE) return strict ? strictStringEnd(b, at) : stringEnd(b, at);
-  if (first === OPEN_OBJECT || first === OPEN_ARRAY) return strict ? strictCompositeEnd(b, at) : skippedEnd(b, at);
+  if (first === OPEN_OBJECT || first === OPEN_ARRAY)
+    return strict ? strictCompositeEnd(b, at) : skippedEnd(b, at);
   return scalarEnd(b, at, strict);
 }
