@@ -1,166 +1,100 @@
 import { elementsKeepSet, subsettedMeta } from './elements.js';
 import type { ElementsSpec } from './elements.js';
+import { BACKSLASH, CLOSE_OBJECT, COLON, COMMA, OPEN_OBJECT, QUOTE, valueEnd } from './json-bytes.js';
 import type { FhirResource } from './resource.js';
 import { ProjectionPlan } from './projection-plan.js';
 import type { ProjectionSink } from './projection-plan.js';
 
 export type { ProjectionSink } from './projection-plan.js';
 
-// `_elements` on a resource's stored JSON bytes: the root members it keeps are copied as byte slices,
-// the others skipped unparsed; only `meta` is parsed, to add the SUBSETTED tag. The result is byte for
-// byte what JSON.stringify(projectElements(JSON.parse(text))) gives. Where the copy could differ (JSON
-// that JSON.stringify would write otherwise: whitespace, `\u` or `\/` escapes, numbers such as `1.50`,
-// duplicate or integer-like keys), it declines and the caller takes the parsed path.
+// `_elements` on a resource's stored JSON bytes, in one pass over them: the root members it keeps are
+// copied as byte slices, the others skipped unparsed; only a `meta` other than the store's is parsed, to
+// add the SUBSETTED tag. The result is byte for byte what JSON.stringify(projectElements(JSON.parse(text)))
+// gives. Where the copy could differ (JSON that JSON.stringify would write otherwise in what is copied:
+// whitespace, `\u` or `\/` escapes, numbers such as `1.50`; escaped, duplicate or integer-like keys), it
+// declines and the caller takes the parsed path.
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const MINUS = 0x2d;
+const UNDERSCORE = 0x5f;
 const ZERO = 0x30;
 const NINE = 0x39;
-const ESCAPE_U = Buffer.from('\\u');
-const ESCAPE_SLASH = Buffer.from('\\/');
-/**
- * Everything up to and including the next bracket, strings taken whole (a bracket in a string is
- * text). Written so that each character can match one way only: no match backtracks more than linearly.
- */
-const SKIP_RE = /[^"[\]{}]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"[\]{}]*)*[[\]{}]/y;
-/**
- * A whole string (one native match) or a bracket, numbers and whitespace: what a copied value is
- * checked on, as JSON.stringify may write numbers and whitespace otherwise.
- */
-const STRICT_RE = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{}\-0-9 \t\n\r]/g;
-const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const RESOURCE_TYPE = Buffer.from('resourceType');
+const META = Buffer.from('meta');
+const ID = Buffer.from('id');
+const PROTO = Buffer.from('__proto__');
+/** The meta the store writes (no tags yet): `{"versionId":"…","lastUpdated":"…"}`. */
+const STORED_META_HEAD = Buffer.from('{"versionId":"');
+const STORED_META_MIDDLE = Buffer.from('","lastUpdated":"');
 const ASCII_RE = /^[\x20-\x7e]*$/;
-/** The meta the store writes (no tags yet): the SUBSETTED tag goes last, as the spread in subsettedMeta puts it. */
-const STORED_META_RE = /^\{"versionId":"[^"\\]*","lastUpdated":"[^"\\]*"\}$/;
+/** The SUBSETTED tag goes last, as the spread in subsettedMeta puts it. */
 const SUBSETTED_TAG = `,${JSON.stringify(subsettedMeta({})).slice(1)}`;
-/** Keys JSON.parse and Object.entries would treat specially: array indexes go first, `__proto__`. */
-const SPECIAL_KEY_RE = /^(?:0|[1-9]\d*|__proto__)$/;
-/** Digits JSON.stringify writes as they are read (below 2^53, so exact). */
-const SAFE_INTEGER_DIGITS = 15;
 
-/** End (exclusive) of the string whose opening quote is at `at`; -1 when unterminated. */
-function stringEnd(s: string, at: number): number {
-  for (let i = s.indexOf('"', at + 1); i > 0; i = s.indexOf('"', i + 1)) {
-    let slashes = 0;
-    while (s.charCodeAt(i - 1 - slashes) === BACKSLASH) slashes++;
-    if ((slashes & 1) === 0) return i + 1;
-  }
-  return -1;
+/** Whether b[start, start + name.length) is `name`. */
+function bytesAre(b: Uint8Array, start: number, name: Uint8Array): boolean {
+  const length = name.length;
+  for (let j = 0; j < length; j++) if (b[start + j] !== name[j]) return false;
+  return true;
 }
 
-/** True when JSON.stringify writes the number s[start, end) exactly as it stands. */
-function canonicalNumber(s: string, start: number, end: number): boolean {
-  const digits = s.charCodeAt(start) === MINUS ? start + 1 : start;
-  if (
-    end - digits <= SAFE_INTEGER_DIGITS &&
-    !(digits > start && end - digits === 1 && s.charCodeAt(digits) === ZERO)
-  ) {
-    let plain = true;
-    for (let i = digits; plain && i < end; i++) {
-      const c = s.charCodeAt(i);
-      plain = c >= ZERO && c <= NINE;
-    }
-    if (plain) return true;
+/** Kept names as bytes, by length: a key is compared only with the names of its length. */
+type NameTable = Uint8Array[][];
+const NAME_TABLES = new WeakMap<ReadonlySet<string>, NameTable>();
+let lastKeep: ReadonlySet<string> | undefined;
+let lastTable: NameTable = [];
+
+/** The name table of a keep set; consecutive rows are of one type and spec, so the last one is it. */
+function nameTable(keep: ReadonlySet<string>): NameTable {
+  if (keep === lastKeep) return lastTable;
+  let table = NAME_TABLES.get(keep);
+  if (table === undefined) {
+    table = [];
+    for (const name of keep) (table[Buffer.byteLength(name)] ??= []).push(Buffer.from(name));
+    NAME_TABLES.set(keep, table);
   }
-  const text = s.slice(start, end);
-  return String(Number(text)) === text;
+  lastKeep = keep;
+  lastTable = table;
+  return table;
 }
 
-/** End of the number or literal at `at`; -1 for whitespace, or a number `strict` finds not canonical. */
-function scalarEnd(s: string, at: number, strict: boolean): number {
-  const c = s.charCodeAt(at);
-  if (c === MINUS || (c >= ZERO && c <= NINE)) {
-    NUMBER_RE.lastIndex = at;
-    if (!NUMBER_RE.test(s)) return -1;
-    const end = NUMBER_RE.lastIndex;
-    return strict && !canonicalNumber(s, at, end) ? -1 : end;
-  }
-  if (c === 0x74 || c === 0x6e) return at + 4; // true, null
-  if (c === 0x66) return at + 5; // false
-  return -1;
-}
-
-/**
- * End (exclusive) of the JSON value starting at `at`. `strict` also checks that the value is written as
- * JSON.stringify would write it, and answers -1 when not. Strings are not checked: stored rows were
- * parsed when loaded, so they hold no raw control character, and `\u` and `\/` were ruled out before.
- */
-function valueEnd(s: string, at: number, strict: boolean): number {
-  const first = s.charCodeAt(at);
-  if (first === QUOTE) return stringEnd(s, at);
-  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return scalarEnd(s, at, strict);
-  if (!strict) return skippedEnd(s, at);
-  const re = STRICT_RE;
-  re.lastIndex = at + 1;
-  let depth = 1;
-  // test() rather than exec(): no match array per match. A match ending in a quote was a string.
-  while (re.test(s)) {
-    const i = re.lastIndex - 1;
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) {
-      continue;
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      depth++;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      if (--depth === 0) return i + 1;
-    } else {
-      const end = scalarEnd(s, i, true);
-      if (end < 0) return -1;
-      re.lastIndex = end;
-    }
-  }
-  return -1;
-}
-
-/** End (exclusive) of the object or array at `at`, read only as far as its brackets; -1 when unreadable. */
-function skippedEnd(s: string, at: number): number {
-  let depth = 1;
-  SKIP_RE.lastIndex = at + 1;
-  try {
-    // One match runs over every string and scalar up to the next bracket.
-    while (SKIP_RE.test(s)) {
-      const c = s.charCodeAt(SKIP_RE.lastIndex - 1);
-      if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
-      else if (--depth === 0) return SKIP_RE.lastIndex;
-    }
-  } catch {
-    // Millions of strings between two brackets overflow the matcher's stack: the parsed path reads them.
-  }
-  return -1;
-}
-
-/** Keys read so far in the row being projected, as [start, length] pairs of its text. */
-let keySpans = new Int32Array(2 * 32);
-let keyCount = 0;
-
-/** Whether the key s[start, start + length) holds a backslash (an escape JSON.parse would read). */
-function hasBackslash(s: string, start: number, length: number): boolean {
-  for (let i = start; i < start + length; i++) if (s.charCodeAt(i) === BACKSLASH) return true;
+/** Whether b[start, start + length) is one of the table's names. */
+function isKept(table: NameTable, b: Uint8Array, start: number, length: number): boolean {
+  const names = table[length];
+  if (names === undefined) return false;
+  for (const name of names) if (bytesAre(b, start, name)) return true;
   return false;
 }
 
-/** Whether JSON.parse and Object.entries would treat the key specially (SPECIAL_KEY_RE). */
-function specialKey(s: string, start: number, length: number): boolean {
-  const c = s.charCodeAt(start);
-  // Only keys starting with a digit or `_` can match; the others are most keys, and make no string.
-  if (!(c >= ZERO && c <= NINE) && !(c === 0x5f && length === 9)) return false;
-  return SPECIAL_KEY_RE.test(s.slice(start, start + length));
+/** End (exclusive) of a key at `at`; -1 when unterminated or escaped (JSON.parse would unescape it). */
+function keyEnd(b: Uint8Array, at: number): number {
+  const n = b.length;
+  for (let i = at + 1; i < n; i++) {
+    const c = b[i];
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH) return -1;
+  }
+  return -1;
 }
 
+/** Whether JSON.parse and Object.entries would treat the key specially: array indexes go first, `__proto__`. */
+function specialKey(b: Uint8Array, start: number, length: number): boolean {
+  const c = b[start]!;
+  if (c === UNDERSCORE) return length === PROTO.length && bytesAre(b, start, PROTO);
+  if (c < ZERO || c > NINE) return false;
+  if (c === ZERO) return length === 1;
+  for (let i = start + 1; i < start + length; i++) if (b[i]! < ZERO || b[i]! > NINE) return false;
+  return true;
+}
+
+/** Keys read so far in the row being projected, as [start, length] pairs of its bytes. */
+let keySpans = new Int32Array(2 * 32);
+let keyCount = 0;
+
 /** Whether the row had this key before (JSON.parse keeps the last), and notes it if not. */
-function repeatedKey(s: string, start: number, length: number): boolean {
+function repeatedKey(b: Uint8Array, start: number, length: number): boolean {
   for (let k = 0; k < keyCount; k += 2) {
     if (keySpans[k + 1] !== length) continue;
     const other = keySpans[k]!;
     let same = true;
-    for (let j = 0; same && j < length; j++) same = s.charCodeAt(start + j) === s.charCodeAt(other + j);
+    for (let j = 0; same && j < length; j++) same = b[start + j] === b[other + j];
     if (same) return true;
   }
   if (keyCount + 2 > keySpans.length) {
@@ -174,25 +108,15 @@ function repeatedKey(s: string, start: number, length: number): boolean {
   return false;
 }
 
-/** Above this many names, a kept name is looked up in the set, on a string of the key. */
-const MAX_SCANNED_NAMES = 16;
-let lastKeep: ReadonlySet<string> | undefined;
-let lastNames: string[] | undefined;
-
-/** The keep set as a list to compare keys with in place; undefined when it is too long for that. */
-function keptNames(keep: ReadonlySet<string>): string[] | undefined {
-  // Consecutive rows are of one type and spec, so the last list is almost always the one.
-  if (keep !== lastKeep) {
-    lastKeep = keep;
-    lastNames = keep.size <= MAX_SCANNED_NAMES ? [...keep] : undefined;
-  }
-  return lastNames;
-}
-
-/** Whether s[start, start + length) is one of `names`. */
-function hasName(names: readonly string[], s: string, start: number, length: number): boolean {
-  for (const name of names) if (name.length === length && s.startsWith(name, start)) return true;
-  return false;
+/** Whether the object b[start, end) is the meta the store writes, with no quote or escape in its values. */
+function storedMeta(b: Uint8Array, start: number, end: number): boolean {
+  if (!bytesAre(b, start, STORED_META_HEAD)) return false;
+  let i = start + STORED_META_HEAD.length;
+  while (i < end && b[i] !== QUOTE && b[i] !== BACKSLASH) i++;
+  if (!bytesAre(b, i, STORED_META_MIDDLE)) return false;
+  i += STORED_META_MIDDLE.length;
+  while (i < end && b[i] !== QUOTE && b[i] !== BACKSLASH) i++;
+  return i === end - 2 && b[i] === QUOTE && b[i + 1] === CLOSE_OBJECT;
 }
 
 const NO_META = metaText(undefined);
@@ -204,6 +128,30 @@ const plan = new ProjectionPlan(SUBSETTED_TAG);
 function metaText(meta: FhirResource['meta']): string {
   const json = JSON.stringify(subsettedMeta(meta));
   return ASCII_RE.test(json) ? json : Buffer.from(json, 'utf8').toString('latin1');
+}
+
+/** Plans the row's `meta`, the object at bytes[start, end). */
+function planMeta(bytes: Buffer, start: number, end: number): void {
+  if (storedMeta(bytes, start, end)) {
+    plan.storedMeta(start, end);
+  } else {
+    const meta = JSON.parse(bytes.toString('utf8', start, end)) as FhirResource['meta'];
+    plan.metaText(metaText(meta));
+  }
+}
+
+/** Whether the key bytes[start, start + length) is copied: `id`, the kept names and their `_` extensions. */
+function copiedKey(table: NameTable, bytes: Buffer, start: number, length: number): boolean {
+  const nameStart = bytes[start] === UNDERSCORE ? start + 1 : start;
+  const nameLength = length - (nameStart - start);
+  return (nameLength === 2 && bytesAre(bytes, nameStart, ID)) || isKept(table, bytes, nameStart, nameLength);
+}
+
+/** Whether bytes[start, end) is the JSON string of `type` (an ASCII name). */
+function typeIs(bytes: Buffer, start: number, end: number, type: string): boolean {
+  if (end - start !== type.length + 2 || bytes[start] !== QUOTE) return false;
+  for (let j = 0; j < type.length; j++) if (bytes[start + 1 + j] !== type.charCodeAt(j)) return false;
+  return true;
 }
 
 /**
@@ -224,67 +172,45 @@ export function projectElementsRawInto(
 ): true | null | undefined {
   const keep = elementsKeepSet(type, spec);
   if (keep === null) return null;
-  const backslashes = bytes.includes(BACKSLASH);
-  if (backslashes && (bytes.includes(ESCAPE_U) || bytes.includes(ESCAPE_SLASH))) return undefined;
-  // latin1: one character per byte, so offsets are byte offsets and slices re-encode to the same bytes.
-  const s = bytes.toString('latin1');
-  if (s.charCodeAt(0) !== OPEN_OBJECT || s.charCodeAt(1) !== QUOTE) return undefined;
-  const names = keptNames(keep);
+  if (bytes[0] !== OPEN_OBJECT || bytes[1] !== QUOTE) return undefined;
+  const table = nameTable(keep);
   keyCount = 0;
   let typeStart = -1;
   let typeEnd = -1;
   let hasMeta = false;
   plan.reset();
   for (let i = 1; ;) {
-    if (s.charCodeAt(i) !== QUOTE) return undefined;
-    const keyEnd = stringEnd(s, i);
-    if (keyEnd < 0 || s.charCodeAt(keyEnd) !== COLON) return undefined;
-    // The key is s[i + 1, keyEnd - 1), read in place: no string per key (most rows have a dozen).
+    if (bytes[i] !== QUOTE) return undefined;
+    const afterKey = keyEnd(bytes, i);
+    if (afterKey < 0 || bytes[afterKey] !== COLON) return undefined;
+    // The key is bytes[i + 1, afterKey - 1), read in place: no string per key (most rows have a dozen).
     const start = i + 1;
-    const length = keyEnd - 1 - start;
-    if (backslashes && hasBackslash(s, start, length)) return undefined;
-    if (specialKey(s, start, length) || repeatedKey(s, start, length)) return undefined;
-    const isType = length === 12 && s.startsWith('resourceType', start);
-    const isMeta = length === 4 && s.startsWith('meta', start);
-    const nameStart = s.charCodeAt(start) === 0x5f ? start + 1 : start;
-    const nameLength = length - (nameStart - start);
-    const copied =
-      isType ||
-      (!isMeta &&
-        ((nameLength === 2 && s.startsWith('id', nameStart)) ||
-          (names === undefined
-            ? keep.has(s.slice(nameStart, nameStart + nameLength))
-            : hasName(names, s, nameStart, nameLength))));
-    const end = valueEnd(s, keyEnd + 1, copied);
+    const length = afterKey - 1 - start;
+    if (specialKey(bytes, start, length) || repeatedKey(bytes, start, length)) return undefined;
+    const isType = length === RESOURCE_TYPE.length && bytesAre(bytes, start, RESOURCE_TYPE);
+    const isMeta = length === META.length && bytesAre(bytes, start, META);
+    const copied = isType || (!isMeta && copiedKey(table, bytes, start, length));
+    const end = valueEnd(bytes, afterKey + 1, copied);
     if (end < 0) return undefined;
     if (isType) {
-      typeStart = keyEnd + 1;
+      typeStart = afterKey + 1;
       typeEnd = end;
     } else if (isMeta) {
       hasMeta = true;
-      if (STORED_META_RE.test(s.slice(keyEnd + 1, end))) {
-        plan.storedMeta(keyEnd + 1, end);
-      } else {
-        const meta = JSON.parse(bytes.toString('utf8', keyEnd + 1, end)) as FhirResource['meta'];
-        plan.metaText(metaText(meta));
-      }
+      planMeta(bytes, afterKey + 1, end);
     } else if (copied) {
       plan.copy(i, end);
     }
-    const next = s.charCodeAt(end);
+    const next = bytes[end];
     if (next === CLOSE_OBJECT) {
-      if (end + 1 !== s.length) return undefined;
+      if (end + 1 !== bytes.length) return undefined;
       break;
     }
     if (next !== COMMA) return undefined;
     i = end + 1;
   }
   // resourceType goes first, wherever the stored JSON has it; the keep set was the one of `type`.
-  const named =
-    typeEnd - typeStart === type.length + 2 &&
-    s.charCodeAt(typeStart) === QUOTE &&
-    s.startsWith(type, typeStart + 1);
-  if (!named) return undefined;
+  if (!typeIs(bytes, typeStart, typeEnd, type)) return undefined;
   if (!hasMeta) plan.metaText(NO_META);
   plan.write(bytes, typeStart, typeEnd, sink);
   return true;
