@@ -27,6 +27,8 @@ const log = data.forwardLogs
 // Units read sequentially, so a small page cache costs no speed; the OS page cache does the rest.
 const store = await openStore(data.db, { pageCacheMiB: 2 });
 const storage = await createStorage(data.storage);
+// The server listens only after this: work it took on while threads boot would share the cores with them.
+parentPort?.postMessage('ready');
 const stop = new AbortController();
 let wake: (() => void) | undefined;
 

@@ -108,6 +108,9 @@ export function registerServe(program: Command): void {
       if (!isPostgresUrl(config.db)) mkdirSync(dirname(config.db), { recursive: true });
       if (opts.demo && !existsSync(config.db)) await createDemoData(config.db, log);
       const runtime = await createRuntime(config, log, { logLine: writeLine });
+      // Booting threads take 100-200 ms of CPU each: a first request served meanwhile (measured: a
+      // kick-off) waits for a core behind them, so listen once they are up.
+      await runtime.pool.ready();
       await listen(runtime, config.host, config.port);
       const workers =
         config.export.workers === 0 ? 'no export workers' : `${config.export.workers} export workers`;
