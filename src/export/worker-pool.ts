@@ -22,6 +22,14 @@ export interface WorkerPoolOptions {
 }
 
 const YOUNG_GENERATION_MB = 4;
+/**
+ * Not a budget for live data (a unit holds a few MiB): V8 lets the old generation grow to a multiple
+ * of what survived the last full collection, 4x when the heap may reach 2 GiB or more (the default on a
+ * machine with this much memory), 1.6x at 1 GiB. Measured on the 1M Patient export: each thread's old
+ * generation peaked at 33-40 MiB by default and at about 20 MiB at 1024, 512, 256 or 128. 1 GiB leaves
+ * room for a resource of hundreds of MB (a thread past the cap dies and its unit is retried).
+ */
+export const OLD_GENERATION_MB = 1024;
 
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
@@ -54,7 +62,10 @@ export class WorkerPool {
       // Measured on the 1M bench: at 8 MB a PostgreSQL export ran a full collection every 100 ms per
       // thread (V8 starts marking while the old generation's headroom is under the young
       // generation's size); 4 MB halves that, and 2 MB lets parsed batches (_elements) be promoted.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: OLD_GENERATION_MB,
+      },
     });
     const booted: Promise<void> = new Promise<void>((resolve) => {
       worker.on('message', (msg: unknown) => {

@@ -13,6 +13,7 @@ import { DEFAULT_DB, DEFAULT_PORT } from '../defaults.js';
 import { createServerLog } from '../logger.js';
 import { createRuntime } from '../runtime.js';
 import type { Runtime } from '../runtime.js';
+import { holdYoungGeneration } from '../young-generation.js';
 import { checkDemoHost, printAuthStatus } from './serve-auth.js';
 
 const DEMO_DB = '.fhirhose/demo.db';
@@ -93,6 +94,7 @@ export function registerServe(program: Command): void {
       'pretty (readable lines) or json (one object per line); default pretty on a terminal, else json (env FHIRHOSE_LOG_FORMAT)',
     )
     .action(async (opts: ServeOptions) => {
+      holdYoungGeneration();
       const flags: ServeFlags = { ...opts };
       // The demo creates its data in a file of its own; it never reads FHIRHOSE_DB.
       if (opts.demo && opts.db !== undefined && isPostgresUrl(opts.db)) {
