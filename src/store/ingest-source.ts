@@ -59,11 +59,22 @@ export interface PreparedEventsOptions extends IngestWorkerData {
 }
 
 /**
+ * The NDJSON bytes to read per chunk for batches bounded at `batchBytes` of stored JSON. A chunk's
+ * stored JSON is its lines plus about 90 bytes of meta each: at three quarters of the bound, a chunk
+ * of ordinary resources makes one batch and one JSON buffer, rather than a full batch and a nearly
+ * empty one whose buffer is as large (with chunks as large as the bound, every chunk but a file's
+ * last went past it, since stored JSON is longer than its line).
+ */
+export function chunkBytesFor(batchBytes: number): number {
+  return Math.max(1, Math.floor((batchBytes * 3) / 4));
+}
+
+/**
  * Prepare NDJSON files on worker threads and yield the batches in file and line order. This thread
  * only reads bytes and cuts them at line ends; the workers parse. Reading runs ahead across file
- * ends, so the workers never wait for the writer to finish a file. At most one chunk per worker is
- * out at a time, which bounds memory however large the input, and a batch's buffers go back to its
- * worker once the consumer asks for the next event. Stopping the iteration early stops the workers.
+ * ends, so the workers never wait for the writer to finish a file. At most one chunk per worker, and
+ * one more, is out at a time, which bounds memory however large the input, and a batch's buffers go
+ * back to its worker once the consumer asks for the next event. Stopping the iteration early stops the workers.
  * @throws Error when a worker thread fails
  */
 export async function* preparedEvents(options: PreparedEventsOptions): AsyncGenerator<IngestEvent> {
@@ -76,9 +87,10 @@ export async function* preparedEvents(options: PreparedEventsOptions): AsyncGene
   const queue: Queued[] = [];
   let chunksOut = 0;
   let exhausted = false;
-  // Keep every worker busy while the consumer writes.
+  // Keep every worker busy while the consumer writes: one chunk more than workers, so a worker that
+  // finishes before the writer asks for its chunk has the next one waiting.
   const fill = async (): Promise<void> => {
-    while (!exhausted && chunksOut < pool.size) {
+    while (!exhausted && chunksOut < pool.size + 1) {
       const next = await reads.next();
       if (next.done) exhausted = true;
       else if (next.value.kind !== 'chunk') queue.push(next.value);

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { preparedEvents } from './ingest-source.js';
+import { chunkBytesFor, preparedEvents } from './ingest-source.js';
 import { addSummary, loadJsonFile } from './json-file-load.js';
 import type { ResourceStore } from './types.js';
 
@@ -38,9 +38,9 @@ export interface LoadReport {
 export interface LoadOptions {
   /** At most this many resources per transaction (default 50,000)... */
   batchSize?: number;
-  /** ...and about this many bytes of NDJSON read at a time and of JSON per batch (default 4 MiB). */
+  /** ...and about this many bytes of JSON per batch, NDJSON read three quarters of it at a time (default 4 MiB). */
   batchBytes?: number;
-  /** Threads that parse NDJSON while this one writes (default: one per core, at most 4). */
+  /** Threads that parse NDJSON while this one writes (default: one per core but the writer's, 1 to 4). */
   workers?: number;
   onProblem?: (problem: LoadProblem) => void;
   /** Called after each committed batch with the running totals. */
@@ -91,7 +91,7 @@ export async function loadPaths(
     report,
     batchRows: options.batchSize ?? DEFAULT_BATCH_ROWS,
     batchBytes: options.batchBytes ?? DEFAULT_BATCH_BYTES,
-    workers: options.workers ?? Math.min(4, availableParallelism()),
+    workers: options.workers ?? defaultWorkers(availableParallelism()),
     problem: (p) => {
       report.rejected += 1;
       options.onProblem?.(p);
@@ -107,6 +107,16 @@ export async function loadPaths(
 }
 
 const DEFAULT_BATCH_ROWS = 50_000;
+
+/**
+ * Parsing threads for a machine of `cores` cores: one per core the writing thread leaves, 1 to 4. The
+ * writer keeps a core busy on its own (18.8 of 46 CPU seconds of a 1M load, the parsing threads 7.5
+ * each), so on 2 cores a second parsing thread only competes for the same cores; it cost 53 MiB of
+ * peak RSS, a V8 heap and its chunks (276 against 223 MiB, docs/benchmarks.md, "Memory").
+ */
+export function defaultWorkers(cores: number): number {
+  return Math.max(1, Math.min(4, cores - 1));
+}
 // Memory is bounded by bytes, not rows: each worker holds a chunk and its batch, the reader one
 // chunk ahead per worker, and the writer the batch it writes. Larger batches rewrite the randomly
 // keyed index pages less often, but the page cache keeps those between batches; at 24 MiB a 1M load
@@ -134,7 +144,7 @@ async function loadInWorker(run: LoadRun, files: string[]): Promise<void> {
     files,
     batchRows: run.batchRows,
     batchBytes: run.batchBytes,
-    chunkBytes: run.batchBytes,
+    chunkBytes: chunkBytesFor(run.batchBytes),
     workers: run.workers,
     sortByKey: true,
   });

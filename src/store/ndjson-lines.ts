@@ -6,7 +6,8 @@ import { createGunzip } from 'node:zlib';
 import type { FhirResource } from '../fhir/index.js';
 import { FhirhoseError, checkResource } from '../fhir/index.js';
 
-const READ_CHUNK_BYTES = 1024 * 1024;
+// A chunk buffer holds its size plus one read of slack: 256 KiB reads keep that slack small.
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /** Whether a loadable file is NDJSON (one resource per line) rather than one JSON document. */
 export function isNdjsonFile(file: string): boolean {

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { preparedEvents } from '../../src/store/ingest-source.js';
+import { chunkBytesFor, preparedEvents } from '../../src/store/ingest-source.js';
 import { preparedRows } from '../../src/store/prepared-batch.js';
 import type { PreparedRow } from '../../src/store/prepared-row.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
@@ -17,15 +17,17 @@ const KIB = 1024;
 async function batchesOf(
   files: string[],
   batchBytes: number,
+  // By default one chunk holds the whole file, so only the batch bound can cut it.
+  chunkBytes = 16 * 1024 * KIB,
+  workers = 2,
 ): Promise<{ rows: number; bytes: number; prepared: PreparedRow[] }[]> {
   const out: { rows: number; bytes: number; prepared: PreparedRow[] }[] = [];
-  // One chunk holds the whole file, so only the batch bound can cut it.
   const events = preparedEvents({
     files,
     batchRows: 50_000,
     batchBytes,
-    chunkBytes: 16 * 1024 * KIB,
-    workers: 2,
+    chunkBytes,
+    workers,
     sortByKey: false,
   });
   for await (const event of events) {
@@ -72,6 +74,29 @@ describe('preparedEvents', () => {
       bounded.flatMap((b) => b.prepared),
       unbounded.flatMap((b) => b.prepared),
     );
+  });
+
+  test('chunks read at chunkBytesFor the bound make one batch each, not a full one and a small tail', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'Observation.ndjson');
+    // About 12 MiB of resources of about 1 KiB, as in the generated data sets (1.3 KiB on average).
+    const note = [{ text: 'n'.repeat(800) }];
+    const resources = Array.from({ length: 12_000 }, (_, i) =>
+      makeObservation(`o${i}`, `p${i % 97}`, { note }),
+    );
+    writeFileSync(file, ndjson(resources));
+    const batchBytes = 4 * 1024 * KIB;
+    for (const workers of [1, 2]) {
+      const batches = await batchesOf([file], batchBytes, chunkBytesFor(batchBytes), workers);
+      assert.equal(
+        batches.reduce((n, b) => n + b.rows, 0),
+        12_000,
+      );
+      assert.ok(batches.length >= 3, `${batches.length} batches: the file should span several chunks`);
+      for (const b of batches.slice(0, -1)) {
+        assert.ok(b.bytes >= batchBytes / 2, `a batch of ${b.bytes} bytes is the tail of a split chunk`);
+      }
+    }
   });
 
   test('small resources stay in one batch per chunk when the byte bound is not reached', async (t) => {
