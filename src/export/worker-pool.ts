@@ -19,6 +19,8 @@ export interface WorkerPoolOptions {
    * format); unset, each thread writes its JSON lines to stdout itself.
    */
   logLine?: (line: string) => void;
+  /** A thread finished a unit of `jobId` (it may have ended the job). */
+  onUnitDone?: (jobId: string) => void;
 }
 
 const YOUNG_GENERATION_MB = 4;
@@ -54,8 +56,10 @@ export class WorkerPool {
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     worker.on('message', (msg: unknown) => {
-      if (msg === 'unit-done') this.wake(worker);
-      else if (isLogLine(msg)) this.options.logLine?.(msg.log);
+      if (isUnitDone(msg)) {
+        this.wake(worker);
+        this.options.onUnitDone?.(msg.unitDone);
+      } else if (isLogLine(msg)) this.options.logLine?.(msg.log);
     });
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
@@ -92,6 +96,12 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);
   }
+}
+
+function isUnitDone(msg: unknown): msg is { unitDone: string } {
+  return (
+    typeof msg === 'object' && msg !== null && typeof (msg as { unitDone?: unknown }).unitDone === 'string'
+  );
 }
 
 function isLogLine(msg: unknown): msg is { log: string } {
