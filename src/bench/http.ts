@@ -98,8 +98,12 @@ export async function kickoff(base: string, req: KickoffRequest): Promise<Kickof
 
 /** How to poll a status URL. */
 export interface PollOptions {
+  /** Least time from one poll to the next: a server that holds polls is not polled again sooner. */
   intervalMs: number;
-  /** Every poll's round trip is appended here, in ms. */
+  /**
+   * Every poll's round trip is appended here, in ms, less the time the server held it (its
+   * `Server-Timing: hold;dur=` metric): the time to answer, not the time waited for the job.
+   */
   latenciesMs: number[];
   /** Give up after this long. */
   timeoutMs: number;
@@ -117,7 +121,22 @@ export interface Completion {
 }
 
 /**
- * Poll a status URL every `intervalMs` until it answers 200 with the manifest.
+ * How long every status poll asks to be held (RFC 7240 `Prefer: wait`): fhirhose answers it as soon as
+ * the job ends, so an export's time no longer rounds up to the next poll; a server that does not hold
+ * polls answers at once and is polled every `intervalMs` as before. Every scenario polls this way.
+ */
+export const HOLD_SECONDS = 5;
+
+/** The `hold` metric of a Server-Timing header, in ms; 0 without one. */
+function heldMs(header: string | string[] | undefined): number {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const m = /(?:^|,)\s*hold\s*;[^,]*\bdur=([\d.]+)/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Poll a status URL, each poll held up to {@link HOLD_SECONDS} and at least `intervalMs` apart, until
+ * it answers 200 with the manifest.
  * @throws Error on any answer other than 200, 202 or 429, or after `timeoutMs`
  */
 export async function awaitManifest(statusUrl: string, options: PollOptions): Promise<Completion> {
@@ -125,11 +144,15 @@ export async function awaitManifest(statusUrl: string, options: PollOptions): Pr
   let polls = 0;
   let throttled = 0;
   while (performance.now() < deadline) {
-    const headers = { accept: 'application/json', ...(await authorization(options.bearer)) };
+    const headers = {
+      accept: 'application/json',
+      prefer: `wait=${HOLD_SECONDS}`,
+      ...(await authorization(options.bearer)),
+    };
     const sent = performance.now();
     const res = await request(statusUrl, { headers });
     const arrived = performance.now();
-    options.latenciesMs.push(arrived - sent);
+    options.latenciesMs.push(arrived - sent - heldMs(res.headers['server-timing']));
     polls++;
     if (res.statusCode === 200) {
       const manifest = (await res.body.json()) as Manifest;
@@ -139,7 +162,7 @@ export async function awaitManifest(statusUrl: string, options: PollOptions): Pr
       throw await failure('status', res.statusCode, res.body);
     await res.body.dump();
     if (res.statusCode === 429) throttled++;
-    await sleep(res.statusCode === 429 ? 1000 : options.intervalMs);
+    await sleep(res.statusCode === 429 ? 1000 : Math.max(0, options.intervalMs - (arrived - sent)));
   }
   throw new Error(`export at ${statusUrl} did not complete within ${options.timeoutMs / 1000} s`);
 }

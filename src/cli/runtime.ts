@@ -42,6 +42,8 @@ export interface RuntimeDeps {
   now?: () => number;
   /** Clock of the export service (job expiry, reaping, URL signing). */
   exportNow?: () => number;
+  /** Status polls held at once (`Prefer: wait`); default the service's. */
+  maxHeldPolls?: number;
 }
 
 const REAP_INTERVAL_MS = 60_000;
@@ -109,12 +111,15 @@ export async function createRuntime(
       })
     : undefined;
   const storage = await createStorage(config.files.storage);
+  // The pool starts after the service exists; until then no unit can finish.
+  let unitDone: (jobId: string) => void = () => undefined;
   const pool = new WorkerPool({
     db: config.db,
     storage: config.files.storage,
     config: config.export,
     log,
     ...(deps.logLine ? { logLine: deps.logLine } : {}),
+    onUnitDone: (jobId) => unitDone(jobId),
   });
   const service = new ExportService({
     store,
@@ -126,10 +131,12 @@ export async function createRuntime(
     pageUrl: (jobId, index) => `${config.baseUrl}/$export-status/${jobId}/page/${index}`,
     requiresAccessToken: auth !== undefined,
     ...(deps.exportNow ? { now: deps.exportNow } : {}),
+    ...(deps.maxHeldPolls !== undefined ? { maxHeldPolls: deps.maxHeldPolls } : {}),
     ...(config.files.downloads === 'presigned'
       ? { presignedUrlSeconds: config.files.presignedUrlSeconds }
       : {}),
   });
+  unitDone = (jobId) => service.jobChanged(jobId);
   const viewExports = new ViewExportService({
     store,
     exports: service,
@@ -170,6 +177,17 @@ export async function createRuntime(
     service.reap().catch((err: unknown) => log.error({ err }, 'reaping expired exports failed'));
   }, REAP_INTERVAL_MS);
   reaper.unref();
+  let closing: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    clearInterval(reaper);
+    // Held status polls are answered first: the server's close waits for every open request.
+    service.stopWaiting();
+    await app.close();
+    await pool.stop();
+    await service.settled();
+    await storage.close();
+    await store.close();
+  };
   return {
     app,
     store,
@@ -177,13 +195,10 @@ export async function createRuntime(
     pool,
     ...(auth ? { auth } : {}),
     ...(dashboard.enabled ? { dashboard: { url: `${config.baseUrl}/dashboard`, open: dashboard.open } } : {}),
-    async close() {
-      clearInterval(reaper);
-      await app.close();
-      await pool.stop();
-      await service.settled();
-      await storage.close();
-      await store.close();
+    // Once: a test or a signal handler may ask again while the first close runs.
+    close() {
+      closing ??= stop();
+      return closing;
     },
   };
 }

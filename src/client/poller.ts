@@ -55,12 +55,15 @@ export async function* pollManifest(
   let url = startUrl;
   let polls = 0;
   let pace = new PollPace(http.waits.earlyPoll);
+  // The first poll may be held as long as the first backoff; later ones as long as the last wait.
+  let hold = holdSeconds(http.waits.pollBaseMs);
   for (;;) {
     let res;
+    const sent = http.clock.now();
     try {
       res = await http.send({
         url,
-        headers: { accept: 'application/json' },
+        headers: { accept: 'application/json', ...(hold > 0 ? { prefer: `wait=${hold}` } : {}) },
         authorize: true,
         retry: 'all',
         accept: (s) => s === 200 || s === 202,
@@ -94,7 +97,9 @@ export async function* pollManifest(
     }
     if (status === 202) {
       if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url), ...dated };
-      await waitBeforePoll(http, pace, res, polls, progress, emit, url, signal);
+      const held = http.clock.now() - sent;
+      const ms = await waitBeforePoll(http, pace, res, polls, progress, emit, url, signal, held);
+      hold = holdSeconds(ms);
       polls++;
       continue;
     }
@@ -107,9 +112,22 @@ export async function* pollManifest(
   }
 }
 
+/** Most a poll asks the server to hold it (fhirhose holds at most 10 s; proxies may cut longer). */
+const MAX_HOLD_SECONDS = 10;
+
+/**
+ * The `Prefer: wait` of the next poll (RFC 7240 section 4.3), in whole seconds at most the wait the
+ * client would otherwise sleep before it: a server that holds polls answers as soon as the job ends, one
+ * that does not answers at once and the client sleeps as before. 0 sends no preference.
+ */
+export function holdSeconds(waitMs: number): number {
+  return Math.min(Math.floor(waitMs / 1000), MAX_HOLD_SECONDS);
+}
+
 /**
  * Sleep before the next poll of a 202: the server's Retry-After (or a backoff without one), shortened
- * by the pace when X-Progress says the job is nearly done, capped at `maxWaitMs`; emits the wait.
+ * by the pace when X-Progress says the job is nearly done, capped at `maxWaitMs`, less the time the
+ * server held the poll (`heldMs`); emits the wait and returns it (before that deduction).
  */
 export async function waitBeforePoll(
   http: HttpSession,
@@ -120,7 +138,8 @@ export async function waitBeforePoll(
   emit: EventListener,
   url: string,
   signal: AbortSignal | undefined,
-): Promise<void> {
+  heldMs = 0,
+): Promise<number> {
   const now = http.clock.now();
   const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
   const { pollBaseMs, pollMaxMs, maxWaitMs, jitter } = http.waits;
@@ -130,5 +149,6 @@ export async function waitBeforePoll(
   );
   const ms = Math.min(wait.ms, maxWaitMs);
   emit({ kind: 'wait', url, reason: wait.reason, ms, requestedMs: retryAfterMs ?? wait.ms });
-  await http.clock.sleep(ms, signal);
+  await http.clock.sleep(Math.max(0, ms - heldMs), signal);
+  return ms;
 }

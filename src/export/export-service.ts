@@ -20,9 +20,18 @@ import {
 import type { ManifestPage } from './manifest.js';
 import type { ExportRequest, ExportWarning } from './types.js';
 import type { UnitFile } from './unit-spec.js';
+import {
+  HELD_RECHECK_MS,
+  MAX_HELD_STATUS_POLLS,
+  MAX_STATUS_WAIT_SECONDS,
+  StatusWaiters,
+} from './status-waiters.js';
 
-/** What a status poll finds. */
-export type ExportStatus =
+/**
+ * What a status poll finds; `heldMs` is how long a held poll (`Prefer: wait`) waited for its job, so
+ * the time to answer it can be told from the hold.
+ */
+export type ExportStatus = { heldMs?: number } & (
   | {
       state: 'in-progress';
       percent: number;
@@ -37,7 +46,8 @@ export type ExportStatus =
       queuedBehind?: number;
     }
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
-  | { state: 'failed'; message: string; request: ExportRequest };
+  | { state: 'failed'; message: string; request: ExportRequest }
+);
 
 /** One inclusive byte range of a file. */
 export interface ByteRange {
@@ -81,6 +91,8 @@ export interface ExportServiceDeps {
    * must implement `signedUrl`). They are signed afresh each time a manifest is served.
    */
   presignedUrlSeconds?: number;
+  /** Held status polls at once; default {@link MAX_HELD_STATUS_POLLS}. */
+  maxHeldPolls?: number;
   now?: () => number;
 }
 
@@ -89,9 +101,11 @@ export class ExportService {
   private readonly lastPoll = new Map<string, number>();
   private readonly releasing = new Set<Promise<void>>();
   private readonly now: () => number;
+  private readonly waiters: StatusWaiters;
 
   constructor(private readonly deps: ExportServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.waiters = new StatusWaiters({ maxHeld: deps.maxHeldPolls ?? MAX_HELD_STATUS_POLLS });
     if (deps.presignedUrlSeconds !== undefined && !deps.storage.signedUrl) {
       throw new TypeError(`pre-signed URLs need a storage that signs URLs, not ${deps.storage.describe()}`);
     }
@@ -182,19 +196,50 @@ export class ExportService {
 
   /**
    * The state of a job; its manifest lists only the files the caller's scopes cover. Polling much
-   * faster than advertised is refused.
+   * faster than advertised is refused. With `waitSeconds` (`Prefer: wait`) a poll of a running job is
+   * held until the job ends, is cancelled, or that long passes (at most {@link MAX_STATUS_WAIT_SECONDS});
+   * when too many polls are held already, or the server is stopping, it is answered at once.
    * @throws NotFoundError for an unknown, expired or cancelled job, or another client's
    * @throws TooManyRequestsError when polling a running job too fast
    */
-  async status(jobId: string, caller: Caller): Promise<ExportStatus> {
-    const job = await this.ownJob(jobId, caller.clientId);
-    const { access } = caller;
+  async status(jobId: string, caller: Caller, waitSeconds = 0): Promise<ExportStatus> {
+    let job = await this.ownJob(jobId, caller.clientId);
     const request = decodeExportRequest(job.request);
     // A view export answers at its own status URL, in its own shapes (view-export-service.ts).
     if (request.view) throw new NotFoundError(`export job ${jobId} not found`);
-    const { config } = this.deps;
     if (job.status === 'running') {
       this.checkPace(jobId);
+      if (waitSeconds > 0) {
+        const start = performance.now();
+        job = await this.hold(job, caller, Math.min(waitSeconds, MAX_STATUS_WAIT_SECONDS));
+        const heldMs = Math.round(performance.now() - start);
+        return { ...(await this.describe(job, caller, request)), heldMs };
+      }
+    }
+    return this.describe(job, caller, request);
+  }
+
+  /** Hold a poll of a running job until it is no longer running or `seconds` pass; the job as last read. */
+  private async hold(job: JobRecord, caller: Caller, seconds: number): Promise<JobRecord> {
+    // Timers run on real time whatever the service's clock, so the deadline does too.
+    const deadline = performance.now() + seconds * 1000;
+    while (job.status === 'running') {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const end = await this.waiters.wait(job.id, Math.min(left, HELD_RECHECK_MS));
+      if (end === 'refused' || end === 'closed') break;
+      // Read again whatever ended the wait: a cancelled job answers 404, as an unheld poll would.
+      job = await this.ownJob(job.id, caller.clientId);
+    }
+    return job;
+  }
+
+  /** What a poll answers for `job` as read: in progress, failed, or completed with its manifest. */
+  private async describe(job: JobRecord, caller: Caller, request: ExportRequest): Promise<ExportStatus> {
+    const jobId = job.id;
+    const { access } = caller;
+    const { config } = this.deps;
+    if (job.status === 'running') {
       const units = await this.deps.store.jobs.listUnits(jobId);
       const percent = Math.min(jobPercent(units), 99);
       const status: ExportStatus = {
@@ -215,6 +260,26 @@ export class ExportService {
     const page = request.allowPartialManifests ? 0 : undefined;
     const manifest = await this.manifest(job, units, { page, access });
     return { state: 'completed', manifest, expiresAt: job.expiresAt ?? this.now(), request };
+  }
+
+  /** The server is stopping: held polls were answered and no more are held. */
+  get stopping(): boolean {
+    return this.waiters.closed;
+  }
+
+  /** Status polls held right now. */
+  get heldPolls(): number {
+    return this.waiters.size;
+  }
+
+  /** A unit of `jobId` finished (a worker thread said so): its held polls look at the job again. */
+  jobChanged(jobId: string): void {
+    this.waiters.notify(jobId);
+  }
+
+  /** The server is stopping: answer every held poll now and hold no more. */
+  stopWaiting(): void {
+    this.waiters.close();
   }
 
   /** The manifest of a job, or one page of it, listing only the files `access` may read. */
@@ -315,6 +380,7 @@ export class ExportService {
       // Workers see the status at their next heartbeat and stop; the reaper removes the files.
       await this.deps.store.jobs.setJobStatus(jobId, 'cancelled', this.now());
       this.deps.log.info({ jobId, clientId, ...(operator ? { operator } : {}) }, 'export cancelled');
+      this.waiters.notify(jobId);
       return;
     }
     if (operator !== undefined) {

@@ -25,8 +25,11 @@ export interface WorkLoopDeps {
   /** Resolves when there may be new work (a kick-off), or after a timeout. */
   waitForWork: (ms: number) => Promise<void>;
   signal: AbortSignal;
-  /** Called when a unit has finished: it may have planned units, or opened the next phase. */
-  onUnitDone?: () => void;
+  /**
+   * Called when a unit of `jobId` has finished: it may have planned units, opened the next phase, or
+   * ended the job (held status polls look again).
+   */
+  onUnitDone?: (jobId: string) => void;
   now?: () => number;
 }
 
@@ -44,7 +47,7 @@ export async function workLoop(deps: WorkLoopDeps): Promise<void> {
       continue;
     }
     await runLeased(deps, owner, unit, cache);
-    deps.onUnitDone?.();
+    deps.onUnitDone?.(unit.jobId);
   }
 }
 

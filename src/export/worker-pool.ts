@@ -19,6 +19,8 @@ export interface WorkerPoolOptions {
    * format); unset, each thread writes its JSON lines to stdout itself.
    */
   logLine?: (line: string) => void;
+  /** A thread finished a unit of `jobId` (it may have ended the job). */
+  onUnitDone?: (jobId: string) => void;
 }
 
 const YOUNG_GENERATION_MB = 4;
@@ -69,8 +71,10 @@ export class WorkerPool {
     });
     const booted: Promise<void> = new Promise<void>((resolve) => {
       worker.on('message', (msg: unknown) => {
-        if (msg === 'unit-done') this.wake(worker);
-        else if (msg === 'ready') {
+        if (isUnitDone(msg)) {
+          this.wake(worker);
+          this.options.onUnitDone?.(msg.unitDone);
+        } else if (msg === 'ready') {
           this.readyCount++;
           resolve();
         } else if (isLogLine(msg)) this.options.logLine?.(msg.log);
@@ -127,6 +131,12 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);
   }
+}
+
+function isUnitDone(msg: unknown): msg is { unitDone: string } {
+  return (
+    typeof msg === 'object' && msg !== null && typeof (msg as { unitDone?: unknown }).unitDone === 'string'
+  );
 }
 
 function isLogLine(msg: unknown): msg is { log: string } {

@@ -48,8 +48,9 @@ const waitForWork = (ms: number): Promise<void> =>
     wake = done;
   });
 
-// Sibling threads idle on a timer; a finished unit may have work for them now.
-const onUnitDone = (): void => parentPort?.postMessage('unit-done');
+// Sibling threads idle on a timer; a finished unit may have work for them now, and may have ended
+// its job, which held status polls of that job wait for.
+const onUnitDone = (jobId: string): void => parentPort?.postMessage({ unitDone: jobId });
 
 workLoop({ store, storage, config: data.config, log, waitForWork, onUnitDone, signal: stop.signal })
   .catch((err: unknown) => {

@@ -58,6 +58,8 @@ export interface TestServerOptions {
   downloadMode?: 'server' | 'presigned';
   /** The server's root logger; default pino at FHIRHOSE_TEST_LOG (silent). */
   log?: Logger;
+  /** Status polls the server holds at once (`Prefer: wait`). */
+  maxHeldPolls?: number;
   /** `--host` as the config sees it (such as 0.0.0.0); the test server still listens on loopback. */
   host?: string;
 }
@@ -111,6 +113,7 @@ export async function startTestServer(
   const runtime = await createRuntime(config, log, {
     ...(options.now ? { now: options.now } : {}),
     ...(options.exportNow ? { exportNow: options.exportNow } : {}),
+    ...(options.maxHeldPolls !== undefined ? { maxHeldPolls: options.maxHeldPolls } : {}),
   });
   started.runtime = runtime;
   await runtime.app.listen({ host: '127.0.0.1', port });

@@ -1,5 +1,5 @@
 import type { ExportService } from '../../export/index.js';
-import { operationOutcome } from '../../fhir/index.js';
+import { operationOutcome, readPreferences } from '../../fhir/index.js';
 import type { RoutePlugin } from '../context.js';
 import { FHIR_JSON } from '../error-handler.js';
 import { callerOf, clientIdOf } from './export-client.js';
@@ -19,7 +19,12 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
   return async (app) => {
     app.get('/$export-status/:jobId', async (request, reply) => {
       const { jobId } = request.params as { jobId: string };
-      const status = await service.status(jobId, callerOf(request));
+      const status = await service.status(jobId, callerOf(request), waitSeconds(request.headers.prefer));
+      // A poll answered because the server stops ends its connection too: the server's close
+      // otherwise waits for the kept-alive socket to time out (72 s in fastify).
+      if (service.stopping) reply.header('connection', 'close');
+      // The hold as a Server-Timing metric (W3C Server Timing), so a client can tell it from latency.
+      if (status.heldMs !== undefined) reply.header('server-timing', `hold;dur=${status.heldMs}`);
       const separate = status.request.separateExportStatus;
       const answer = (code: number): void => {
         if (separate) reply.code(200).header('x-export-status', STATUS_TEXT[code]);
@@ -68,4 +73,13 @@ export function exportStatusRoutes(service: ExportService): RoutePlugin {
         .send(operationOutcome('information', 'informational', 'export deleted'));
     });
   };
+}
+
+/**
+ * The `wait` preference in seconds (RFC 7240 section 4.3: delta-seconds), or 0 when absent or not a
+ * non-negative integer; the service caps it.
+ */
+function waitSeconds(prefer: string | string[] | undefined): number {
+  const word = readPreferences(prefer).get('wait');
+  return word !== undefined && /^\d{1,6}$/.test(word) ? Number(word) : 0;
 }
