@@ -58,7 +58,7 @@ export interface BenchOptions {
   env: ChildEnv;
   /** Progress lines for a person. */
   log: (line: string) => void;
-  /** Write V8 CPU profiles of the system-export servers into this folder. */
+  /** Write V8 CPU profiles of the export scenarios' servers into this folder. */
   profileDir?: string;
   /** The command line, recorded in the report. */
   command: string;

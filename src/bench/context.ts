@@ -19,7 +19,7 @@ export interface BenchContext {
   runs: number;
   env: ChildEnv;
   log: (line: string) => void;
-  /** Node flags for the system-export servers, e.g. `--cpu-prof`. */
+  /** Node flags for the servers of the export scenarios, e.g. `--cpu-prof`. */
   profileArgs?: readonly string[];
   figures: Figure[];
   skipped: Skipped[];

@@ -36,11 +36,16 @@ interface ExportCase {
 
 async function measureCase(ctx: BenchContext, c: ExportCase): Promise<ExportRun[]> {
   const timeoutMs = exportTimeoutMs(c.expected ?? ctx.resources);
-  const runs = await eachRun(ctx, c.label, async (server) => {
-    const run = await runExport(server, c.request, { timeoutMs });
-    await releaseRun(run);
-    return run;
-  });
+  const runs = await eachRun(
+    ctx,
+    c.label,
+    async (server) => {
+      const run = await runExport(server, c.request, { timeoutMs });
+      await releaseRun(run);
+      return run;
+    },
+    ctx.profileArgs ? { nodeArgs: ctx.profileArgs } : {},
+  );
   ctx.figures.push(
     figure(
       `export.${c.key}.rate`,

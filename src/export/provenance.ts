@@ -25,25 +25,27 @@ function readTargets(resource: FhirResource): Target[] {
   return provenanceTargets(resource).map(({ type, id }) => ({ key: `${type}/${id}`, type, id }));
 }
 
-/**
- * For a batch's targets, the keys of those in the export: their type is exported and, below system
- * level, their patient is. The compartments of a batch's non-Patient targets come from one store call.
- */
-function targetFilter(
-  ctx: UnitContext,
-  compiled: CompiledRequest,
-  spec: ProvenanceSpec,
-): (targets: readonly Target[]) => Promise<Set<string>> {
+/** How a unit decides which targets are in the export. */
+interface TargetFilter {
+  /** Whether a target is in the export without a store lookup (its type and, if Patient, its id). */
+  direct(t: Target): boolean;
+  /** The keys of `targets` in the export, the compartments of non-Patient ones from one store call. */
+  lookUp(targets: readonly Target[]): Promise<Set<string>>;
+}
+
+/** Targets in the export: their type is exported and, below system level, their patient is. */
+function targetFilter(ctx: UnitContext, compiled: CompiledRequest, spec: ProvenanceSpec): TargetFilter {
   const types = new Set(spec.targetTypes);
   const { patients } = compiled;
   const set = patients === undefined || patients === 'all' ? undefined : new Set(patients);
-  return async (targets) => {
+  const direct = (t: Target): boolean =>
+    types.has(t.type) && (patients === undefined || (t.type === 'Patient' && (!set || set.has(t.id))));
+  const lookUp = async (targets: readonly Target[]): Promise<Set<string>> => {
     const kept = new Set<string>();
     const lookups = new Map<string, Target>();
     for (const t of targets) {
-      if (!types.has(t.type)) continue;
-      if (patients === undefined || (t.type === 'Patient' && (!set || set.has(t.id)))) kept.add(t.key);
-      else if (t.type !== 'Patient') lookups.set(t.key, t);
+      if (direct(t)) kept.add(t.key);
+      else if (types.has(t.type) && t.type !== 'Patient') lookups.set(t.key, t);
     }
     if (lookups.size === 0) return kept;
     const owners = await ctx.store.compartmentsOfMany([...lookups.values()]);
@@ -52,6 +54,7 @@ function targetFilter(
     }
     return kept;
   };
+  return { direct, lookUp };
 }
 
 async function* candidates(run: UnitRun<'provenance'>): AsyncGenerator<Candidate[]> {
@@ -62,16 +65,22 @@ async function* candidates(run: UnitRun<'provenance'>): AsyncGenerator<Candidate
   if (request.until !== undefined) options.until = request.until;
   if (spec.after) options.after = spec.after;
   if (spec.upTo) options.upTo = spec.upTo;
-  const inExport = targetFilter(ctx, compiled, spec);
+  const filter = targetFilter(ctx, compiled, spec);
   for await (const batch of ctx.store.scan(options)) {
     const parsed = batch.map((row) => {
       const resource = JSON.parse(row.json) as FhirResource;
       return { row, recorded: String(resource.recorded ?? ''), targets: readTargets(resource) };
     });
-    const kept = await inExport(parsed.flatMap((p) => p.targets));
+    // `relevant` needs one target in the export: a Provenance naming one that needs no lookup (its
+    // patient, at patient level) is settled, and its other targets are not looked up. That is every
+    // generated Provenance, whose lookups cost most of a Patient export's Provenance units. `latest`
+    // ranks every target, so it looks them all up.
+    const unsettled =
+      spec.mode === 'relevant' ? parsed.filter((p) => !p.targets.some(filter.direct)) : parsed;
+    const kept = await filter.lookUp(unsettled.flatMap((p) => p.targets));
     const out: Candidate[] = [];
     for (const p of parsed) {
-      const targets = p.targets.filter((t) => kept.has(t.key)).map((t) => t.key);
+      const targets = p.targets.filter((t) => filter.direct(t) || kept.has(t.key)).map((t) => t.key);
       if (targets.length > 0) out.push({ row: p.row, recorded: p.recorded, targets });
     }
     if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');

@@ -24,15 +24,21 @@ export class RefCollector {
 
   /** Add the references found in a chunk of NDJSON bytes. */
   scan(bytes: Buffer): void {
-    for (const text of latin1Pieces(bytes)) {
-      const re = SUPPORTING_REF;
-      re.lastIndex = 0;
-      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        const key = m[1]!;
-        if (this.refs.has(key)) continue;
-        const slash = key.indexOf('/');
-        this.refs.set(key, { type: key.slice(0, slash), id: key.slice(slash + 1) });
-      }
+    for (const text of latin1Pieces(bytes)) this.scanText(text);
+  }
+
+  /**
+   * Add the references found in JSON text: a row as the store read it, or NDJSON bytes as latin1
+   * (both give the same matches: every character the pattern names is ASCII).
+   */
+  scanText(text: string): void {
+    const re = SUPPORTING_REF;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const key = m[1]!;
+      if (this.refs.has(key)) continue;
+      const slash = key.indexOf('/');
+      this.refs.set(key, { type: key.slice(0, slash), id: key.slice(slash + 1) });
     }
   }
 

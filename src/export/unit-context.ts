@@ -24,6 +24,7 @@ import type { ExportReadPath } from './config.js';
 import type { ExportRequest } from './types.js';
 import { decodeExportRequest } from './job-codec.js';
 import type { FileKind, UnitCheckpoint, UnitFile, UnitSpec } from './unit-spec.js';
+import type { RefCollector } from './ref-collector.js';
 
 // What every kind of unit shares: its context, the compiled request, and the NDJSON output helpers.
 
@@ -188,10 +189,25 @@ export function* latin1Pieces(bytes: Buffer): Generator<string> {
   }
 }
 
-/** What a pump tells its unit: the bytes it wrote, and whether to stop at a checkpoint now. */
+/** What a pump tells its unit: what it wrote, and whether to stop at a checkpoint now. */
 export interface PumpHooks {
-  onBytes?: (bytes: Buffer) => Promise<void>;
+  /**
+   * Collects the supporting references of the output. A copied row is searched as the text the store
+   * read it as, where the store reads text (SQLite): decoding the output again made a latin1 string of
+   * every byte written, the main garbage of a Patient export (measured: see docs/benchmarks.md).
+   */
+  refs?: RefCollector;
+  /** Called after the references of each chunk were collected (to store them when many are held). */
+  afterRefs?: () => Promise<void>;
   pause?: () => Promise<boolean>;
+}
+
+/** Collect the references of output bytes the store did not hand over as text. */
+async function collectRefs(hooks: PumpHooks, bytes: Buffer, textsSeen = false): Promise<void> {
+  const { refs, afterRefs } = hooks;
+  if (!refs) return;
+  if (!textsSeen) refs.scan(bytes);
+  await afterRefs?.();
 }
 
 /**
@@ -206,12 +222,14 @@ export async function pump(
   hooks: PumpHooks = {},
 ): Promise<ScanKey | undefined> {
   const { ctx, compiled } = run;
-  const { onBytes, pause } = hooks;
+  const { refs, pause } = hooks;
   const filter = compiled.filters.get(options.type);
   const copyBytes = !filter && !compiled.elements;
   try {
     if (copyBytes) {
-      for await (const chunk of ctx.store.scanNdjson(options)) {
+      // Attachment URLs resolved in a copy are no references: the stored text has the same ones.
+      const onText = refs ? (json: string): void => refs.scanText(json) : undefined;
+      for await (const chunk of ctx.store.scanNdjson(options, onText)) {
         const resolved =
           ctx.baseUrl === undefined ? undefined : resolveChunk(chunk.bytes, options.type, ctx.baseUrl);
         // A resolved copy no longer needs the stored buffer: it goes back to the producer at once.
@@ -219,7 +237,7 @@ export async function pump(
         const bytes = resolved ?? chunk.bytes;
         const release = resolved ? undefined : chunk.release;
         // Read before the write, so the buffer can go back to the producer once written.
-        if (onBytes) await onBytes(bytes);
+        await collectRefs(hooks, bytes, chunk.textsSeen);
         await out.writeChunk(bytes, chunk.rows, release);
         if (!(await ctx.progress(chunk.rows))) throw new UnitStoppedError('unit stopped');
       }
@@ -232,7 +250,7 @@ export async function pump(
     for await (const batch of ctx.store.scan({ batchBytes: PARSE_BATCH_BYTES, ...options })) {
       const lines = toLines(batch, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
       await out.writeLines(lines);
-      if (onBytes) await onBytes(Buffer.from(lines.join('\n')));
+      if (refs) await collectRefs(hooks, Buffer.from(lines.join('\n')));
       if (!(await ctx.progress(batch.length))) throw new UnitStoppedError('unit stopped');
       if (pause && (await pause())) return batch.cursor;
     }
@@ -248,7 +266,7 @@ async function pumpRows(
   run: Pick<UnitRun, 'ctx' | 'compiled'>,
   options: ScanOptions,
   out: NdjsonSeries,
-  { onBytes, pause }: PumpHooks,
+  hooks: PumpHooks,
 ): Promise<ScanKey | undefined> {
   const { ctx, compiled } = run;
   const rowOptions = {
@@ -264,7 +282,7 @@ async function pumpRows(
     const chunk = filler.take();
     if (!chunk) return;
     // Read before the write, so the buffer can go back to be filled again once written.
-    if (onBytes) await onBytes(chunk.bytes);
+    await collectRefs(hooks, chunk.bytes);
     await out.writeChunk(chunk.bytes, chunk.rows, chunk.release);
   };
   for await (const batch of ctx.store.scanRows({ batchBytes: ROWS_BATCH_BYTES, ...options })) {
@@ -274,7 +292,7 @@ async function pumpRows(
     // The lines were copied or projected into the filler's chunk: the rows' buffer can be filled again.
     batch.release?.();
     if (!(await ctx.progress(batch.rows.length))) throw new UnitStoppedError('unit stopped');
-    if (pause && (await pause())) {
+    if (hooks.pause && (await hooks.pause())) {
       await flush();
       return batch.cursor;
     }

@@ -86,17 +86,16 @@ async function runResources(run: UnitRun<'resources'>): Promise<UnitResult> {
   const out = series(run, 'output', spec.type, segment);
   const refs = new RefCollector();
   // Patient-level output pulls in the Practitioners, Organizations... it refers to (supporting units).
-  const onBytes =
+  const collect =
     request.level === 'system'
-      ? undefined
-      : async (bytes: Buffer): Promise<void> => {
-          refs.scan(bytes);
-          if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
+      ? {}
+      : {
+          refs,
+          afterRefs: async (): Promise<void> => {
+            if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
+          },
         };
-  const pausedAt = await pump(run, options, out, {
-    ...(onBytes ? { onBytes } : {}),
-    pause: ctx.yieldNow,
-  });
+  const pausedAt = await pump(run, options, out, { ...collect, pause: ctx.yieldNow });
   // Before a checkpoint too: the references of the rows written so far are not read again.
   await ctx.store.jobs.addRefs(job.id, refs.take());
   const files = [...(checkpoint?.files ?? []), ...(await finish(out, 'output', spec.type))];

@@ -118,6 +118,8 @@ export type ScanBatch = StoredResource[] & { cursor: ScanKey };
 export interface NdjsonChunk {
   rows: number;
   bytes: Buffer;
+  /** True when every row of the chunk went to the scan's `onText` as it was read. */
+  textsSeen?: boolean;
   /** Hand the buffer back to the producer for reuse, once nothing refers to `bytes` any more. */
   release?: () => void;
 }
@@ -249,8 +251,13 @@ export interface ResourceStore {
   count(type: string): Promise<number>;
   /** Stream the versions current at `asOf`, in (lastUpdated, id) order, in batches bounded by bytes. */
   scan(options: ScanOptions): AsyncIterable<ScanBatch>;
-  /** `scan` as NDJSON bytes, for output that is copied without parsing. */
-  scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk>;
+  /**
+   * `scan` as NDJSON bytes, for output that is copied without parsing. A store that reads each row as
+   * text passes it to `onText` before copying it (and marks its chunks `textsSeen`), so a caller that
+   * searches the output reads the text it already has instead of decoding the bytes again; a store
+   * that copies bytes it never decodes (PostgreSQL's COPY) ignores `onText`.
+   */
+  scanNdjson(options: ScanOptions, onText?: (json: string) => void): AsyncIterable<NdjsonChunk>;
   /**
    * `scan` as each row's stored UTF-8 bytes, for filters and projections that look at the bytes
    * before (or instead of) parsing them.

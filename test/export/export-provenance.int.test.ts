@@ -54,5 +54,35 @@ for (const backend of backends()) {
         ['prov2', 'prov3', 'prov4'],
       );
     });
+
+    test('at patient level, a Provenance is relevant through its patient or through a target in a compartment', async (t) => {
+      const srv = await startTestServer(t, { backend });
+      const orphan: FhirResource = { resourceType: 'Observation', id: 'orphan', status: 'final', code: {} };
+      await srv.runtime.store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        makeObservation('o1', 'p1'),
+        makeObservation('o2', 'p2'),
+        orphan,
+        // Its patient settles it; its other target is of another patient.
+        provenance('by-patient', ['Patient/p1', 'Observation/o2'], '2020-01-01T00:00:00Z'),
+        provenance('by-lookup', ['Observation/o1'], '2021-01-01T00:00:00Z'),
+        provenance('no-compartment', ['Observation/orphan'], '2021-06-01T00:00:00Z'),
+        provenance('not-exported', ['Practitioner/dr'], '2021-06-01T00:00:00Z'),
+        provenance('orphan-and-patient', ['Observation/orphan', 'Patient/p2'], '2022-01-01T00:00:00Z'),
+        provenance('newer', ['Observation/o1'], '2023-01-01T00:00:00Z'),
+      ]);
+      const provIds = async (query: string): Promise<string[]> => {
+        const m = await runExport(`${srv.baseUrl}/Patient/$export${query}`);
+        const lines = await readLines(m.output.filter((o) => o.type === 'Provenance'));
+        return lines.map((r) => String(r.id)).sort();
+      };
+      assert.deepEqual(await provIds(''), ['by-lookup', 'by-patient', 'newer', 'orphan-and-patient']);
+      assert.deepEqual(await provIds('?includeAssociatedData=LatestProvenanceResources'), [
+        'by-patient',
+        'newer',
+        'orphan-and-patient',
+      ]);
+    });
   });
 }

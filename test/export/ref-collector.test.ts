@@ -81,3 +81,21 @@ test('odd reference strings give what the pattern over the whole text gives', ()
   assert.deepEqual(got, viaPattern(text));
   assert.ok(got.includes('Practitioner/p2') && got.includes('Location/l9') && got.includes('Medication/m7'));
 });
+
+test('scanText on each row finds what scan finds on the rows as NDJSON bytes', () => {
+  const rows = [
+    '{"name":"Zoë","a":{"reference":"Practitioner/p1"},"b":{"reference":"Organization/ü-not-an-id"}}',
+    '{"reference":"https://h.example/fhir/Location/l9/_history/3"},{"reference":"Patient/pt"}',
+    '{"reference":"#c"},{"reference":"Medication/m.1"},{"display":"Device/no"}',
+  ];
+  const byRow = new RefCollector();
+  for (const row of rows) byRow.scanText(row);
+  const keys = (r: RefCollector): string[] =>
+    r
+      .take()
+      .map((x) => `${x.type}/${x.id}`)
+      .sort();
+  assert.deepEqual(keys(byRow), viaCollector(rows.join('\n')));
+  for (const row of rows) byRow.scanText(row);
+  assert.deepEqual(keys(byRow), ['Location/l9', 'Medication/m.1', 'Practitioner/p1']);
+});

@@ -230,6 +230,37 @@ export function scanContract(backend: Backend, open: Open): void {
       }
     });
 
+    test('scanNdjson hands each row of a chunk marked textsSeen to onText, as the text of its line', async (t) => {
+      const store = await open(t);
+      await store.ingest([
+        makePatient('p1'),
+        makePatient('p2'),
+        ...Array.from({ length: 20 }, (_, i) =>
+          makeObservation(`o${i}`, `p${(i % 2) + 1}`, { valueString: `\u00fc${i}` }),
+        ),
+      ]);
+      await store.update(makeObservation('o3', 'p2'));
+      const asOf = await store.tick();
+      for (const options of [
+        { type: 'Observation', asOf, batchBytes: 500 },
+        { type: 'Observation', asOf, patients: 'all' as const },
+      ]) {
+        let texts: string[] = [];
+        let seen = 0;
+        for await (const chunk of store.scanNdjson(options, (json) => texts.push(json))) {
+          const lines = chunk.bytes.toString('utf8').split('\n').slice(0, -1);
+          // A store either reads every row of a chunk as text first, or none (PostgreSQL's COPY).
+          if (chunk.textsSeen) {
+            assert.deepEqual(texts, lines, JSON.stringify(options));
+            seen += lines.length;
+          } else assert.deepEqual(texts, [], JSON.stringify(options));
+          texts = [];
+          chunk.release?.();
+        }
+        assert.equal(seen, backend.name === 'SQLite' ? 20 : 0, JSON.stringify(options));
+      }
+    });
+
     // Both read the rows of scan, as bytes or as text, with cursors of their own.
     const textScans: Record<string, (store: ResourceStore, o: ScanOptions) => AsyncIterable<TextBatch>> = {
       scanRows: (store, o) =>

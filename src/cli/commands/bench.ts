@@ -71,7 +71,7 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'also write every figure and run as JSON')
     .option('--dir <dir>', 'working folder, kept to reuse data and stores (default: a temp folder, removed)')
     .option('--only <names>', `run only these scenarios, comma-separated: ${SCENARIOS.join(', ')}`, parseOnly)
-    .option('--profile <dir>', 'write V8 CPU profiles of the system-export servers into this folder')
+    .option('--profile <dir>', "write V8 CPU profiles of the export scenarios' servers into this folder")
     .option(
       '--pg <url>',
       'PostgreSQL server for the postgres scenario; the bench works in a schema of its own (env FHIRHOSE_BENCH_PG_URL)',

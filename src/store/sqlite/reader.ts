@@ -159,17 +159,20 @@ export class SqliteReader {
   /**
    * `scan` as NDJSON bytes, in the same order: each row's JSON is read as text (only the key, the JSON
    * and the history flag, as arrays with `raw`) and encoded straight into a chunk buffer that the
-   * consumer hands back, so no buffer is made per row or per chunk.
+   * consumer hands back, so no buffer is made per row or per chunk. Each row kept goes to `onText`
+   * first.
    */
-  *scanNdjson(options: ScanOptions): Generator<NdjsonChunk> {
+  *scanNdjson(options: ScanOptions, onText?: (json: string) => void): Generator<NdjsonChunk> {
     const filler = new NdjsonChunkFiller(options.batchBytes ?? DEFAULT_BATCH_BYTES, this.spareChunks);
     const full = (json: string): boolean => {
+      onText?.(json);
       filler.addText(json);
       return filler.bytes >= filler.budget;
     };
     // The cursor is not needed: the consumer writes whole scans.
     for (const _cursor of this.keysetRows(options, full)) {
       const chunk = filler.take();
+      if (chunk && onText) chunk.textsSeen = true;
       if (chunk) yield chunk;
     }
   }

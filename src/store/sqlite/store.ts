@@ -161,8 +161,8 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
     yield* this.reader.scan(options);
   }
 
-  async *scanNdjson(options: ScanOptions): AsyncIterable<NdjsonChunk> {
-    yield* this.reader.scanNdjson(options);
+  async *scanNdjson(options: ScanOptions, onText?: (json: string) => void): AsyncIterable<NdjsonChunk> {
+    yield* this.reader.scanNdjson(options, onText);
   }
 
   async *scanRows(options: ScanOptions): AsyncIterable<RawScanBatch> {
