@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { request } from 'undici';
-import { parseRetryAfter } from '../client/index.js';
+import { parseRetryAfter, serverTimingHoldMs } from '../client/index.js';
 
 /** One file of a manifest. */
 export interface ManifestEntry {
@@ -127,13 +127,6 @@ export interface Completion {
  */
 export const HOLD_SECONDS = 5;
 
-/** The `hold` metric of a Server-Timing header, in ms; 0 without one. */
-function heldMs(header: string | string[] | undefined): number {
-  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
-  const m = /(?:^|,)\s*hold\s*;[^,]*\bdur=([\d.]+)/.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
 /**
  * Poll a status URL, each poll held up to {@link HOLD_SECONDS} and at least `intervalMs` apart, until
  * it answers 200 with the manifest.
@@ -152,7 +145,7 @@ export async function awaitManifest(statusUrl: string, options: PollOptions): Pr
     const sent = performance.now();
     const res = await request(statusUrl, { headers });
     const arrived = performance.now();
-    options.latenciesMs.push(arrived - sent - heldMs(res.headers['server-timing']));
+    options.latenciesMs.push(arrived - sent - serverTimingHoldMs(res.headers['server-timing']));
     polls++;
     if (res.statusCode === 200) {
       const manifest = (await res.body.json()) as Manifest;

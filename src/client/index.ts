@@ -35,6 +35,7 @@ export type { SmartAuthOptions } from './smart-auth.js';
 export { STATE_FILE, hasState, readState } from './state-file.js';
 export type { ExportState } from './state-file.js';
 export { DEFAULT_WAITS, backoff, parseRetryAfter, systemClock } from './waits.js';
+export { serverTimingHoldMs } from './server-timing.js';
 export type { Clock, WaitOptions } from './waits.js';
 export { ViewClient } from './view-client.js';
 export type { ViewRunCall } from './view-client.js';

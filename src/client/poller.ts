@@ -5,6 +5,7 @@ import type { HttpResponse, HttpSession } from './http.js';
 import { parseManifest } from './manifest.js';
 import type { ManifestDocument } from './manifest.js';
 import { PollPace } from './poll-pace.js';
+import { serverTimingHoldMs } from './server-timing.js';
 import { backoff, parseRetryAfter } from './waits.js';
 
 /** A manifest page as the poller saw it. */
@@ -59,7 +60,6 @@ export async function* pollManifest(
   let hold = holdSeconds(http.waits.pollBaseMs);
   for (;;) {
     let res;
-    const sent = http.clock.now();
     try {
       res = await http.send({
         url,
@@ -97,7 +97,9 @@ export async function* pollManifest(
     }
     if (status === 202) {
       if (text.trim() !== '') yield { url, final: false, manifest: parseManifest(text, url), ...dated };
-      const held = http.clock.now() - sent;
+      // Only what the server says it held is taken off the wait: a slow answer is not a hold, and
+      // polling again at once after one would break the server's pace (429).
+      const held = hold > 0 ? serverTimingHoldMs(res.headers['server-timing']) : 0;
       const ms = await waitBeforePoll(http, pace, res, polls, progress, emit, url, signal, held);
       hold = holdSeconds(ms);
       polls++;

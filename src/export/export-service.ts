@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import { ConflictError, InvalidRequestError, NotFoundError, TooManyRequestsError } from '../fhir/index.js';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
-import type { FileReadStream, FileStorage } from '../storage/index.js';
+import type { FileStorage } from '../storage/index.js';
 import type { Caller, ReadAccess } from './authorize.js';
 import type { ExportConfig } from './config.js';
 import { assertMayReadFile } from './file-access.js';
+import type { OpenedFile, RangePicker } from './file-access.js';
+import { manifestFileUrls } from './manifest-urls.js';
 import { decodeExportRequest } from './job-codec.js';
 import { queueExportJob } from './queue-job.js';
 import type { Manifest } from './manifest.js';
@@ -19,13 +21,7 @@ import {
 } from './manifest.js';
 import type { ManifestPage } from './manifest.js';
 import type { ExportRequest, ExportWarning } from './types.js';
-import type { UnitFile } from './unit-spec.js';
-import {
-  HELD_RECHECK_MS,
-  MAX_HELD_STATUS_POLLS,
-  MAX_STATUS_WAIT_SECONDS,
-  StatusWaiters,
-} from './status-waiters.js';
+import { MAX_HELD_STATUS_POLLS, MAX_STATUS_WAIT_SECONDS, StatusWaiters } from './status-waiters.js';
 
 /**
  * What a status poll finds; `heldMs` is how long a held poll (`Prefer: wait`) waited for its job, so
@@ -48,29 +44,6 @@ export type ExportStatus = { heldMs?: number } & (
   | { state: 'completed'; manifest: Manifest; expiresAt: number; request: ExportRequest }
   | { state: 'failed'; message: string; request: ExportRequest }
 );
-
-/** One inclusive byte range of a file. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
-
-/**
- * Picks the range to serve once the file's size is known: a range, undefined for the whole file, or
- * null when the requested range cannot be satisfied (nothing is opened then).
- */
-export type RangePicker = (bytes: number) => ByteRange | undefined | null;
-
-/** A file the caller may download, already checked and opened. */
-export interface OpenedFile {
-  bytes: number;
-  /** When the job and its files expire; null while the job runs (partial manifests). */
-  expiresAt: number | null;
-  /** The range picked: undefined for the whole file, null when unsatisfiable. */
-  range: ByteRange | undefined | null;
-  /** The file or its range; null when the range is unsatisfiable. */
-  stream: FileReadStream | null;
-}
 
 /** Dependencies of the export service. */
 export interface ExportServiceDeps {
@@ -211,27 +184,14 @@ export class ExportService {
       this.checkPace(jobId);
       if (waitSeconds > 0) {
         const start = performance.now();
-        job = await this.hold(job, caller, Math.min(waitSeconds, MAX_STATUS_WAIT_SECONDS));
+        const seconds = Math.min(waitSeconds, MAX_STATUS_WAIT_SECONDS);
+        // Read again whatever ended a wait: a cancelled job answers 404, as an unheld poll would.
+        job = await this.waiters.holdWhileRunning(job, seconds, () => this.ownJob(jobId, caller.clientId));
         const heldMs = Math.round(performance.now() - start);
         return { ...(await this.describe(job, caller, request)), heldMs };
       }
     }
     return this.describe(job, caller, request);
-  }
-
-  /** Hold a poll of a running job until it is no longer running or `seconds` pass; the job as last read. */
-  private async hold(job: JobRecord, caller: Caller, seconds: number): Promise<JobRecord> {
-    // Timers run on real time whatever the service's clock, so the deadline does too.
-    const deadline = performance.now() + seconds * 1000;
-    while (job.status === 'running') {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      const end = await this.waiters.wait(job.id, Math.min(left, HELD_RECHECK_MS));
-      if (end === 'refused' || end === 'closed') break;
-      // Read again whatever ended the wait: a cancelled job answers 404, as an unheld poll would.
-      job = await this.ownJob(job.id, caller.clientId);
-    }
-    return job;
   }
 
   /** What a poll answers for `job` as read: in progress, failed, or completed with its manifest. */
@@ -296,35 +256,8 @@ export class ExportService {
     // Only listed files are signed: a pre-signed URL is a capability, so never one for a type the
     // token may not read.
     const files = finishedFiles(page ? pageUnits(units, page) : units, view.access);
-    const urls = await this.urlOptions(job.id, files);
+    const urls = await manifestFileUrls(this.deps, job.id, files, this.now());
     return buildManifest(job, units, { ...urls, ...(page ? { page } : {}), access: view.access });
-  }
-
-  /** How a manifest names these files: server URLs, or pre-signed storage URLs signed now. */
-  private async urlOptions(
-    jobId: string,
-    files: UnitFile[],
-  ): Promise<{ requiresAccessToken: boolean; fileUrl: (jobId: string, name: string) => string }> {
-    const seconds = this.deps.presignedUrlSeconds;
-    const sign = this.deps.storage.signedUrl?.bind(this.deps.storage);
-    if (seconds === undefined || !sign) {
-      return { requiresAccessToken: this.deps.requiresAccessToken, fileUrl: this.deps.fileUrl };
-    }
-    const names = new Set<string>();
-    for (const f of files) {
-      names.add(f.name);
-      if (f.continuesIn) names.add(f.continuesIn);
-    }
-    const options = { expiresInSeconds: seconds, now: this.now() };
-    const signed = await Promise.all(
-      [...names].map(async (n) => [n, await sign(jobId, n, options)] as const),
-    );
-    const urls = new Map(signed);
-    // A pre-signed URL is a capability URL: the client must not send its token there (Bulk IG F2, F3).
-    return {
-      requiresAccessToken: false,
-      fileUrl: (id, name) => urls.get(name) ?? this.deps.fileUrl(id, name),
-    };
   }
 
   /**

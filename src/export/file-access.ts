@@ -1,5 +1,6 @@
 import { ForbiddenError } from '../fhir/index.js';
 import type { ReadAccess } from './authorize.js';
+import type { FileReadStream } from '../storage/index.js';
 import type { UnitFile, UnitSpec } from './unit-spec.js';
 
 // Bulk IG "Privacy and Security Considerations": the server returns only the data the client is
@@ -67,4 +68,27 @@ export function assertMayReadFile(access: ReadAccess | undefined, listed: Listed
       `the access token's scopes do not allow reading ${denied.join(', ')}, which file ${listed.file.name} holds`,
     );
   }
+}
+
+/** One inclusive byte range of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Picks the range to serve once the file's size is known: a range, undefined for the whole file, or
+ * null when the requested range cannot be satisfied (nothing is opened then).
+ */
+export type RangePicker = (bytes: number) => ByteRange | undefined | null;
+
+/** A file the caller may download, already checked and opened. */
+export interface OpenedFile {
+  bytes: number;
+  /** When the job and its files expire; null while the job runs (partial manifests). */
+  expiresAt: number | null;
+  /** The range picked: undefined for the whole file, null when unsatisfiable. */
+  range: ByteRange | undefined | null;
+  /** The file or its range; null when the range is unsatisfiable. */
+  stream: FileReadStream | null;
 }

@@ -5,13 +5,8 @@ export { CorruptJobError, JOB_SCHEMA_VERSION } from './job-codec.js';
 export { parseKickoff } from './request-parser.js';
 export { EXPORTABLE_TYPES } from './exportable.js';
 export { ExportService } from './export-service.js';
-export type {
-  ByteRange,
-  ExportServiceDeps,
-  ExportStatus,
-  OpenedFile,
-  RangePicker,
-} from './export-service.js';
+export type { ExportServiceDeps, ExportStatus } from './export-service.js';
+export type { ByteRange, OpenedFile, RangePicker } from './file-access.js';
 export { DEFAULT_KICKOFF_LIMITS, KICKOFF_LIMIT_SETTINGS } from './limits.js';
 export type { KickoffLimits } from './limits.js';
 export { DEFAULT_EXPORT_CONFIG } from './config.js';

@@ -1,3 +1,5 @@
+import type { JobRecord } from '../store/index.js';
+
 // Held status polls (`Prefer: wait=N`, RFC 7240 section 4.3): each waits here for an event about its
 // job instead of the client sleeping a fixed interval, so a short export is seen finished when it
 // finishes rather than at the client's next poll.
@@ -66,6 +68,28 @@ export class StatusWaiters {
       const timer = setTimeout(() => waiter.end('timeout'), ms);
       this.held.add(waiter);
     });
+  }
+
+  /**
+   * Hold while `job` runs, until `seconds` pass or the server stops, reading it again (`reread`)
+   * after each event and at least every {@link HELD_RECHECK_MS}; the job as last read.
+   */
+  async holdWhileRunning(
+    job: JobRecord,
+    seconds: number,
+    reread: () => Promise<JobRecord>,
+  ): Promise<JobRecord> {
+    // Timers run on real time whatever the service's clock, so the deadline does too.
+    const deadline = performance.now() + seconds * 1000;
+    let current = job;
+    while (current.status === 'running') {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const end = await this.wait(current.id, Math.min(left, HELD_RECHECK_MS));
+      if (end === 'refused' || end === 'closed') break;
+      current = await reread();
+    }
+    return current;
   }
 
   /** Something happened to `jobId` (a unit finished, the job was cancelled): its waiters look again. */

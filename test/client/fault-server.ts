@@ -10,6 +10,8 @@ export interface Answer {
   status: number;
   retryAfter?: string;
   progress?: string;
+  /** A Server-Timing header, e.g. a held poll's `hold;dur=2000`. */
+  serverTiming?: string;
   /** An OperationOutcome body with this issue code. */
   outcome?: string;
 }
@@ -110,6 +112,7 @@ function outcome(code: string): string {
 function answer(res: ServerResponse, a: Answer): void {
   if (a.retryAfter !== undefined) res.setHeader('retry-after', a.retryAfter);
   if (a.progress !== undefined) res.setHeader('x-progress', a.progress);
+  if (a.serverTiming !== undefined) res.setHeader('server-timing', a.serverTiming);
   if (a.outcome !== undefined)
     res.writeHead(a.status, { 'content-type': 'application/fhir+json' }).end(outcome(a.outcome));
   else res.writeHead(a.status).end();

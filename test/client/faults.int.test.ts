@@ -107,6 +107,30 @@ describe('client against a fault-injecting server', () => {
     );
   });
 
+  test('a held poll shortens the next wait by the hold the server reports, and only by that', async (t) => {
+    // Every reading of this clock moves it on 700 ms, as a slow server's answers would: that time
+    // must not be taken for a hold, or the client polls again at once and breaks the server's pace.
+    const clock = fakeClock(Date.UTC(2026, 0, 1));
+    let drift = 0;
+    const slowClock = { ...clock, now: () => clock.now() + (drift += 700) };
+    const server = await startFaultServer(t, {
+      files: FILES,
+      status: [
+        { status: 202, retryAfter: '3', serverTiming: 'hold;dur=2000' },
+        { status: 202, retryAfter: '3' },
+      ],
+    });
+    const { summary, out } = await run(t, server, {
+      clock: slowClock,
+      waits: { ...FAST_WAITS, pollBaseMs: 3000, pollMaxMs: 60_000, maxWaitMs: 60_000 },
+    });
+    assertFilesMatch(summary, out, FILES);
+    const polls = server.seen.filter((s) => s.url === '/fhir/status/job-1');
+    assert.ok(polls.length >= 3);
+    for (const p of polls) assert.equal(p.headers['prefer'], 'wait=3');
+    assert.deepEqual(clock.sleeps.slice(0, 2), [1000, 3000]);
+  });
+
   test('downloads retry 429, 503 and a truncated body, resuming the truncated file with Range', async (t) => {
     const out = join(tempDir(t), 'out');
     const part = join(out, 'output', 'Observation.1.ndjson.part');
