@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
-import type { WorkerThreadData } from './worker-thread.js';
+import type { ThreadEnd, ThreadKind, WorkerThreadData } from './worker-thread.js';
 
 const RESPAWN_DELAY_MS = 1000;
 
@@ -22,6 +22,12 @@ export interface WorkerPoolOptions {
 }
 
 const YOUNG_GENERATION_MB = 4;
+/**
+ * Young generation of a thread running view units (V8 sizes it as three semi-spaces). The Parquet
+ * encoder's buffers live a row group long: with 4 MB they are copied and promoted, and its GC share
+ * made the CPU per Observation half as much again as with 48 MB (docs/benchmarks.md).
+ */
+export const VIEW_YOUNG_GENERATION_MB = 24;
 
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
@@ -33,17 +39,27 @@ export class WorkerPool {
 
   /** Start the configured number of threads, or `threads` more (a server started without workers). */
   start(threads = this.options.config.workers): void {
-    for (let i = 0; i < threads; i++) this.spawn();
+    for (let i = 0; i < threads; i++) this.spawn('default');
   }
 
-  private spawn(): void {
+  /**
+   * Start a thread. A default thread that leases a view unit ends and hands it, leased, to a view
+   * thread started in its place; a view thread ends when idle and a default one replaces it. So the
+   * number of threads (and of units running at once) never changes, and only view exports pay for
+   * the larger young generation.
+   */
+  private spawn(kind: ThreadKind, handedOver?: WorkerThreadData['handedOver']): void {
     const data: WorkerThreadData = {
       db: this.options.db,
       storage: this.options.storage,
       config: this.options.config,
       logLevel: this.options.log.level,
       forwardLogs: this.options.logLine !== undefined,
+      kind,
+      ...(handedOver ? { handedOver } : {}),
     };
+    const youngMb = kind === 'view' ? VIEW_YOUNG_GENERATION_MB : YOUNG_GENERATION_MB;
+    let end: ThreadEnd | undefined;
     const worker = new Worker(new URL('./worker-thread.js', import.meta.url), {
       workerData: data,
       // Units allocate short-lived batches at a high rate; a small young generation collects them
@@ -51,21 +67,28 @@ export class WorkerPool {
       // Measured on the 1M bench: at 8 MB a PostgreSQL export ran a full collection every 100 ms per
       // thread (V8 starts marking while the old generation's headroom is under the young
       // generation's size); 4 MB halves that, and 2 MB lets parsed batches (_elements) be promoted.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      resourceLimits: { maxYoungGenerationSizeMb: youngMb },
     });
     worker.on('message', (msg: unknown) => {
       if (msg === 'unit-done') this.wake(worker);
       else if (isLogLine(msg)) this.options.logLine?.(msg.log);
+      else if (isThreadEnd(msg)) end = msg.end;
     });
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
       this.workers.splice(this.workers.indexOf(worker), 1);
-      if (!this.stopping) {
+      if (this.stopping) return;
+      // On shutdown a handed-off unit keeps its lease until it expires, as after a crash.
+      if (end?.reason === 'hand-off') {
+        this.spawn('view', { unit: end.unit, owner: end.owner });
+      } else if (end?.reason === 'idle') {
+        this.spawn('default');
+      } else {
         this.options.log.warn({ code }, 'export worker thread exited; starting another');
         // A thread that dies at once (database unreachable) must not be replaced in a tight loop.
         const timer = setTimeout(() => {
           this.respawns.delete(timer);
-          this.spawn();
+          this.spawn('default');
         }, RESPAWN_DELAY_MS);
         this.respawns.add(timer);
       }
@@ -92,6 +115,10 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);
   }
+}
+
+function isThreadEnd(msg: unknown): msg is { end: ThreadEnd } {
+  return typeof msg === 'object' && msg !== null && typeof (msg as { end?: unknown }).end === 'object';
 }
 
 function isLogLine(msg: unknown): msg is { log: string } {
