@@ -24,10 +24,11 @@ export interface WorkerPoolOptions {
 const YOUNG_GENERATION_MB = 4;
 /**
  * Young generation of a thread running view units (V8 sizes it as three semi-spaces). The Parquet
- * encoder's buffers live a row group long: with 4 MB they are copied and promoted, and its GC share
- * made the CPU per Observation half as much again as with 48 MB (docs/benchmarks.md).
+ * encoder's buffers live a row group long: with 4 MB they are copied and promoted. At 1M, 16 MB cut
+ * the server's CPU per Observation 6% (CSV 16%) for a peak RSS of 237-244 MiB; 24 MB cut it 19% but
+ * peaked at 266 MiB once, over the 250 bar (docs/benchmarks.md).
  */
-export const VIEW_YOUNG_GENERATION_MB = 24;
+export const VIEW_YOUNG_GENERATION_MB = 16;
 
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
