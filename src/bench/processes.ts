@@ -79,6 +79,20 @@ export function peakRssMb(pid: number): number | undefined {
   }
 }
 
+/** A live process's CPU time so far (user and system, /proc/<pid>/stat), in seconds; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Clock ticks: 100 per second on Linux, whatever the kernel's HZ (USER_HZ).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    // The process has exited: its time can no longer be read.
+    return undefined;
+  }
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -7,7 +7,7 @@ import { eachRun } from './context.js';
 import { exportTimeoutMs, POLL_INTERVAL_MS } from './export-run.js';
 import { figure } from './figures.js';
 import type { Bar } from './types.js';
-import { runCli } from './processes.js';
+import { cpuSeconds, runCli } from './processes.js';
 import { deleteViewExport, runViewExport, ViewExportMissingError } from './view-export-http.js';
 
 /** The two views of issue 15's bars, as JSON files shipped in `bench/views/`. */
@@ -97,12 +97,13 @@ async function benchViewExport(
   resources: number,
 ): Promise<number[] | undefined> {
   const timeoutMs = exportTimeoutMs(resources);
-  let results: { seconds: number; rss: number }[];
+  let results: { seconds: number; rss: number; cpu: number }[];
   try {
     results = await eachRun(
       ctx,
       `$viewdefinition-export, ${format}`,
       async (server) => {
+        const cpuBefore = cpuSeconds(server.pid) ?? 0;
         const run = await runViewExport(server.baseUrl, {
           views: views.map((v) => v.definition),
           format,
@@ -110,12 +111,13 @@ async function benchViewExport(
           timeoutMs,
         });
         const rss = server.peakRssMb();
+        const cpu = (cpuSeconds(server.pid) ?? 0) - cpuBefore;
         const files = run.outputs.reduce((n, o) => n + o.locations.length, 0);
         if (run.outputs.length !== views.length || files === 0) {
           throw new Error(`view export gave ${run.outputs.length} outputs and ${files} files`);
         }
         await deleteViewExport(run.statusUrl);
-        return { seconds: run.seconds, rss };
+        return { seconds: run.seconds, rss, cpu };
       },
       ctx.profileArgs ? { nodeArgs: ctx.profileArgs } : {},
     );
@@ -136,6 +138,13 @@ async function benchViewExport(
       'MiB',
       results.map((r) => r.rss),
       { bar: VIEW_BARS.serverRssMb },
+    ),
+    // CPU time compares builds on a shared machine, where the rate moves with the load.
+    figure(
+      `views.export.${format}.cpu`,
+      `$viewdefinition-export to ${format}: server CPU per resource read`,
+      'µs',
+      results.map((r) => (r.cpu * 1e6) / resources),
     ),
   );
   return rates;

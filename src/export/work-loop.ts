@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import type { JobRecord, ResourceStore, UnitRecord } from '../store/index.js';
 import type { FileStorage } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
-import { CorruptJobError, decodeUnit, encodeUnitCheckpoint, encodeUnitResult } from './job-codec.js';
+import {
+  CorruptJobError,
+  decodeUnit,
+  decodeUnitSpec,
+  encodeUnitCheckpoint,
+  encodeUnitResult,
+} from './job-codec.js';
 import type { DecodedUnit } from './job-codec.js';
 import { logUnitDone } from './job-log.js';
 import type { CompiledRequest, UnitContext, UnitRun } from './unit-runner.js';
@@ -31,23 +37,53 @@ export interface WorkLoopDeps {
    */
   onUnitDone?: (jobId: string) => void;
   now?: () => number;
+  /**
+   * True for a leased unit this loop gives, still leased, to a loop of another kind (a thread with
+   * other memory limits): the loop ends with it unrun.
+   */
+  handOff?: (unit: UnitRecord) => boolean;
+  /** A unit leased by another loop that handed it off, run first under that loop's lease. */
+  handedOver?: { unit: UnitRecord; owner: string };
+  /** End the loop, instead of waiting, the first time no unit can be leased. */
+  endWhenIdle?: boolean;
 }
 
+/** Why a loop ended: stopped by its signal, idle (with `endWhenIdle`), or handing a leased unit off. */
+export type LoopEnd =
+  { reason: 'stopped' } | { reason: 'idle' } | { reason: 'hand-off'; unit: UnitRecord; owner: string };
+
 /** Lease and run units until `signal` aborts. One loop runs one unit at a time. */
-export async function workLoop(deps: WorkLoopDeps): Promise<void> {
+export async function workLoop(deps: WorkLoopDeps): Promise<LoopEnd> {
   // Host and process in the owner let an operator (or a test) tell which process holds a lease.
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { job: JobRecord; compiled: CompiledRequest }>();
+  if (deps.handedOver && !deps.signal.aborted) {
+    await runLeased(deps, deps.handedOver.owner, deps.handedOver.unit, cache);
+    deps.onUnitDone?.(deps.handedOver.unit.jobId);
+  }
   while (!deps.signal.aborted) {
     const unit = await deps.store.jobs.leaseUnit(owner, now(), deps.config.leaseMs);
     if (!unit) {
+      if (deps.endWhenIdle) return { reason: 'idle' };
       cache.clear();
       await deps.waitForWork(deps.config.idlePollMs);
       continue;
     }
+    if (deps.handOff?.(unit)) return { reason: 'hand-off', unit, owner };
     await runLeased(deps, owner, unit, cache);
     deps.onUnitDone?.(unit.jobId);
+  }
+  return { reason: 'stopped' };
+}
+
+/** True for a unit of a view export (`$viewdefinition-export`); false when its spec does not decode. */
+export function isViewUnit(unit: UnitRecord): boolean {
+  try {
+    return decodeUnitSpec(unit.spec).kind === 'view';
+  } catch {
+    // Run where it was leased: the normal path fails its job with the decode error.
+    return false;
   }
 }
 

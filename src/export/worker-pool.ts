@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
-import type { WorkerThreadData } from './worker-thread.js';
+import type { ThreadEnd, ThreadKind, WorkerThreadData } from './worker-thread.js';
 
 const RESPAWN_DELAY_MS = 1000;
 
@@ -32,6 +32,13 @@ const YOUNG_GENERATION_MB = 4;
  * room for a resource of hundreds of MB (a thread past the cap dies and its unit is retried).
  */
 export const OLD_GENERATION_MB = 1024;
+/**
+ * Young generation of a thread running view units (V8 sizes it as three semi-spaces). The Parquet
+ * encoder's buffers live a row group long: with 4 MB they are copied and promoted. At 1M, 16 MB cut
+ * the server's CPU per Observation 6% (CSV 16%) for a peak RSS of 237-244 MiB; 24 MB cut it 19% but
+ * peaked at 266 MiB once, over the 250 bar (docs/benchmarks.md).
+ */
+export const VIEW_YOUNG_GENERATION_MB = 16;
 
 /** Export worker threads inside the server process, so scans never block the event loop (DESIGN.md §3). */
 export class WorkerPool {
@@ -46,17 +53,27 @@ export class WorkerPool {
 
   /** Start the configured number of threads, or `threads` more (a server started without workers). */
   start(threads = this.options.config.workers): void {
-    for (let i = 0; i < threads; i++) this.spawn();
+    for (let i = 0; i < threads; i++) this.spawn('default');
   }
 
-  private spawn(): void {
+  /**
+   * Start a thread. A default thread that leases a view unit ends and hands it, leased, to a view
+   * thread started in its place; a view thread ends when idle and a default one replaces it. So the
+   * number of threads (and of units running at once) never changes, and only view exports pay for
+   * the larger young generation.
+   */
+  private spawn(kind: ThreadKind, handedOver?: WorkerThreadData['handedOver']): void {
     const data: WorkerThreadData = {
       db: this.options.db,
       storage: this.options.storage,
       config: this.options.config,
       logLevel: this.options.log.level,
       forwardLogs: this.options.logLine !== undefined,
+      kind,
+      ...(handedOver ? { handedOver } : {}),
     };
+    const youngMb = kind === 'view' ? VIEW_YOUNG_GENERATION_MB : YOUNG_GENERATION_MB;
+    let end: ThreadEnd | undefined;
     const worker = new Worker(new URL('./worker-thread.js', import.meta.url), {
       workerData: data,
       // Units allocate short-lived batches at a high rate; a small young generation collects them
@@ -65,7 +82,7 @@ export class WorkerPool {
       // thread (V8 starts marking while the old generation's headroom is under the young
       // generation's size); 4 MB halves that, and 2 MB lets parsed batches (_elements) be promoted.
       resourceLimits: {
-        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        maxYoungGenerationSizeMb: youngMb,
         maxOldGenerationSizeMb: OLD_GENERATION_MB,
       },
     });
@@ -78,6 +95,7 @@ export class WorkerPool {
           this.readyCount++;
           resolve();
         } else if (isLogLine(msg)) this.options.logLine?.(msg.log);
+        else if (isThreadEnd(msg)) end = msg.end;
       });
       // A thread that dies while booting (database unreachable) must not hold up `ready()`.
       worker.once('exit', () => resolve());
@@ -86,12 +104,18 @@ export class WorkerPool {
     worker.on('error', (err) => this.options.log.error({ err }, 'export worker thread error'));
     worker.on('exit', (code) => {
       this.workers.splice(this.workers.indexOf(worker), 1);
-      if (!this.stopping) {
+      if (this.stopping) return;
+      // On shutdown a handed-off unit keeps its lease until it expires, as after a crash.
+      if (end?.reason === 'hand-off') {
+        this.spawn('view', { unit: end.unit, owner: end.owner });
+      } else if (end?.reason === 'idle') {
+        this.spawn('default');
+      } else {
         this.options.log.warn({ code }, 'export worker thread exited; starting another');
         // A thread that dies at once (database unreachable) must not be replaced in a tight loop.
         const timer = setTimeout(() => {
           this.respawns.delete(timer);
-          this.spawn();
+          this.spawn('default');
         }, RESPAWN_DELAY_MS);
         this.respawns.add(timer);
       }
@@ -131,6 +155,10 @@ export class WorkerPool {
     for (const w of this.workers) w.postMessage('stop');
     await Promise.all(exits);
   }
+}
+
+function isThreadEnd(msg: unknown): msg is { end: ThreadEnd } {
+  return typeof msg === 'object' && msg !== null && typeof (msg as { end?: unknown }).end === 'object';
 }
 
 function isUnitDone(msg: unknown): msg is { unitDone: string } {

@@ -5,7 +5,9 @@ import { openStore } from '../store/index.js';
 import { createStorage } from '../storage/index.js';
 import type { StorageConfig } from '../storage/index.js';
 import type { ExportConfig } from './config.js';
-import { workLoop } from './work-loop.js';
+import type { UnitRecord } from '../store/index.js';
+import { isViewUnit, workLoop } from './work-loop.js';
+import type { LoopEnd } from './work-loop.js';
 
 /** What the pool hands each thread. */
 export interface WorkerThreadData {
@@ -17,7 +19,20 @@ export interface WorkerThreadData {
   logLevel: string;
   /** Post each JSON log line to the parent (which writes it in the server's format) instead of stdout. */
   forwardLogs?: boolean;
+  /**
+   * `view`: a thread with a larger young generation, for view units; it also runs any other unit it
+   * leases, and ends when it finds no work. `default`: hands a leased view unit to a view thread.
+   */
+  kind: ThreadKind;
+  /** A unit another thread leased and handed to this one, run first under that lease. */
+  handedOver?: { unit: UnitRecord; owner: string };
 }
+
+/** Which memory limits a thread runs with. */
+export type ThreadKind = 'default' | 'view';
+
+/** What a thread posts to the pool just before its loop ends, when it wants another in its place. */
+export type ThreadEnd = Exclude<LoopEnd, { reason: 'stopped' }>;
 
 const data = workerData as WorkerThreadData;
 const logOptions = { level: data.logLevel, base: { thread: 'export-worker' } };
@@ -52,7 +67,22 @@ const waitForWork = (ms: number): Promise<void> =>
 // its job, which held status polls of that job wait for.
 const onUnitDone = (jobId: string): void => parentPort?.postMessage({ unitDone: jobId });
 
-workLoop({ store, storage, config: data.config, log, waitForWork, onUnitDone, signal: stop.signal })
+workLoop({
+  store,
+  storage,
+  config: data.config,
+  log,
+  waitForWork,
+  onUnitDone,
+  signal: stop.signal,
+  ...(data.kind === 'view' ? { endWhenIdle: true } : { handOff: isViewUnit }),
+  ...(data.handedOver ? { handedOver: data.handedOver } : {}),
+})
+  .then(async (end) => {
+    // Stopped while handing off: no thread will take the unit, so it goes back as on any shutdown.
+    if (end.reason === 'hand-off' && stop.signal.aborted) await store.jobs.releaseUnit(end.unit, end.owner);
+    else if (end.reason !== 'stopped') parentPort?.postMessage({ end } satisfies { end: ThreadEnd });
+  })
   .catch((err: unknown) => {
     log.error({ err }, 'export worker crashed');
     process.exitCode = 1;

@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeUnitResult, encodeUnitSpec } from '../../src/export/job-codec.js';
-import { workLoop } from '../../src/export/work-loop.js';
+import { decodeUnitResult, decodeUnitSpec, encodeUnitSpec } from '../../src/export/job-codec.js';
+import { isViewUnit, workLoop } from '../../src/export/work-loop.js';
 import { LocalDirStorage } from '../../src/storage/index.js';
 import type { FileWriter } from '../../src/storage/index.js';
 import type { UnitCheckpoint, UnitResult } from '../../src/export/unit-spec.js';
@@ -168,6 +168,49 @@ describe('workLoop', () => {
       now: e.clock.now,
     });
     assert.deepEqual(waited, [1234, 1234]);
+  });
+
+  test('hands a leased unit off unrun; the loop given it runs it under that lease, one attempt in all', async (t) => {
+    const e = engine(t, { rowsPerUnit: 10 });
+    await e.store.ingest([makePatient('p1'), makePatient('p2')]);
+    await createJob(e, 'job-1', [PLAN]);
+    const deps = {
+      store: e.store,
+      storage: e.storage,
+      config: e.config,
+      log: e.log,
+      signal: new AbortController().signal,
+      waitForWork: async () => assert.fail('a loop that ends when idle never waits'),
+      now: e.clock.now,
+    };
+    // The plan runs where it was leased; the first Patient unit is handed off.
+    const end = await workLoop({ ...deps, handOff: (u) => decodeUnitSpec(u.spec).kind === 'resources' });
+    assert.equal(end.reason, 'hand-off');
+    if (end.reason !== 'hand-off') return;
+    const held = (await e.store.jobs.listUnits('job-1')).find((u) => u.seq === end.unit.seq);
+    assert.equal(held?.status, 'leased');
+    assert.equal(held?.leaseOwner, end.owner);
+    assert.equal(held?.attempts, 1);
+
+    let done = 0;
+    const second = await workLoop({
+      ...deps,
+      handedOver: { unit: end.unit, owner: end.owner },
+      endWhenIdle: true,
+      onUnitDone: () => done++,
+    });
+    assert.equal(second.reason, 'idle');
+    const units = await e.store.jobs.listUnits('job-1');
+    assert.equal(done, units.length - 1);
+    assert.ok(units.every((u) => u.status === 'done' && u.attempts === 1));
+    assert.equal((await e.store.jobs.getJob('job-1'))?.status, 'completed');
+  });
+
+  test('tells view units from others, and a spec that does not decode from a view unit', () => {
+    const unit = (spec: string) => ({ spec }) as Parameters<typeof isViewUnit>[0];
+    assert.equal(isViewUnit(unit(encodeUnitSpec({ kind: 'view', view: 0, type: 'Patient' }))), true);
+    assert.equal(isViewUnit(unit(encodeUnitSpec({ kind: 'resources', type: 'Patient' }))), false);
+    assert.equal(isViewUnit(unit('{not json')), false);
   });
 
   test('leaves the units of a cancelled job alone', async (t) => {
