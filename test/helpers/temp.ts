@@ -5,6 +5,7 @@ import { join } from 'node:path';
 /** A fresh temporary directory, removed when `t.after` runs. */
 export function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fhirhose-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Retries cover ENOTEMPTY: a child process may still be writing when a failed test's hooks run.
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
