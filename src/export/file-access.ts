@@ -28,13 +28,23 @@ export function fileTypes({ spec, file }: ListedFile): readonly string[] | undef
     case 'deleted':
     case 'view':
       return [spec.type];
+    // A member unit writes one series per type, each file of its own type.
+    case 'members':
+    case 'memberRange':
+      return [file.type];
     case 'blocks':
       return spec.types;
     case 'provenance':
+    case 'foundProvenance':
       return ['Provenance'];
     case 'plan':
     case 'warnings':
       throw new TypeError(`a ${spec.kind} unit wrote the ${file.kind} file ${file.name}`);
+    default: {
+      // Every kind is named above: a new kind fails to compile here until it says what it writes.
+      const unknown: never = spec;
+      throw new TypeError(`a unit of unknown kind wrote ${file.name}: ${JSON.stringify(unknown)}`);
+    }
   }
 }
 

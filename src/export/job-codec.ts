@@ -100,6 +100,15 @@ export function decodeUnitSpec(text: string): UnitSpec {
       r.strings('patients');
       r.strings('types');
       break;
+    case 'memberRange':
+      if (r.value.provenance !== undefined && r.value.provenance !== true)
+        r.fail('provenance', 'true or absent');
+      if (!Number.isInteger(r.value.after)) r.fail('after', 'a row id');
+      r.optional('upTo', () => Number.isInteger(r.value.upTo) || r.fail('upTo', 'a row id'));
+      r.strings('types');
+      break;
+    case 'foundProvenance':
+      break;
     case 'blocks':
       r.strings('patients');
       r.strings('types');
@@ -131,6 +140,7 @@ export function decodeUnitCheckpoint(text: string): UnitCheckpoint {
   if (!Number.isInteger(r.num('segment'))) r.fail('segment', 'an integer');
   r.optional('after', () => r.scanKey('after'));
   r.optional('afterPatient', () => r.str('afterPatient'));
+  r.optional('afterRid', () => Number.isInteger(r.value.afterRid) || r.fail('afterRid', 'a row id'));
   r.files();
   return r.value as unknown as UnitCheckpoint;
 }

@@ -1,4 +1,4 @@
-import type { MemberOptions, StoredResource } from '../store/index.js';
+import type { MemberOptions, MemberRidOptions, StoredResource } from '../store/index.js';
 import type { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk } from './attachment-urls.js';
 import { RefCollector } from './ref-collector.js';
@@ -71,13 +71,77 @@ export async function runMembers(run: UnitRun<'members'>): Promise<UnitResult> {
   throw new UnitYieldedError('checkpointed to let another client run');
 }
 
+/**
+ * Write the compartments of all the export's members in one row id range, batch by batch, one file
+ * series per type, as `runMembers` does; the `relevant` Provenance found is recorded as the job's
+ * references for the `foundProvenance` unit. A checkpoint resumes after the last row id written.
+ */
+export async function runMemberRange(run: UnitRun<'memberRange'>): Promise<UnitResult> {
+  const { ctx, job, compiled, checkpoint, spec } = run;
+  const { request } = compiled;
+  if (!Array.isArray(compiled.patients)) throw new TypeError('a member range unit needs a patient list');
+  if (!ctx.store.readMemberRids) throw new TypeError('this store does not read members by row id');
+  const options: MemberRidOptions = {
+    members: compiled.patients,
+    types: spec.types,
+    asOf: job.transactionTime,
+    after: checkpoint?.afterRid ?? spec.after,
+  };
+  if (spec.upTo !== undefined) options.upTo = spec.upTo;
+  if (request.since !== undefined) options.since = request.since;
+  if (request.until !== undefined) options.until = request.until;
+  // The first range also reads the versions superseded before row ids were kept with them.
+  if (spec.after === 0 && checkpoint?.afterRid === undefined) options.unkeyedHistory = true;
+  if (spec.provenance) options.provenance = true;
+  if (ctx.memberBatchRows !== undefined) options.batchRows = ctx.memberBatchRows;
+  const segment = checkpoint?.segment ?? 0;
+  const outs = new Map<string, NdjsonSeries>();
+  const refs = new RefCollector();
+  let pausedAfter: number | undefined;
+  try {
+    for await (const batch of ctx.store.readMemberRids(options)) {
+      let rows = 0;
+      for (const [type, chunk] of batch.types) {
+        rows += chunk.rows;
+        let out = outs.get(type);
+        if (!out) outs.set(type, (out = series(run, 'output', type, segment)));
+        await writeChunk(ctx, compiled, { out, refs }, type, chunk);
+      }
+      if (batch.provenanceIds.length > 0) {
+        await ctx.store.jobs.addRefs(
+          job.id,
+          batch.provenanceIds.map((id) => ({ type: 'Provenance', id })),
+        );
+      }
+      if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
+      if (!(await ctx.progress(rows))) throw new UnitStoppedError('unit stopped');
+      if (batch.lastRid !== spec.upTo && (await ctx.yieldNow())) {
+        pausedAfter = batch.lastRid;
+        break;
+      }
+    }
+  } catch (err) {
+    for (const out of outs.values()) await out.abort();
+    throw err;
+  }
+  await ctx.store.jobs.addRefs(job.id, refs.take());
+  const files: UnitFile[] = [...(checkpoint?.files ?? [])];
+  for (const [type, out] of [...outs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    files.push(...(await finish(out, 'output', type)));
+  if (pausedAfter === undefined) return { files };
+  if (!(await ctx.saveCheckpoint({ segment: segment + 1, afterRid: pausedAfter, files }))) {
+    throw new UnitStoppedError('lease lost at a checkpoint');
+  }
+  throw new UnitYieldedError('checkpointed to let another client run');
+}
+
 /** One type's rows of a batch into its series: as bytes, or parsed when the request needs it. */
 async function writeChunk(
   ctx: UnitContext,
   compiled: CompiledRequest,
   to: { out: NdjsonSeries; refs: RefCollector },
   type: string,
-  chunk: { rows: number; bytes: Buffer },
+  chunk: { rows: number; bytes: Buffer; release?: () => void },
 ): Promise<void> {
   const { out } = to;
   // Supporting references are collected from what is written, as the type path does; not from
@@ -86,8 +150,10 @@ async function writeChunk(
   const filter = compiled.filters.get(type);
   if (!filter && !compiled.elements) {
     const resolved = ctx.baseUrl === undefined ? undefined : resolveChunk(chunk.bytes, type, ctx.baseUrl);
-    await out.writeChunk(resolved ?? chunk.bytes, chunk.rows);
+    if (resolved) chunk.release?.();
+    // Read before the write, so the buffer can go back to the producer once written.
     refs?.scan(resolved ?? chunk.bytes);
+    await out.writeChunk(resolved ?? chunk.bytes, chunk.rows, resolved ? undefined : chunk.release);
     return;
   }
   const rows: StoredResource[] = ndjsonLines(chunk.bytes).map((json) => ({
@@ -97,6 +163,7 @@ async function writeChunk(
     lastUpdated: 0,
     json,
   }));
+  chunk.release?.();
   const lines = toLines(rows, { filter, elements: compiled.elements, baseUrl: ctx.baseUrl });
   await out.writeLines(lines);
   refs?.scan(Buffer.from(lines.join('\n')));

@@ -22,6 +22,10 @@ export const MEMBER_SHARE_MAX = 0.3;
 const MIN_PATIENTS_PER_MEMBER_UNIT = 100;
 const MAX_PATIENTS_PER_MEMBER_UNIT = 500;
 const MIN_MEMBER_UNITS = 2;
+// A member range reads its rows in id order (store.readMemberRids), so a range costs only its list
+// of row ids beyond its rows: about 2,500 to 25,000 rows each, an even count of ranges.
+const MIN_ROWS_PER_MEMBER_RANGE = 2_500;
+const MAX_ROWS_PER_MEMBER_RANGE = 25_000;
 /**
  * Provenance rows per `relevant` unit: each row costs a parse and a compartment lookup per target,
  * so even a store's few Provenance (18k at 1M generated resources) are worth sharing between workers.
@@ -62,6 +66,30 @@ export function memberChunks(patients: readonly string[]): string[][] {
   const out: string[][] = [];
   for (let i = 0; i < sorted.length; i += size) out.push(sorted.slice(i, i + size));
   return out;
+}
+
+/** How many row id ranges a member export of about `rows` rows is cut into (memberRange units). */
+export function memberRangeCount(rows: number): number {
+  if (rows < MIN_ROWS_PER_MEMBER_RANGE * MIN_MEMBER_UNITS) return 1;
+  const needed = Math.ceil(rows / MAX_ROWS_PER_MEMBER_RANGE);
+  return Math.ceil(needed / MIN_MEMBER_UNITS) * MIN_MEMBER_UNITS;
+}
+
+/** `memberRange` units that cover every row id, cut where the members' rows split evenly. */
+async function addMemberRanges(
+  store: ResourceStore,
+  patients: string[],
+  spec: { types: string[]; provenance?: true },
+  add: (phase: number, spec: UnitSpec, estimate: number) => void,
+): Promise<void> {
+  const { rows, bounds } = await store.memberRidBounds!(patients, memberRangeCount);
+  const estimate = Math.max(1, Math.round(rows / (bounds.length + 1)));
+  let after = 0;
+  for (const upTo of bounds) {
+    add(0, { kind: 'memberRange', after, upTo, ...spec }, estimate);
+    after = upTo;
+  }
+  add(0, { kind: 'memberRange', after, ...spec }, estimate);
 }
 
 /** The types an export covers, in a stable order. */
@@ -148,9 +176,14 @@ export async function planUnits(
   if (await readsMembers(store, patients, options.readPath)) {
     const withProvenance = provenance === 'relevant' ? { provenance: true as const } : {};
     provenanceUnits = provenance === 'latest';
-    for (const chunk of memberChunks(patients!)) {
-      const spec: UnitSpec = { kind: 'members', patients: chunk, types: main, ...withProvenance };
-      add(0, spec, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+    if (store.memberRidBounds && store.readMemberRids) {
+      await addMemberRanges(store, patients!, { types: main, ...withProvenance }, add);
+      if (withProvenance.provenance) add(1, { kind: 'foundProvenance' }, 1);
+    } else {
+      for (const chunk of memberChunks(patients!)) {
+        const spec: UnitSpec = { kind: 'members', patients: chunk, types: main, ...withProvenance };
+        add(0, spec, chunk.length * ROWS_PER_PATIENT_ESTIMATE);
+      }
     }
   } else await addTypeUnits(store, main, options, add);
   if (request.since !== undefined) {

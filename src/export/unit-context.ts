@@ -42,6 +42,8 @@ export interface UnitContext {
   readPath?: ExportReadPath;
   /** Patients per batch of a members unit (its checkpoint granularity); unset, the store's default. */
   memberBatchPatients?: number;
+  /** Row ids per batch of a member range (tests set it low to cut many batches); a store default if unset. */
+  memberBatchRows?: number;
   /** Store the units a planning unit made; resolves false when its lease was lost. */
   savePlan: (units: NewUnit[]) => Promise<boolean>;
   /** Asked between batches of a resumable scan: true when the unit should checkpoint and yield now. */

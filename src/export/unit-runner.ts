@@ -1,7 +1,7 @@
 import { operationOutcome } from '../fhir/index.js';
 import type { BlockOptions, ResourceStore, ScanOptions } from '../store/index.js';
 import { BlockWriter } from './block-writer.js';
-import { runMembers } from './members-unit.js';
+import { runMemberRange, runMembers } from './members-unit.js';
 import { RefCollector } from './ref-collector.js';
 import { planUnits } from './planner.js';
 import { runProvenance } from './provenance.js';
@@ -43,6 +43,10 @@ export async function runUnit(run: UnitRun): Promise<UnitResult> {
       return runProvenance({ ...run, spec });
     case 'supporting':
       return runSupporting({ ...run, spec });
+    case 'memberRange':
+      return runMemberRange({ ...run, spec });
+    case 'foundProvenance':
+      return runFoundProvenance(run);
     case 'deleted':
       return runDeleted({ ...run, spec });
     case 'warnings':
@@ -153,6 +157,28 @@ async function runSupporting(run: UnitRun<'supporting'>): Promise<UnitResult> {
     after = ids[ids.length - 1]!;
     // Supporting resources are context: _since does not hide the Practitioner of a new Observation.
     await pump(run, { type, asOf: job.transactionTime, ids }, out);
+  }
+  return { files: await finish(out, 'output', type) };
+}
+
+/**
+ * The Provenance the member ranges recorded as references, as they were at the job's time: unlike
+ * supporting resources they are exported resources, so `_since` and `_until` bound them too.
+ */
+async function runFoundProvenance(run: UnitRun): Promise<UnitResult> {
+  const { ctx, job, compiled } = run;
+  const { request } = compiled;
+  const type = 'Provenance';
+  const out = series(run, 'output', type);
+  let after = '';
+  for (;;) {
+    const ids = await ctx.store.jobs.refIds(job.id, type, after, 1000);
+    if (ids.length === 0) break;
+    after = ids[ids.length - 1]!;
+    const options: ScanOptions = { type, asOf: job.transactionTime, ids };
+    if (request.since !== undefined) options.since = request.since;
+    if (request.until !== undefined) options.until = request.until;
+    await pump(run, options, out);
   }
   return { files: await finish(out, 'output', type) };
 }

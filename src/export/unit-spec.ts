@@ -13,6 +13,15 @@ export type UnitSpec =
    * members' resources, found through the target index, and no `provenance` unit is planned.
    */
   | { kind: 'members'; patients: string[]; types: string[]; provenance?: true }
+  /**
+   * The compartments of every member of the job's Group or patient list, in the row id range
+   * `after < rid <= upTo` (no `upTo`: to the end), read in row id order (stores with
+   * `readMemberRids`). With `provenance` the unit records the `relevant` Provenance it finds as the
+   * job's references, which a `foundProvenance` unit writes once every range is read.
+   */
+  | { kind: 'memberRange'; after: number; upTo?: number; types: string[]; provenance?: true }
+  /** The `relevant` Provenance the `memberRange` units found, at the job's time and within its bounds. */
+  | { kind: 'foundProvenance' }
   /** Supporting resources of one type referenced by the job's patient-compartment output. */
   | { kind: 'supporting'; type: string }
   /** Patient blocks for organizeOutputBy=Patient. */
@@ -71,11 +80,12 @@ export interface UnitResult {
 /**
  * Where a unit that gave its worker back part-way resumes: the segment its next files are named in,
  * the scan position after the last batch it wrote (a key for a type scan, the last patient for a
- * members unit), and the files it committed before.
+ * members unit, the last row id for a member range), and the files it committed before.
  */
 export interface UnitCheckpoint {
   segment: number;
   after?: ScanKey;
   afterPatient?: string;
+  afterRid?: number;
   files: UnitFile[];
 }

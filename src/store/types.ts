@@ -207,6 +207,43 @@ export interface MemberBatch {
   types: Map<string, { rows: number; bytes: Buffer }>;
 }
 
+/**
+ * What `ResourceStore.readMemberRids` reads: the rows of the members' compartments (and the members'
+ * own Patient rows) whose row id lies in `after < rid <= upTo`, in row id order.
+ */
+export interface MemberRidOptions {
+  /** Every patient of the export. */
+  members: string[];
+  /** Resource types to read; `Patient` reads the members' own Patient resources. */
+  types: string[];
+  asOf: Millis;
+  since?: Millis;
+  until?: Millis;
+  /** The range's start (exclusive); a checkpoint's last row id to resume after it. */
+  after: number;
+  /** The range's end (inclusive); none for the last range. */
+  upTo?: number;
+  /** Row ids per batch (each batch is read in one snapshot); a default suits rows of about 1 KB. */
+  batchRows?: number;
+  /** Also read the versions superseded before row ids were kept with them (the first range does). */
+  unkeyedHistory?: boolean;
+  /**
+   * Also find the `relevant` Provenance current at `asOf` with a target (of `types`) among the rows
+   * read, in the current data, and judge superseded Provenance versions in the range by their own
+   * targets: their ids come with each batch. A Provenance found by several ranges is found by each.
+   */
+  provenance?: boolean;
+}
+
+/** One batch of a member range: each type's rows as NDJSON, and the last row id it covers. */
+export interface MemberRidBatch {
+  lastRid: number;
+  /** Each chunk's `release` hands its buffer back for later batches once it is written. */
+  types: Map<string, NdjsonChunk>;
+  /** With `provenance`: the ids of the Provenance found. */
+  provenanceIds: string[];
+}
+
 /** Options for listing deletions. */
 export interface DeletedOptions {
   type: string;
@@ -274,6 +311,21 @@ export interface ResourceStore {
    * type scan with a patient list would read them, in batches of patients, each resource once per export.
    */
   readMembers(options: MemberOptions): AsyncIterable<MemberBatch>;
+  /**
+   * The rows of the compartments of `members` (estimated from a sample of them), and the row ids that
+   * cut them into `ranges(rows)` ranges of about even rows, for stores that read members by row id
+   * ranges; a store without `readMemberRids` has none.
+   */
+  memberRidBounds?(
+    members: string[],
+    ranges: (rows: number) => number,
+  ): Promise<{ rows: number; bounds: number[] }>;
+  /**
+   * The members' rows of one row id range, in row id order, in batches each read in one snapshot:
+   * a version is read in the batch covering its row's id, whether it is still current or was
+   * superseded meanwhile, so ranges that split the members never read a row twice.
+   */
+  readMemberRids?(options: MemberRidOptions): AsyncIterable<MemberRidBatch>;
   /** Ids of the Patients current at `asOf`, in id order. */
   patientIds(asOf: Millis): Promise<string[]>;
   /** Flattened Patient members of a Group (nested Groups followed, cycles guarded, inactive skipped). */

@@ -39,6 +39,16 @@ describe('fileTypes', () => {
     assert.deepEqual(fileTypes(listed(spec, 'output', 'Provenance')), ['Provenance']);
   });
 
+  test('a member unit file holds its own type, and a found Provenance file holds Provenance', () => {
+    const members: UnitSpec = { kind: 'members', patients: ['p1'], types: ['Observation', 'Patient'] };
+    assert.deepEqual(fileTypes(listed(members, 'output', 'Observation')), ['Observation']);
+    const range: UnitSpec = { kind: 'memberRange', after: 0, types: ['Observation', 'Patient'] };
+    assert.deepEqual(fileTypes(listed(range, 'output', 'Patient')), ['Patient']);
+    assert.equal(mayReadFile(patientOnly, listed(range, 'output', 'Observation')), false);
+    assert.equal(mayReadFile(patientOnly, listed(members, 'output', 'Observation')), false);
+    assert.deepEqual(fileTypes(listed({ kind: 'foundProvenance' }, 'output', 'Provenance')), ['Provenance']);
+  });
+
   test('an error file holds no resource data, whatever unit wrote it', () => {
     assert.equal(fileTypes(listed({ kind: 'warnings' }, 'error', 'OperationOutcome')), undefined);
     const failed = listed({ kind: 'resources', type: 'Observation' }, 'error', 'OperationOutcome');

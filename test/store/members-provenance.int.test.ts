@@ -114,10 +114,11 @@ async function churn(store: ResourceStore): Promise<{ mid: number; asOf: number 
 async function dropTargetIndex(backend: Backend, db: string): Promise<void> {
   if (backend.name === 'SQLite') {
     const sqlite = new Database(db);
-    // The target index is the last migration step: one version back is the schema before it.
+    // The target index is the last step but one (the history's row ids came after it, and that step
+    // runs again harmlessly): two versions back is the schema before it.
     const version = sqlite.pragma('user_version', { simple: true }) as number;
     sqlite.exec('DROP TABLE provenance_target');
-    sqlite.pragma(`user_version = ${version - 1}`);
+    sqlite.pragma(`user_version = ${version - 2}`);
     sqlite.close();
     return;
   }

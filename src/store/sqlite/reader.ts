@@ -442,13 +442,15 @@ export class SqliteReader {
   groupPatients(groupId: string): string[] {
     return this.db
       .prepare<[string], { member_id: string }>(
+        // CROSS JOIN keeps the Groups driving: left to itself SQLite read every Group's Patient
+        // members through the (member_type, member_id) index, 10x the time for a 178-member Group.
         `WITH RECURSIVE g(id) AS (
            SELECT ?
            UNION
-           SELECT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+           SELECT m.member_id FROM g CROSS JOIN group_member m ON m.group_id = g.id
            WHERE m.member_type = 'Group' AND m.inactive = 0
          )
-         SELECT DISTINCT m.member_id FROM group_member m JOIN g ON m.group_id = g.id
+         SELECT DISTINCT m.member_id FROM g CROSS JOIN group_member m ON m.group_id = g.id
          WHERE m.member_type = 'Patient' AND m.inactive = 0 ORDER BY m.member_id`,
       )
       .all(groupId)

@@ -171,6 +171,16 @@ const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
       after = rows[rows.length - 1]!.rid;
     }
   },
+  // The row a superseded version was current in (updates keep a row's rid), so an export that reads
+  // members' rows in rid ranges (member-rids.ts) reads each version current at its snapshot time in
+  // the range its row lies in, whether the version is still current or moved here meanwhile. Versions
+  // superseded before this step have none: they are read with the first range.
+  (db) => {
+    // A step of its own that a test may run twice (it rolls the version back past it).
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(resource_history)').all();
+    if (!columns.some((c) => c.name === 'rid'))
+      db.exec('ALTER TABLE resource_history ADD COLUMN rid INTEGER');
+  },
 ];
 
 /** Bring a database up to the current schema version, in one transaction per step. */

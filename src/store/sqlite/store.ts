@@ -4,6 +4,7 @@ import type { FhirResource } from '../../fhir/index.js';
 import { StoreError } from '../../fhir/index.js';
 import { migrate } from './schema.js';
 import { SqliteReader } from './reader.js';
+import { memberRidBoundsSqlite, readMemberRidsSqlite } from './member-rids.js';
 import { readMembersSqlite } from './members.js';
 import { SqliteJobStore } from './jobs.js';
 import { SqliteAuthStore } from './auth.js';
@@ -21,6 +22,8 @@ import type {
   IngestSummary,
   MemberBatch,
   MemberOptions,
+  MemberRidBatch,
+  MemberRidOptions,
   NdjsonChunk,
   RawScanBatch,
   TextScanBatch,
@@ -183,6 +186,17 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
 
   async *readMembers(options: MemberOptions): AsyncIterable<MemberBatch> {
     yield* readMembersSqlite(this.db, options);
+  }
+
+  async memberRidBounds(
+    members: string[],
+    ranges: (rows: number) => number,
+  ): Promise<{ rows: number; bounds: number[] }> {
+    return memberRidBoundsSqlite(this.db, members, ranges);
+  }
+
+  async *readMemberRids(options: MemberRidOptions): AsyncIterable<MemberRidBatch> {
+    yield* readMemberRidsSqlite(this.db, options);
   }
 
   async planRanges(type: string, rowsPerRange: number): Promise<{ count: number; bounds: ScanKey[] }> {

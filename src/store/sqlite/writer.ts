@@ -65,7 +65,7 @@ export class SqliteWriter {
     );
     this.deleteRow = db.prepare('DELETE FROM resource WHERE rid = ?');
     this.insertHistory = db.prepare(
-      'INSERT INTO resource_history (type, id, version, last_updated, ended, json) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO resource_history (type, id, version, last_updated, ended, json, rid) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertTombstone = db.prepare(
       'INSERT INTO tombstone (type, id, version, deleted_at) VALUES (?, ?, ?, ?)',
@@ -118,7 +118,7 @@ export class SqliteWriter {
     if (current) {
       const version = current.version + 1;
       const json = stampJson(row, version, formatInstant(at));
-      this.insertHistory.run(type, id, current.version, current.last_updated, at, current.json);
+      this.insertHistory.run(type, id, current.version, current.last_updated, at, current.json, current.rid);
       this.updateRow.run(version, at, row.hash, json, current.rid);
       this.index(row, current.rid, true);
       return { outcome: 'updated', versionId: version, lastUpdated: at, json };
@@ -222,7 +222,7 @@ export class SqliteWriter {
     const row = this.current.get(type, id);
     if (!row) return undefined;
     const version = row.version + 1;
-    this.insertHistory.run(type, id, row.version, row.last_updated, at, row.json);
+    this.insertHistory.run(type, id, row.version, row.last_updated, at, row.json, row.rid);
     this.deleteRow.run(row.rid);
     this.insertTombstone.run(type, id, version, at);
     this.deleteCompartment.run(row.rid);
