@@ -238,7 +238,7 @@ export interface MemberRidOptions {
 /** One batch of a member range: each type's rows as NDJSON, and the last row id it covers. */
 export interface MemberRidBatch {
   lastRid: number;
-  /** Each chunk's `release` hands its buffer back for later batches once it is written. */
+  /** Each type's rows of the batch as one NDJSON chunk. */
   types: Map<string, NdjsonChunk>;
   /** With `provenance`: the ids of the Provenance found. */
   provenanceIds: string[];

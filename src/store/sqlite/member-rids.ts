@@ -12,8 +12,8 @@ const MAX_TIME = 8.64e15;
 const RIDS_PER_BATCH = 1000;
 /** A batch ends early past this many bytes of JSON, so a few huge rows cannot make a huge batch. */
 const BATCH_BYTES = 4 * 1024 * 1024;
-/** A type's share of a batch starts in a buffer of this budget (the spare ones are reused). */
-const TYPE_CHUNK_BYTES = 256 * 1024;
+/** A type's share of a batch starts in a buffer of at least this budget. */
+const TYPE_CHUNK_BYTES = 64 * 1024;
 /** Members whose compartments are counted to place the range bounds: enough to even out patients. */
 const SAMPLE_MEMBERS = 256;
 
@@ -34,9 +34,10 @@ const RIDS_SQL = `SELECT c.rid FROM compartment c
 /**
  * The current rows of a list of row ids, in list order (ascending, so consecutive rows share pages).
  * Only rows inside the time bounds give their JSON, as text: the driver makes a buffer of its own for
- * each BLOB, which cost twice the CPU of a string here.
+ * each BLOB, which cost twice the CPU of a string here. Only Patient rows give their id (a string
+ * per row is CPU the others do not need).
  */
-const CURRENT_SQL = `SELECT r.rid, r.type, r.id, CASE WHEN ${TIME} THEN r.json END
+const CURRENT_SQL = `SELECT r.rid, r.type, CASE WHEN r.type = 'Patient' THEN r.id END, CASE WHEN ${TIME} THEN r.json END
   FROM json_each(@rids) k CROSS JOIN resource r ON r.rid = k.value
   WHERE +r.type IN (SELECT value FROM json_each(@types))`;
 
@@ -45,7 +46,8 @@ const CURRENT_SQL = `SELECT r.rid, r.type, r.id, CASE WHEN ${TIME} THEN r.json E
  * in the current data, whatever its time, by the target index (one seek in SQLite per row, which cost
  * a third of what sorting the rows' keys in JS and joining them cost).
  */
-const CURRENT_TARGETED_SQL = `SELECT r.rid, r.type, r.id, CASE WHEN ${TIME} THEN r.json END,
+const CURRENT_TARGETED_SQL = `SELECT r.rid, r.type, CASE WHEN r.type = 'Patient' THEN r.id END,
+    CASE WHEN ${TIME} THEN r.json END,
     (SELECT group_concat(t.rid) FROM provenance_target t WHERE t.target_type = r.type AND t.target_id = r.id)
   FROM json_each(@rids) k CROSS JOIN resource r ON r.rid = k.value
   WHERE +r.type IN (SELECT value FROM json_each(@types))`;
@@ -116,16 +118,15 @@ export function* readMemberRidsSqlite(db: Database.Database, o: MemberRidOptions
     until: o.until ?? MAX_TIME,
   };
   const current = db
-    .prepare<Record<string, unknown>, [number, string, string, string | null, string | null]>(
+    .prepare<Record<string, unknown>, [number, string, string | null, string | null, string | null]>(
       o.provenance ? CURRENT_TARGETED_SQL : CURRENT_SQL,
     )
     .raw(true);
   const history = db.prepare<Record<string, unknown>, [string, string, string]>(HISTORY_SQL).raw(true);
   const provenance = o.provenance ? provenanceFinder(db, o.types, members) : undefined;
-  // Buffers the writer handed back, for the next batches' chunks.
-  const spare: Buffer[] = [];
+  const sizes = new Map<string, number>();
   const read = db.transaction((from: number, lo: number): { batch: MemberRidBatch; next: number } => {
-    const sink = new TextSink(spare);
+    const sink = new TextSink(sizes);
     // The Provenance row ids that target the batch's rows, comma-joined per row.
     const targeted: string[] = [];
     const end = Math.min(rids.length, from + batchRows);
@@ -133,7 +134,7 @@ export function* readMemberRidsSqlite(db: Database.Database, o: MemberRidOptions
     const list = JSON.stringify(rids.slice(from, end));
     for (const [rid, type, id, json, provenanceRids] of current.iterate({ ...base, rids: list })) {
       // Linked patients share a compartment; only the members' own Patient rows are theirs.
-      if (type === 'Patient' && !members.has(id)) continue;
+      if (type === 'Patient' && !members.has(id!)) continue;
       if (provenanceRids) targeted.push(provenanceRids);
       if (json !== null) sink.add(type, json);
       if (sink.bytes >= BATCH_BYTES) {
@@ -190,11 +191,18 @@ class TextSink {
   /** UTF-16 units of the rows added: a byte count for ASCII JSON, a bound within 3x otherwise. */
   bytes = 0;
 
-  constructor(private readonly spare: Buffer[]) {}
+  /**
+   * @param sizes - each type's bytes in the previous batch of the read: a type's buffer starts at
+   * that size, so a type with most of a batch's rows is not copied each time its buffer grows
+   */
+  constructor(private readonly sizes: Map<string, number>) {}
 
   add(type: string, json: string): void {
     let filler = this.fillers.get(type);
-    if (!filler) this.fillers.set(type, (filler = new NdjsonChunkFiller(TYPE_CHUNK_BYTES, this.spare)));
+    if (!filler) {
+      const budget = Math.max(TYPE_CHUNK_BYTES, this.sizes.get(type) ?? 0);
+      this.fillers.set(type, (filler = new NdjsonChunkFiller(budget)));
+    }
     filler.addText(json);
     this.bytes += json.length + 1;
   }
@@ -203,7 +211,9 @@ class TextSink {
     const out: MemberRidBatch['types'] = new Map();
     for (const [type, filler] of this.fillers) {
       const chunk = filler.take();
-      if (chunk) out.set(type, chunk);
+      if (!chunk) continue;
+      out.set(type, chunk);
+      this.sizes.set(type, chunk.bytes.length);
     }
     return out;
   }
