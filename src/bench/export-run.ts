@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { awaitManifest, deleteJob, kickoff } from './http.js';
 import type { KickoffRequest, Manifest } from './http.js';
+import { cpuSeconds } from './processes.js';
 import type { BenchServer } from './server.js';
 
 /** Status polls every 300 ms: more than a quarter of the bench servers' 1 s Retry-After. */
@@ -23,6 +24,8 @@ export interface ExportRun {
   throttledPolls: number;
   /** Peak server RSS when the manifest arrived, in MiB. */
   peakRssMb: number;
+  /** Server CPU time (every thread, user and system) from kick-off to manifest, in seconds. */
+  cpuSeconds: number;
 }
 
 /** Options of {@link runExport}. */
@@ -41,6 +44,7 @@ export async function runExport(
   req: KickoffRequest,
   options: ExportRunOptions,
 ): Promise<ExportRun> {
+  const cpuBefore = cpuSeconds(server.pid) ?? 0;
   const started = await kickoff(server.baseUrl, req);
   options.onAccepted?.();
   const pollLatenciesMs: number[] = [];
@@ -52,6 +56,7 @@ export async function runExport(
     }),
   );
   const peakRssMb = server.peakRssMb();
+  const cpu = (cpuSeconds(server.pid) ?? cpuBefore) - cpuBefore;
   const { manifest } = done;
   if (manifest.error.length > 0) {
     await deleteJob(started.statusUrl);
@@ -68,6 +73,7 @@ export async function runExport(
     pollLatenciesMs,
     throttledPolls: done.throttled,
     peakRssMb,
+    cpuSeconds: cpu,
   };
 }
 

@@ -56,5 +56,22 @@ export function figure(
   return out;
 }
 
+/**
+ * Resources per second of server CPU (every thread), kick-off to manifest: what an export costs,
+ * which other work on the machine changes far less than it changes the wall-clock rate.
+ */
+export function cpuRateFigure(
+  idPrefix: string,
+  label: string,
+  runs: readonly { resources: number; cpuSeconds: number }[],
+): Figure {
+  return figure(
+    `${idPrefix}.cpuRate`,
+    `${label}: resources per server CPU second`,
+    'resources/s',
+    runs.map((r) => r.resources / Math.max(r.cpuSeconds, 0.01)),
+  );
+}
+
 /** Megabytes (10^6 bytes), as MB/s figures use them. */
 export const MB = 1_000_000;

@@ -3,7 +3,7 @@ import { eachRun, withServer } from './context.js';
 import { readPatientIds } from './dataset.js';
 import { exportTimeoutMs, releaseRun, runExport } from './export-run.js';
 import type { ExportRun } from './export-run.js';
-import { BARS, figure } from './figures.js';
+import { BARS, cpuRateFigure, figure } from './figures.js';
 import { postGroup } from './http.js';
 import type { KickoffRequest } from './http.js';
 
@@ -59,6 +59,7 @@ async function measureCase(ctx: BenchContext, c: ExportCase): Promise<ExportRun[
       's',
       runs.map((r) => r.seconds),
     ),
+    cpuRateFigure(`export.${c.key}`, c.label, runs),
     figure(
       `export.${c.key}.rss`,
       `${c.label}: peak server RSS`,

@@ -2,7 +2,7 @@ import type { BenchContext } from './context.js';
 import { eachRun } from './context.js';
 import { releaseRun, runExport, exportTimeoutMs } from './export-run.js';
 import type { ExportRun } from './export-run.js';
-import { BARS, MB, figure } from './figures.js';
+import { BARS, MB, cpuRateFigure, figure } from './figures.js';
 import { downloadAll, metadataLoop } from './http.js';
 import { percentile } from './stats.js';
 
@@ -61,6 +61,7 @@ function addSystemFigures(ctx: BenchContext, results: SystemRun[]): void {
       'MB/s',
       runs.map((r) => r.bytes / MB / r.seconds),
     ),
+    cpuRateFigure('export.system', 'system export', runs),
     figure(
       'export.system.rss',
       'system export: peak server RSS',

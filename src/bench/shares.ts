@@ -43,6 +43,12 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     bar: BARS.patientShare,
   },
   {
+    id: 'share.patient.cpu',
+    label: 'Patient export as a share of the system export, per server CPU second',
+    of: 'export.patient.cpuRate',
+    base: 'export.system.cpuRate',
+  },
+  {
     id: 'share.group.sqlite',
     label: 'Group export as a share of the raw SQLite ceiling',
     of: 'export.group.rate',
@@ -61,6 +67,18 @@ export const SHARES: readonly ShareSpec[] = Object.freeze([
     of: 'export.group1.rate',
     base: 'export.system.rate',
     bar: BARS.group1Share,
+  },
+  {
+    id: 'share.group.cpu',
+    label: 'Group export as a share of the system export, per server CPU second',
+    of: 'export.group.cpuRate',
+    base: 'export.system.cpuRate',
+  },
+  {
+    id: 'share.group1.cpu',
+    label: 'Group export of 1% as a share of the system export, per server CPU second',
+    of: 'export.group1.cpuRate',
+    base: 'export.system.cpuRate',
   },
   {
     id: 'share.typeFilter.sqlite',

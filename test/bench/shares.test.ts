@@ -69,6 +69,18 @@ describe('withShares', () => {
     assert.equal(byId.get('share.group.system')?.pass, true);
   });
 
+  it('gives the Group exports as shares of the system export per server CPU second, without a bar', () => {
+    const figures = [
+      figure('export.system.cpuRate', 's', 'resources/s', [200_000]),
+      figure('export.group.cpuRate', 'g', 'resources/s', [50_000, 60_000, 70_000]),
+      figure('export.group1.cpuRate', 'g1', 'resources/s', [20_000]),
+    ];
+    const byId = new Map(withShares(figures).map((f) => [f.id, f]));
+    assert.equal(byId.get('share.group.cpu')?.median, 30);
+    assert.equal(byId.get('share.group1.cpu')?.median, 10);
+    assert.equal(byId.get('share.group.cpu')?.bar, undefined);
+  });
+
   it('gives the client end to end as a share of system export + download, no gzip, with its 85% bar', () => {
     const figures = [
       figure('download.plain.total', 'd', 'resources/s', [200]),
