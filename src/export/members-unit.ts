@@ -4,7 +4,7 @@ import { resolveChunk } from './attachment-urls.js';
 import { RefCollector } from './ref-collector.js';
 import type { CompiledRequest, UnitContext, UnitRun } from './unit-context.js';
 import { finish, series, toLines, UnitStoppedError, UnitYieldedError } from './unit-context.js';
-import type { UnitFile, UnitResult } from './unit-spec.js';
+import type { UnitCheckpoint, UnitFile, UnitResult } from './unit-spec.js';
 
 const REF_FLUSH = 5000;
 
@@ -28,47 +28,9 @@ export async function runMembers(run: UnitRun<'members'>): Promise<UnitResult> {
   if (checkpoint?.afterPatient !== undefined) options.afterPatient = checkpoint.afterPatient;
   if (ctx.memberBatchPatients !== undefined) options.batchPatients = ctx.memberBatchPatients;
   if (spec.provenance) options.provenance = true;
-  const segment = checkpoint?.segment ?? 0;
-  const outs = new Map<string, NdjsonSeries>();
-  const outFor = (type: string): NdjsonSeries => {
-    let out = outs.get(type);
-    if (!out) outs.set(type, (out = series(run, 'output', type, segment)));
-    return out;
-  };
-  const refs = new RefCollector();
-  const closeAll = async (): Promise<UnitFile[]> => {
-    const files: UnitFile[] = [...(checkpoint?.files ?? [])];
-    for (const [type, out] of [...outs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      files.push(...(await finish(out, 'output', type)));
-    return files;
-  };
-  let pausedAfter: string | undefined;
-  try {
-    for await (const batch of ctx.store.readMembers(options)) {
-      let rows = 0;
-      for (const [type, chunk] of batch.types) {
-        rows += chunk.rows;
-        await writeChunk(ctx, compiled, { out: outFor(type), refs }, type, chunk);
-      }
-      if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
-      if (!(await ctx.progress(rows))) throw new UnitStoppedError('unit stopped');
-      if (await ctx.yieldNow()) {
-        pausedAfter = batch.lastPatient;
-        break;
-      }
-    }
-  } catch (err) {
-    for (const out of outs.values()) await out.abort();
-    throw err;
-  }
-  // Before a checkpoint too: the references of the patients written so far are not read again.
-  await ctx.store.jobs.addRefs(job.id, refs.take());
-  const files = await closeAll();
-  if (pausedAfter === undefined) return { files };
-  if (!(await ctx.saveCheckpoint({ segment: segment + 1, afterPatient: pausedAfter, files }))) {
-    throw new UnitStoppedError('lease lost at a checkpoint');
-  }
-  throw new UnitYieldedError('checkpointed to let another client run');
+  return writeBatches(run, ctx.store.readMembers(options), {
+    resumeAt: (batch) => ({ afterPatient: batch.lastPatient }),
+  });
 }
 
 /**
@@ -94,12 +56,36 @@ export async function runMemberRange(run: UnitRun<'memberRange'>): Promise<UnitR
   if (spec.after === 0 && checkpoint?.afterRid === undefined) options.unkeyedHistory = true;
   if (spec.provenance) options.provenance = true;
   if (ctx.memberBatchRows !== undefined) options.batchRows = ctx.memberBatchRows;
+  return writeBatches(run, ctx.store.readMemberRids(options), {
+    onBatch: async (batch) => {
+      const found = batch.provenanceIds.map((id) => ({ type: 'Provenance', id }));
+      if (found.length > 0) await ctx.store.jobs.addRefs(job.id, found);
+    },
+    // The range's last batch has nothing after it to resume.
+    resumeAt: (batch) => (batch.lastRid === spec.upTo ? undefined : { afterRid: batch.lastRid }),
+  });
+}
+
+/**
+ * A member read's batches, each type to its own file series. When the worker asks for the thread
+ * back after a batch that `resumeAt` names a position for, the files so far are committed and the
+ * unit checkpoints there.
+ */
+async function writeBatches<B extends { types: Map<string, MemberChunk> }>(
+  run: Pick<UnitRun, 'ctx' | 'job' | 'unit' | 'compiled' | 'checkpoint'>,
+  batches: AsyncIterable<B>,
+  how: {
+    onBatch?: (batch: B) => Promise<void>;
+    resumeAt: (batch: B) => Pick<UnitCheckpoint, 'afterPatient' | 'afterRid'> | undefined;
+  },
+): Promise<UnitResult> {
+  const { ctx, job, compiled, checkpoint } = run;
   const segment = checkpoint?.segment ?? 0;
   const outs = new Map<string, NdjsonSeries>();
   const refs = new RefCollector();
-  let pausedAfter: number | undefined;
+  let paused: Pick<UnitCheckpoint, 'afterPatient' | 'afterRid'> | undefined;
   try {
-    for await (const batch of ctx.store.readMemberRids(options)) {
+    for await (const batch of batches) {
       let rows = 0;
       for (const [type, chunk] of batch.types) {
         rows += chunk.rows;
@@ -107,16 +93,12 @@ export async function runMemberRange(run: UnitRun<'memberRange'>): Promise<UnitR
         if (!out) outs.set(type, (out = series(run, 'output', type, segment)));
         await writeChunk(ctx, compiled, { out, refs }, type, chunk);
       }
-      if (batch.provenanceIds.length > 0) {
-        await ctx.store.jobs.addRefs(
-          job.id,
-          batch.provenanceIds.map((id) => ({ type: 'Provenance', id })),
-        );
-      }
+      await how.onBatch?.(batch);
       if (refs.size >= REF_FLUSH) await ctx.store.jobs.addRefs(job.id, refs.take());
       if (!(await ctx.progress(rows))) throw new UnitStoppedError('unit stopped');
-      if (batch.lastRid !== spec.upTo && (await ctx.yieldNow())) {
-        pausedAfter = batch.lastRid;
+      const at = how.resumeAt(batch);
+      if (at && (await ctx.yieldNow())) {
+        paused = at;
         break;
       }
     }
@@ -124,15 +106,23 @@ export async function runMemberRange(run: UnitRun<'memberRange'>): Promise<UnitR
     for (const out of outs.values()) await out.abort();
     throw err;
   }
+  // Before a checkpoint too: the references of the rows written so far are not read again.
   await ctx.store.jobs.addRefs(job.id, refs.take());
   const files: UnitFile[] = [...(checkpoint?.files ?? [])];
   for (const [type, out] of [...outs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     files.push(...(await finish(out, 'output', type)));
-  if (pausedAfter === undefined) return { files };
-  if (!(await ctx.saveCheckpoint({ segment: segment + 1, afterRid: pausedAfter, files }))) {
+  if (paused === undefined) return { files };
+  if (!(await ctx.saveCheckpoint({ segment: segment + 1, ...paused, files }))) {
     throw new UnitStoppedError('lease lost at a checkpoint');
   }
   throw new UnitYieldedError('checkpointed to let another client run');
+}
+
+/** One type's rows of a batch as NDJSON; `release` hands the buffer back once it is written. */
+interface MemberChunk {
+  rows: number;
+  bytes: Buffer;
+  release?: () => void;
 }
 
 /** One type's rows of a batch into its series: as bytes, or parsed when the request needs it. */
@@ -141,7 +131,7 @@ async function writeChunk(
   compiled: CompiledRequest,
   to: { out: NdjsonSeries; refs: RefCollector },
   type: string,
-  chunk: { rows: number; bytes: Buffer; release?: () => void },
+  chunk: MemberChunk,
 ): Promise<void> {
   const { out } = to;
   // Supporting references are collected from what is written, as the type path does; not from

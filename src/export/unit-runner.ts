@@ -147,18 +147,8 @@ async function runBlocks(run: UnitRun<'blocks'>): Promise<UnitResult> {
 }
 
 async function runSupporting(run: UnitRun<'supporting'>): Promise<UnitResult> {
-  const { ctx, job, spec } = run;
-  const { type } = spec;
-  const out = series(run, 'output', type);
-  let after = '';
-  for (;;) {
-    const ids = await ctx.store.jobs.refIds(job.id, type, after, 1000);
-    if (ids.length === 0) break;
-    after = ids[ids.length - 1]!;
-    // Supporting resources are context: _since does not hide the Practitioner of a new Observation.
-    await pump(run, { type, asOf: job.transactionTime, ids }, out);
-  }
-  return { files: await finish(out, 'output', type) };
+  // Supporting resources are context: _since does not hide the Practitioner of a new Observation.
+  return writeRefs(run, run.spec.type, {});
 }
 
 /**
@@ -166,19 +156,27 @@ async function runSupporting(run: UnitRun<'supporting'>): Promise<UnitResult> {
  * supporting resources they are exported resources, so `_since` and `_until` bound them too.
  */
 async function runFoundProvenance(run: UnitRun): Promise<UnitResult> {
-  const { ctx, job, compiled } = run;
-  const { request } = compiled;
-  const type = 'Provenance';
+  const { since, until } = run.compiled.request;
+  return writeRefs(run, 'Provenance', {
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+  });
+}
+
+/** The job's references of one type, as they were at the job's time, within `bounds`. */
+async function writeRefs(
+  run: Pick<UnitRun, 'ctx' | 'job' | 'unit' | 'compiled'>,
+  type: string,
+  bounds: Pick<ScanOptions, 'since' | 'until'>,
+): Promise<UnitResult> {
+  const { ctx, job } = run;
   const out = series(run, 'output', type);
   let after = '';
   for (;;) {
     const ids = await ctx.store.jobs.refIds(job.id, type, after, 1000);
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
-    const options: ScanOptions = { type, asOf: job.transactionTime, ids };
-    if (request.since !== undefined) options.since = request.since;
-    if (request.until !== undefined) options.until = request.until;
-    await pump(run, options, out);
+    await pump(run, { type, asOf: job.transactionTime, ids, ...bounds }, out);
   }
   return { files: await finish(out, 'output', type) };
 }

@@ -32,3 +32,14 @@ export function makeGroup(id: string, members: string[], extra: Record<string, u
     ...extra,
   };
 }
+
+/** A Provenance of the given target references, recorded by one Practitioner. */
+export function makeProvenance(id: string, targets: string[]): FhirResource {
+  return {
+    resourceType: 'Provenance',
+    id,
+    target: targets.map((reference) => ({ reference })),
+    recorded: '2024-01-01T00:00:00Z',
+    agent: [{ who: { reference: 'Practitioner/dr' } }],
+  };
+}

@@ -130,3 +130,17 @@ export async function smallSqliteDb(dir: string): Promise<string> {
   await store.close();
   return db;
 }
+
+/** A store on a fresh database of `backend`, closed and dropped after the test. */
+export async function openFresh(
+  backend: Backend,
+  t: { after: (fn: () => Promise<void>) => void },
+): Promise<TestStore> {
+  const database = await backend.create();
+  const store = await backend.open(database.db);
+  t.after(async () => {
+    await store.close();
+    await database.drop();
+  });
+  return store;
+}

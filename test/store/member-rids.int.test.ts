@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { provenanceTargets } from '../../src/fhir/index.js';
 import type { MemberRidBatch, MemberRidOptions, ResourceStore, SqliteStore } from '../../src/store/index.js';
-import { makeObservation, makePatient } from '../helpers/builders.js';
-import { backends } from '../helpers/stores.js';
+import { makeObservation, makePatient, makeProvenance } from '../helpers/builders.js';
+import { backends, openFresh } from '../helpers/stores.js';
+import { chunkKeys } from './contract-helpers.js';
 
 // readMemberRids (SQLite) reads the members' rows in row id ranges. Ranges and batches cut anywhere
 // must together read what the type scan with the same patient list reads at asOf, each row once,
@@ -14,15 +15,7 @@ import { backends } from '../helpers/stores.js';
 const pid = (i: number): string => `p${String(i).padStart(2, '0')}`;
 const types = ['Encounter', 'Observation', 'Patient'];
 
-function provenance(id: string, targets: string[]): FhirResource {
-  return {
-    resourceType: 'Provenance',
-    id,
-    target: targets.map((reference) => ({ reference })),
-    recorded: '2024-01-01T00:00:00Z',
-    agent: [{ who: { reference: 'Practitioner/dr' } }],
-  };
-}
+const provenance = makeProvenance;
 
 async function seed(store: ResourceStore): Promise<void> {
   await store.ingest([
@@ -47,17 +40,11 @@ async function seed(store: ResourceStore): Promise<void> {
   ]);
 }
 
-/** Rows of a batch as `Type/id@version` keys. */
+/** Rows of a batch as `Type/id@version` keys; each chunk's buffer is handed back. */
 function keysOf(batch: MemberRidBatch): string[] {
   const out: string[] = [];
   for (const [type, chunk] of batch.types) {
-    const lines = chunk.bytes.toString('utf8').split('\n').filter(Boolean);
-    assert.equal(lines.length, chunk.rows, 'rows counts the lines');
-    for (const line of lines) {
-      const r = JSON.parse(line) as { resourceType: string; id: string; meta: { versionId: string } };
-      assert.equal(r.resourceType, type);
-      out.push(`${type}/${r.id}@${r.meta.versionId}`);
-    }
+    out.push(...chunkKeys(type, chunk));
     chunk.release?.();
   }
   return out;
@@ -136,12 +123,7 @@ async function provenanceViaScan(
 for (const backend of backends().filter((b) => b.name === 'SQLite')) {
   describe(`${backend.name} store: readMemberRids`, { skip: backend.skip }, () => {
     const open = async (t: { after: (fn: () => Promise<void>) => void }): Promise<ResourceStore> => {
-      const database = await backend.create();
-      const store = await backend.open(database.db);
-      t.after(async () => {
-        await store.close();
-        await database.drop();
-      });
+      const store = await openFresh(backend, t);
       await seed(store);
       return store;
     };

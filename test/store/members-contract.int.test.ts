@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MemberOptions, ResourceStore, ScanOptions } from '../../src/store/index.js';
 import { makeObservation, makePatient } from '../helpers/builders.js';
-import { backends } from '../helpers/stores.js';
+import { backends, openFresh } from '../helpers/stores.js';
+import { chunkKeys } from './contract-helpers.js';
 
 // readMembers must read what the type scan with a patient list reads (each resource once across the
 // members), at the same snapshot: both are run here on the same data and compared row by row.
@@ -11,15 +12,7 @@ import { backends } from '../helpers/stores.js';
 async function viaMembers(store: ResourceStore, o: MemberOptions): Promise<string[]> {
   const out: string[] = [];
   for await (const batch of store.readMembers(o)) {
-    for (const [type, chunk] of batch.types) {
-      const lines = chunk.bytes.toString('utf8').split('\n').filter(Boolean);
-      assert.equal(lines.length, chunk.rows, 'rows counts the lines');
-      for (const line of lines) {
-        const r = JSON.parse(line) as { resourceType: string; id: string; meta: { versionId: string } };
-        assert.equal(r.resourceType, type);
-        out.push(`${type}/${r.id}@${r.meta.versionId}`);
-      }
-    }
+    for (const [type, chunk] of batch.types) out.push(...chunkKeys(type, chunk));
   }
   return out.sort();
 }
@@ -61,15 +54,8 @@ async function seed(store: ResourceStore): Promise<void> {
 
 for (const backend of backends()) {
   describe(`${backend.name} store: readMembers`, { skip: backend.skip }, () => {
-    const open = async (t: { after: (fn: () => Promise<void>) => void }): Promise<ResourceStore> => {
-      const database = await backend.create();
-      const store = await backend.open(database.db);
-      t.after(async () => {
-        await store.close();
-        await database.drop();
-      });
-      return store;
-    };
+    const open = (t: { after: (fn: () => Promise<void>) => void }): Promise<ResourceStore> =>
+      openFresh(backend, t);
     const types = ['Encounter', 'Observation', 'Patient'];
 
     test('reads what the type scan with the same patient list reads, each resource once', async (t) => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { provenanceTargets } from '../../src/fhir/index.js';
 import type { MemberOptions, ResourceStore } from '../../src/store/index.js';
-import { makeObservation, makePatient } from '../helpers/builders.js';
+import { makeObservation, makePatient, makeProvenance } from '../helpers/builders.js';
 import { backends } from '../helpers/stores.js';
 import type { Backend } from '../helpers/stores.js';
 
@@ -14,15 +14,7 @@ import type { Backend } from '../helpers/stores.js';
 // exported type is a member Patient or lies in a member's compartment in the current data), each once
 // across the members, while Provenance and their targets are written, moved and deleted.
 
-function provenance(id: string, targets: string[]): FhirResource {
-  return {
-    resourceType: 'Provenance',
-    id,
-    target: targets.map((reference) => ({ reference })),
-    recorded: '2024-01-01T00:00:00Z',
-    agent: [{ who: { reference: 'Practitioner/dr' } }],
-  };
-}
+const provenance = makeProvenance;
 
 /** The Provenance readMembers returns, as `Provenance/id@version` keys, in order. */
 async function viaMembers(store: ResourceStore, o: MemberOptions): Promise<string[]> {
