@@ -44,11 +44,14 @@ export interface WorkLoopDeps {
   handOff?: (unit: UnitRecord) => boolean;
   /** A unit leased by another loop that handed it off, run first under that loop's lease. */
   handedOver?: { unit: UnitRecord; owner: string };
-  /** End the loop, instead of waiting, the first time no unit can be leased. */
-  endWhenIdle?: boolean;
+  /**
+   * End the loop once no unit could be leased for this many ms (0: the first time none can be); it
+   * waits for work meanwhile, so a short gap between units does not end it.
+   */
+  endWhenIdleMs?: number;
 }
 
-/** Why a loop ended: stopped by its signal, idle (with `endWhenIdle`), or handing a leased unit off. */
+/** Why a loop ended: stopped by its signal, idle (with `endWhenIdleMs`), or handing a leased unit off. */
 export type LoopEnd =
   { reason: 'stopped' } | { reason: 'idle' } | { reason: 'hand-off'; unit: UnitRecord; owner: string };
 
@@ -62,14 +65,22 @@ export async function workLoop(deps: WorkLoopDeps): Promise<LoopEnd> {
     await runLeased(deps, deps.handedOver.owner, deps.handedOver.unit, cache);
     deps.onUnitDone?.(deps.handedOver.unit.jobId);
   }
+  let idleSince: number | undefined;
   while (!deps.signal.aborted) {
     const unit = await deps.store.jobs.leaseUnit(owner, now(), deps.config.leaseMs);
     if (!unit) {
-      if (deps.endWhenIdle) return { reason: 'idle' };
+      let wait = deps.config.idlePollMs;
+      if (deps.endWhenIdleMs !== undefined) {
+        idleSince ??= now();
+        const left = idleSince + deps.endWhenIdleMs - now();
+        if (left <= 0) return { reason: 'idle' };
+        wait = Math.min(wait, left);
+      }
       cache.clear();
-      await deps.waitForWork(deps.config.idlePollMs);
+      await deps.waitForWork(wait);
       continue;
     }
+    idleSince = undefined;
     if (deps.handOff?.(unit)) return { reason: 'hand-off', unit, owner };
     await runLeased(deps, owner, unit, cache);
     deps.onUnitDone?.(unit.jobId);

@@ -34,6 +34,13 @@ export type ThreadKind = 'default' | 'view';
 /** What a thread posts to the pool just before its loop ends, when it wants another in its place. */
 export type ThreadEnd = Exclude<LoopEnd, { reason: 'stopped' }>;
 
+/**
+ * A view thread that finds no unit waits this long before it ends (a default thread then takes its
+ * place): a view export's units come in phases, and a thread ended between them was replaced twice,
+ * each boot 100-200 ms of CPU.
+ */
+const VIEW_THREAD_IDLE_MS = 2_000;
+
 const data = workerData as WorkerThreadData;
 const logOptions = { level: data.logLevel, base: { thread: 'export-worker' } };
 const log = data.forwardLogs
@@ -75,7 +82,7 @@ workLoop({
   waitForWork,
   onUnitDone,
   signal: stop.signal,
-  ...(data.kind === 'view' ? { endWhenIdle: true } : { handOff: isViewUnit }),
+  ...(data.kind === 'view' ? { endWhenIdleMs: VIEW_THREAD_IDLE_MS } : { handOff: isViewUnit }),
   ...(data.handedOver ? { handedOver: data.handedOver } : {}),
 })
   .then(async (end) => {

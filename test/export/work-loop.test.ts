@@ -196,7 +196,7 @@ describe('workLoop', () => {
     const second = await workLoop({
       ...deps,
       handedOver: { unit: end.unit, owner: end.owner },
-      endWhenIdle: true,
+      endWhenIdleMs: 0,
       onUnitDone: () => done++,
     });
     assert.equal(second.reason, 'idle');
@@ -204,6 +204,35 @@ describe('workLoop', () => {
     assert.equal(done, units.length - 1);
     assert.ok(units.every((u) => u.status === 'done' && u.attempts === 1));
     assert.equal((await e.store.jobs.getJob('job-1'))?.status, 'completed');
+  });
+
+  test('a loop that ends when idle waits out its grace first, and a unit that comes meanwhile restarts it', async (t) => {
+    const e = engine(t);
+    await e.store.ingest([makePatient('p1')]);
+    const waited: number[] = [];
+    let added = false;
+    const end = await workLoop({
+      store: e.store,
+      storage: e.storage,
+      config: { ...e.config, idlePollMs: 400 },
+      log: e.log,
+      signal: new AbortController().signal,
+      now: e.clock.now,
+      endWhenIdleMs: 1_000,
+      waitForWork: async (ms) => {
+        waited.push(ms);
+        e.clock.advance(ms);
+        // A job arrives during the first idle spell: the loop runs it, then idles anew.
+        if (!added) {
+          added = true;
+          await createJob(e, 'job-grace', [PLAN]);
+        }
+      },
+    });
+    assert.equal(end.reason, 'idle');
+    assert.equal((await e.store.jobs.getJob('job-grace'))?.status, 'completed');
+    // 400 ms once before the job; after it, 400 + 400 + 200 = the whole 1 s grace again.
+    assert.deepEqual(waited, [400, 400, 400, 200]);
   });
 
   test('tells view units from others, and a spec that does not decode from a view unit', () => {
