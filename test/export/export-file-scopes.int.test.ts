@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { FhirResource } from '../../src/fhir/index.js';
 import { getToken, jwksOf, makeKey, registerClient } from '../helpers/auth.js';
 import type { TestKey } from '../helpers/auth.js';
-import { makeObservation, makePatient } from '../helpers/builders.js';
+import { makeGroup, makeObservation, makePatient } from '../helpers/builders.js';
 import { startS3 } from '../helpers/s3.js';
 import type { TestS3 } from '../helpers/s3.js';
 import { kickoff, startTestServer, suiteScope, waitForExport } from '../helpers/server.js';
@@ -112,7 +112,12 @@ for (const backend of backends()) {
       };
 
       before(async () => {
-        srv = await startTestServer(suite, { backend, auth: true, export: { manifestPageUnits: 2 } });
+        srv = await startTestServer(suite, {
+          backend,
+          auth: true,
+          // Group exports read member by member whatever their share (only the Group test has one).
+          export: { manifestPageUnits: 2, readPath: 'members' },
+        });
         key = await makeKey('ES384');
         clients.owner = await registerClient(srv.runtime, { jwks: jwksOf(key) }, BROAD);
         clients.other = await registerClient(srv.runtime, { jwks: jwksOf(key) }, BROAD);
@@ -240,6 +245,30 @@ for (const backend of backends()) {
         await expectStatus(await fetch(url, { headers: both }), 200);
         await expect403(await fetch(url, { headers: bearer(await token('owner', PATIENT)) }));
         assert.deepEqual((await manifestFor(status, PATIENT)).output, []);
+      });
+
+      test('a Group export read member by member serves each file only to its type', async () => {
+        // The member units write one series per type: before 3 December 2026 their files were served
+        // to any token of the owner.
+        const { store } = srv.runtime;
+        await store.ingest([makeGroup('scoped', ['Patient/p1', 'Patient/p2'])]);
+        const broad = bearer(await token('owner', BROAD));
+        const status = await kickoff(`${srv.baseUrl}/Group/scoped/$export?_type=Patient,Observation`, {
+          headers: broad,
+        });
+        const group = (await (await waitForExport(status, broad)).json()) as Manifest;
+        const units = await store.jobs.listUnits(status.split('/').pop()!);
+        const kinds = units.map((u) => (JSON.parse(u.spec) as { kind: string }).kind);
+        assert.ok(kinds.includes('members') || kinds.includes('memberRange'), kinds.join());
+        const observations = group.output.find((e) => e.type === 'Observation')!.url;
+        const patients = group.output.find((e) => e.type === 'Patient')!.url;
+        const patientOnly = bearer(await token('owner', PATIENT));
+        assert.match(await expect403(await fetch(observations, { headers: patientOnly })), /Observation/);
+        await expectStatus(await fetch(patients, { headers: patientOnly }), 200);
+        assert.deepEqual(
+          (await manifestFor(status, PATIENT)).output.map((e) => e.type),
+          ['Patient'],
+        );
       });
 
       test('another client gets 404 for the job, its pages and every file, whatever its scopes', async () => {
