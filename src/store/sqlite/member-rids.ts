@@ -44,13 +44,20 @@ const CURRENT_SQL = `SELECT r.rid, r.type, CASE WHEN r.type = 'Patient' THEN r.i
 /**
  * `CURRENT_SQL` for a read that also wants Provenance: every row gives the Provenance that target it
  * in the current data, whatever its time, by the target index (one seek in SQLite per row, which cost
- * a third of what sorting the rows' keys in JS and joining them cost).
+ * a third of what sorting the rows' keys in JS and joining them cost); only rows of a type some
+ * Provenance targets (`@targeted`) seek.
  */
 const CURRENT_TARGETED_SQL = `SELECT r.rid, r.type, CASE WHEN r.type = 'Patient' THEN r.id END,
     CASE WHEN ${TIME} THEN r.json END,
-    (SELECT group_concat(t.rid) FROM provenance_target t WHERE t.target_type = r.type AND t.target_id = r.id)
+    CASE WHEN r.type IN (SELECT value FROM json_each(@targeted)) THEN
+      (SELECT group_concat(t.rid) FROM provenance_target t WHERE t.target_type = r.type AND t.target_id = r.id)
+    END
   FROM json_each(@rids) k CROSS JOIN resource r ON r.rid = k.value
   WHERE +r.type IN (SELECT value FROM json_each(@types))`;
+
+/** The next type some Provenance targets, after `?`: a skip-scan of the target index, a seek a type. */
+const NEXT_TARGET_TYPE_SQL = `SELECT target_type FROM provenance_target WHERE target_type > ?
+  ORDER BY target_type LIMIT 1`;
 
 /** Superseded versions current at asOf whose row lies in the batch's range (or that have no row id). */
 const HISTORY_SQL = `SELECT r.type, r.id, r.json FROM resource_history r
@@ -124,6 +131,12 @@ export function* readMemberRidsSqlite(db: Database.Database, o: MemberRidOptions
     .raw(true);
   const history = db.prepare<Record<string, unknown>, [string, string, string]>(HISTORY_SQL).raw(true);
   const provenance = o.provenance ? provenanceFinder(db, o.types, members) : undefined;
+  const nextTargetType = db.prepare<[string], string>(NEXT_TARGET_TYPE_SQL).pluck();
+  const targetTypes = (): string[] => {
+    const out: string[] = [];
+    for (let t = nextTargetType.get(''); t !== undefined; t = nextTargetType.get(t)) out.push(t);
+    return out;
+  };
   const sizes = new Map<string, number>();
   const read = db.transaction((from: number, lo: number): { batch: MemberRidBatch; next: number } => {
     const sink = new TextSink(sizes);
@@ -131,8 +144,10 @@ export function* readMemberRidsSqlite(db: Database.Database, o: MemberRidOptions
     const targeted: string[] = [];
     const end = Math.min(rids.length, from + batchRows);
     let next = end;
-    const list = JSON.stringify(rids.slice(from, end));
-    for (const [rid, type, id, json, provenanceRids] of current.iterate({ ...base, rids: list })) {
+    const params: Record<string, unknown> = { ...base, rids: JSON.stringify(rids.slice(from, end)) };
+    // Read in the batch's snapshot: the types targeted then are the ones its rows can be found by.
+    if (provenance) params.targeted = JSON.stringify(targetTypes());
+    for (const [rid, type, id, json, provenanceRids] of current.iterate(params)) {
       // Linked patients share a compartment; only the members' own Patient rows are theirs.
       if (type === 'Patient' && !members.has(id!)) continue;
       if (provenanceRids) targeted.push(provenanceRids);
