@@ -37,13 +37,13 @@ export interface LoadReport {
 
 /** Options for `loadPaths`. */
 export interface LoadOptions {
-  /** At most this many resources per transaction (default 50,000)... */
+  /** At most this many resources per batch (default 50,000)... */
   batchSize?: number;
   /** ...and about this many bytes of JSON per batch, NDJSON read three quarters of it at a time (default 4 MiB). */
   batchBytes?: number;
   /**
    * Batches are committed together once they hold this many bytes of JSON (default 64 MiB), where
-   * the store can (SQLite); one batch per transaction at `batchBytes` or less.
+   * the store can (SQLite; PostgreSQL commits each batch); one batch per transaction at `batchBytes` or less.
    */
   transactionBytes?: number;
   /** Threads that parse NDJSON while this one writes (default: one per core but the writer's, 1 to 4). */
