@@ -5,7 +5,7 @@ import type { FhirResource } from '../fhir/index.js';
 import { FhirhoseError, checkResource, isResource } from '../fhir/index.js';
 import { bundleOperations } from './bundle.js';
 import type { BundlePlan } from './bundle.js';
-import type { LoadReport, LoadRun } from './loader.js';
+import type { LoadRun } from './loader.js';
 import type { IngestSummary } from './types.js';
 
 /**
@@ -85,8 +85,8 @@ async function loadBundle(run: LoadRun, file: string, bundle: FhirResource): Pro
   if (puts.length > 0) addSummary(run.report, await run.store.ingest(puts));
 }
 
-/** Add a batch's counts to the load's totals. */
-export function addSummary(report: LoadReport, s: IngestSummary): void {
+/** Add a batch's counts to the load's totals (or to other counts). */
+export function addSummary(report: IngestSummary, s: IngestSummary): void {
   report.created += s.created;
   report.updated += s.updated;
   report.unchanged += s.unchanged;

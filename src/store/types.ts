@@ -254,6 +254,12 @@ export interface DeletedOptions {
   patients?: string[] | 'all';
 }
 
+/** Options of `ResourceStore.ingestPrepared`. */
+export interface IngestPreparedOptions {
+  /** Leave the transaction open for the batches that follow (a store may commit anyway). */
+  keepOpen?: boolean;
+}
+
 /** The resource store: one interface, one implementation per database (DESIGN.md §1). */
 export interface ResourceStore {
   /** Create a resource with a server-assigned id. */
@@ -267,8 +273,15 @@ export interface ResourceStore {
    * `texts[i]`, when given, is the JSON text `resources[i]` was parsed from (saves a serialization).
    */
   ingest(resources: FhirResource[], texts?: string[]): Promise<IngestSummary>;
-  /** `ingest` for a batch prepared elsewhere (the loader prepares them on a worker thread). */
-  ingestPrepared(batch: PreparedBatch): Promise<IngestSummary>;
+  /**
+   * `ingest` for a batch prepared elsewhere (the loader prepares them on a worker thread). With
+   * `keepOpen`, a store may leave the batch in an open transaction that later batches join; they are
+   * committed together by `commitPrepared` (or the next call without `keepOpen`). A batch that fails
+   * rolls back every batch of its transaction, so a transaction never holds part of a batch.
+   */
+  ingestPrepared(batch: PreparedBatch, options?: IngestPreparedOptions): Promise<IngestSummary>;
+  /** Commit the batches `ingestPrepared` left open; nothing when there are none. */
+  commitPrepared(): Promise<void>;
   /** Read the current version. */
   read(type: string, id: string): Promise<ReadResult>;
   /** Read one version, current or historical. */

@@ -14,7 +14,7 @@ export function registerLoad(program: Command): void {
     .description('load NDJSON (plain or .gz) and FHIR Bundle files or folders into the store')
     .argument('<paths...>', 'files or folders')
     .option('--db <path-or-url>', 'SQLite database file or postgres:// URL (env FHIRHOSE_DB)')
-    .option('--batch <n>', 'at most this many resources per transaction (default 50000)', (v) =>
+    .option('--batch <n>', 'at most this many resources per batch (default 50000)', (v) =>
       Number.parseInt(v, 10),
     )
     .option('--quiet', 'no progress lines')

@@ -123,12 +123,16 @@ export class PostgresStore extends ReaderStore implements ResourceStore {
     return this.ingestPrepared(builder.build({ sortByKey: true }));
   }
 
+  /** Commits each batch: `keepOpen` is not taken up (a transaction here spans one pooled connection). */
   async ingestPrepared(batch: PreparedBatch): Promise<IngestSummary> {
     if (batch.rows === 0) return { created: 0, updated: 0, unchanged: 0 };
     const summary = await this.writeBatch(batch);
     await this.maintainAfter(summary.created + summary.updated);
     return summary;
   }
+
+  /** Nothing to do: `ingestPrepared` commits each batch. */
+  async commitPrepared(): Promise<void> {}
 
   /**
    * Analyze once the rows written since the last time reach as many as were written before (and at

@@ -19,6 +19,7 @@ import type { PreparedBatch } from '../prepared-batch.js';
 import type {
   BlockOptions,
   DeletedOptions,
+  IngestPreparedOptions,
   IngestSummary,
   MemberBatch,
   MemberOptions,
@@ -60,6 +61,8 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
   private readonly writer: SqliteWriter | undefined;
   private readonly checkpointer: SqliteCheckpointer | undefined;
   private bulk = false;
+  /** A transaction of `ingestPrepared` batches is open, for `commitPrepared` to commit. */
+  private held = false;
   protected readonly reader: SqliteReader;
   private readonly now: () => number;
 
@@ -106,13 +109,12 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
 
   /** Run `fn` in a write transaction that holds the write lock from its start. */
   private inWrite<T>(fn: (at: number) => T): T {
+    // Loaded batches still open go first: a write never joins, nor waits on, a transaction of its own connection.
+    this.commitHeld();
     try {
       return this.db.transaction(() => fn(this.w.tick(this.now()))).immediate();
     } catch (err) {
-      if (err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_')) {
-        throw new StoreError('database write failed', { cause: err, retryable: err.code === 'SQLITE_BUSY' });
-      }
-      throw err;
+      throw writeError(err);
     }
   }
 
@@ -142,14 +144,49 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
    * a larger page cache, which keeps the randomly written index pages between batches (loading 1M
    * resources took a sixth less CPU than with 16 MiB), and WAL checkpoints on a thread of their own.
    */
-  async ingestPrepared(batch: PreparedBatch): Promise<IngestSummary> {
+  async ingestPrepared(batch: PreparedBatch, options: IngestPreparedOptions = {}): Promise<IngestSummary> {
     if (!this.bulk) {
       this.bulk = true;
       this.db.pragma(`cache_size = -${BULK_PAGE_CACHE_KIB}`);
     }
-    const summary = this.inWrite((at) => this.w.writeBatch(batch, at));
-    this.checkpointer?.afterCommit();
+    let summary: IngestSummary;
+    try {
+      if (!this.held) {
+        this.db.exec('BEGIN IMMEDIATE');
+        this.held = true;
+      }
+      summary = this.w.writeBatch(batch, this.w.tick(this.now()));
+    } catch (err) {
+      // The batch's rows must not reach a commit: nor may the batches it would have joined.
+      this.held = false;
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw writeError(err);
+    }
+    if (!options.keepOpen) this.commitHeld();
     return summary;
+  }
+
+  /**
+   * Several batches in one transaction write the randomly keyed index pages (the `(type, id)` key,
+   * the compartment) to the WAL once per transaction instead of once per batch, and the checkpoint
+   * thread copies them once: loading 1M generated resources in transactions of 64 MiB of batches
+   * wrote 4.4 GB to disk instead of 12-13 GB, and took 31.5-34.4 s of CPU instead of 39.2-40.3 s
+   * (runs alternated with the build that committed each batch, 2 shared cores).
+   */
+  async commitPrepared(): Promise<void> {
+    this.commitHeld();
+  }
+
+  private commitHeld(): void {
+    if (!this.held) return;
+    this.held = false;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw writeError(err);
+    }
+    this.checkpointer?.afterCommit();
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
@@ -204,7 +241,12 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
     return { count, bounds: count > rowsPerRange ? this.reader.rangeBoundaries(type, rowsPerRange) : [] };
   }
 
+  /** Batches `ingestPrepared` left open and no one committed are rolled back. */
   async close(): Promise<void> {
+    if (this.held && this.db.open) {
+      this.held = false;
+      this.db.exec('ROLLBACK');
+    }
     await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
@@ -213,6 +255,14 @@ export class SqliteStore extends ReaderStore implements ResourceStore {
 /** Open (creating and migrating if needed) the embedded SQLite store at `path`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(path, options);
+}
+
+/** A driver error of a write as a `StoreError` (retryable when the database was busy); others as they are. */
+function writeError(err: unknown): unknown {
+  if (err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_')) {
+    return new StoreError('database write failed', { cause: err, retryable: err.code === 'SQLITE_BUSY' });
+  }
+  return err;
 }
 
 /**
