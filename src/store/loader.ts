@@ -185,7 +185,14 @@ class HeldWrites {
 
   async write(batch: PreparedBatch): Promise<void> {
     const keepOpen = this.bytes + batch.json.byteLength < this.run.transactionBytes;
-    const summary = await this.run.store.ingestPrepared(batch, { keepOpen });
+    let summary: IngestSummary;
+    try {
+      summary = await this.run.store.ingestPrepared(batch, { keepOpen });
+    } catch (err) {
+      // The store rolled back the batches held with it: they were never loaded, so never counted.
+      this.reset();
+      throw err;
+    }
     addSummary(this.held, summary);
     this.bytes += batch.json.byteLength;
     if (!keepOpen) this.counted();
@@ -198,6 +205,10 @@ class HeldWrites {
 
   private counted(): void {
     addSummary(this.run.report, this.held);
+    this.reset();
+  }
+
+  private reset(): void {
     this.held.created = this.held.updated = this.held.unchanged = 0;
     this.bytes = 0;
   }

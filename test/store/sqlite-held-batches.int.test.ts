@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../../src/store/index.js';
+import { loadPaths, openSqliteStore } from '../../src/store/index.js';
+import type { LoadReport } from '../../src/store/index.js';
 import type { SqliteStore } from '../../src/store/index.js';
 import { BatchBuilder } from '../../src/store/prepared-batch.js';
 import type { PreparedBatch } from '../../src/store/prepared-batch.js';
@@ -87,6 +88,34 @@ describe('SqliteStore batches held open by the loader', () => {
     await store.ingestPrepared(batchOf(['o4']));
     assert.equal(counts(path).resources, 1);
     assert.equal((await store.read('Observation', 'o1')).status, 'missing');
+  });
+
+  test('a load whose batch fails counts only what was committed before the held batches', async (t) => {
+    const { store, path } = openTemp(t);
+    // Row o25 is refused: its batch and the batches held with it roll back; what came before stays.
+    store.db.exec(
+      "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.resource WHEN NEW.id = 'o25' " +
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    );
+    const dir = tempDir(t);
+    writeFileSync(
+      join(dir, 'Observation.ndjson'),
+      ndjson(Array.from({ length: 40 }, (_, i) => makeObservation(`o${String(i).padStart(2, '0')}`, 'p1'))),
+    );
+    // The report object itself, as the loader last left it (not a copy taken at a progress call).
+    let last: LoadReport | undefined;
+    await assert.rejects(
+      loadPaths(store, [dir], {
+        batchSize: 5,
+        transactionBytes: 2_000,
+        workers: 1,
+        onProgress: (r) => (last = r),
+      }),
+      { code: 'FHIRHOSE_ERR_STORE' },
+    );
+    const loaded = counts(path).resources;
+    assert.ok(loaded > 0 && loaded < 25, `some transactions committed before the failure: ${loaded}`);
+    assert.equal(last?.created, loaded, 'the report counts the committed rows, no more');
   });
 
   test('close rolls back batches no one committed', async (t) => {
