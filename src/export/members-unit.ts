@@ -1,4 +1,4 @@
-import type { MemberOptions, MemberRidOptions, StoredResource } from '../store/index.js';
+import type { MemberOptions, MemberRidOptions, NdjsonChunk, StoredResource } from '../store/index.js';
 import type { NdjsonSeries } from '../storage/index.js';
 import { resolveChunk } from './attachment-urls.js';
 import { RefCollector } from './ref-collector.js';
@@ -71,7 +71,7 @@ export async function runMemberRange(run: UnitRun<'memberRange'>): Promise<UnitR
  * back after a batch that `resumeAt` names a position for, the files so far are committed and the
  * unit checkpoints there.
  */
-async function writeBatches<B extends { types: Map<string, MemberChunk> }>(
+async function writeBatches<B extends { types: Map<string, NdjsonChunk> }>(
   run: Pick<UnitRun, 'ctx' | 'job' | 'unit' | 'compiled' | 'checkpoint'>,
   batches: AsyncIterable<B>,
   how: {
@@ -118,20 +118,13 @@ async function writeBatches<B extends { types: Map<string, MemberChunk> }>(
   throw new UnitYieldedError('checkpointed to let another client run');
 }
 
-/** One type's rows of a batch as NDJSON; `release` hands the buffer back once it is written. */
-interface MemberChunk {
-  rows: number;
-  bytes: Buffer;
-  release?: () => void;
-}
-
 /** One type's rows of a batch into its series: as bytes, or parsed when the request needs it. */
 async function writeChunk(
   ctx: UnitContext,
   compiled: CompiledRequest,
   to: { out: NdjsonSeries; refs: RefCollector },
   type: string,
-  chunk: MemberChunk,
+  chunk: NdjsonChunk,
 ): Promise<void> {
   const { out } = to;
   // Supporting references are collected from what is written, as the type path does; not from

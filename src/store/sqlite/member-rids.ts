@@ -1,10 +1,9 @@
 import type Database from 'better-sqlite3';
 import { compartmentOwners } from '../compartment-check.js';
-import { provenanceVersionTargets } from '../member-batches.js';
 import { NdjsonChunkFiller } from '../ndjson-chunks.js';
 import type { MemberRidBatch, MemberRidOptions } from '../types.js';
+import { MAX_TIME, TIME, versionTargetPatients } from './members.js';
 
-const MAX_TIME = 8.64e15;
 /**
  * Rows per snapshot: large enough that a batch's fixed queries (history, Provenance) cost little per
  * row, small enough that a batch of typical rows stays near 1 MiB.
@@ -16,8 +15,6 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const TYPE_CHUNK_BYTES = 64 * 1024;
 /** Members whose compartments are counted to place the range bounds: enough to even out patients. */
 const SAMPLE_MEMBERS = 256;
-
-const TIME = `+r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until`;
 
 /**
  * The row ids of a range's members' compartments and of the members' own Patient rows, each once, in
@@ -73,10 +70,6 @@ const PROVENANCE_HISTORY_SQL = `SELECT r.id, r.json FROM resource_history r
   WHERE r.type = 'Provenance' AND r.ended > @asOf AND r.last_updated <= @asOf
     AND ((r.rid > @lo AND r.rid <= @hi) OR (@unkeyed AND r.rid IS NULL))`;
 
-/** The compartments of one resource in the current data (a superseded Provenance's target). */
-const OWNERS_SQL = `SELECT c.patient_id FROM resource x CROSS JOIN compartment c ON c.rid = x.rid
-  WHERE x.type = ? AND x.id = ?`;
-
 /** `ResourceStore.memberRidBounds` on SQLite: bounds from the compartments of a spread sample of members. */
 export function memberRidBoundsSqlite(
   db: Database.Database,
@@ -111,13 +104,12 @@ export function memberRidBoundsSqlite(
  */
 export function* readMemberRidsSqlite(db: Database.Database, o: MemberRidOptions): Generator<MemberRidBatch> {
   const members = new Set(o.members);
-  const membersJson = JSON.stringify(o.members);
   const upTo = o.upTo ?? Number.MAX_SAFE_INTEGER;
   const batchRows = Math.max(1, o.batchRows ?? RIDS_PER_BATCH);
   const rids = db
     .prepare<Record<string, unknown>, number>(RIDS_SQL)
     .pluck()
-    .all({ members: membersJson, after: o.after, upTo });
+    .all({ members: JSON.stringify(o.members), after: o.after, upTo });
   const base = {
     types: JSON.stringify(o.types),
     asOf: o.asOf,
@@ -184,23 +176,20 @@ function provenanceFinder(
   targetTypes: string[],
   members: ReadonlySet<string>,
 ): (range: Record<string, unknown>, targeted: string[]) => string[] {
-  const types = new Set(targetTypes);
   const hits = db.prepare<Record<string, unknown>, string>(PROVENANCE_HIT_SQL).pluck();
   const history = db.prepare<Record<string, unknown>, [string, string]>(PROVENANCE_HISTORY_SQL).raw(true);
-  const owners = db.prepare<[string, string], string>(OWNERS_SQL).pluck();
+  const targetPatients = versionTargetPatients(db, new Set(targetTypes));
   return (range, targeted) => {
     const found = targeted.length > 0 ? hits.all({ rids: `[${targeted.join(',')}]`, asOf: range.asOf }) : [];
     // All rows first: the owner lookups are statements of their own.
     for (const [id, json] of history.all(range)) {
-      const { patients, lookups } = provenanceVersionTargets(json, types);
-      for (const t of lookups) patients.push(...owners.all(t.type, t.id));
-      if (patients.some((p) => members.has(p))) found.push(id);
+      if (targetPatients(json).some((p) => members.has(p))) found.push(id);
     }
     return found;
   };
 }
 
-/** Collects one batch's rows, given as text, as NDJSON chunks per type, encoded once into reused buffers. */
+/** Collects one batch's rows, given as text, as one NDJSON chunk per type, each row encoded once. */
 class TextSink {
   private readonly fillers = new Map<string, NdjsonChunkFiller>();
   /** UTF-16 units of the rows added: a byte count for ASCII JSON, a bound within 3x otherwise. */

@@ -2,11 +2,12 @@ import type Database from 'better-sqlite3';
 import { MemberOwnership, MemberSink, patientBatches, provenanceVersionTargets } from '../member-batches.js';
 import type { MemberBatch, MemberOptions } from '../types.js';
 
-const MAX_TIME = 8.64e15;
+/** Beyond any instant the stores stamp: the bound of a side the request leaves open. */
+export const MAX_TIME = 8.64e15;
 
 // The time terms carry a unary + so that SQLite reaches rows by rowid from the compartment index, not
 // by the (type, last_updated) scan index: a small member list touches few rows of each type.
-const TIME = `+r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until`;
+export const TIME = `+r.last_updated <= @asOf AND +r.last_updated > @since AND +r.last_updated < @until`;
 
 /** The members' own Patient rows. */
 const PATIENTS_SQL = `SELECT CAST(r.json AS BLOB) FROM resource r
@@ -68,6 +69,23 @@ const PROVENANCE_HISTORY_SQL = `SELECT r.json FROM resource_history r
 /** The compartments of one resource in the current data (a superseded Provenance's target). */
 const OWNERS_SQL = `SELECT c.patient_id FROM resource x CROSS JOIN compartment c ON c.rid = x.rid
   WHERE x.type = ? AND x.id = ?`;
+
+/**
+ * The patients a superseded Provenance version names through its targets of `types` (which the
+ * target index no longer describes): a Patient target names its patient, any other target the
+ * patients of its compartment in the current data.
+ */
+export function versionTargetPatients(
+  db: Database.Database,
+  types: ReadonlySet<string>,
+): (json: string) => string[] {
+  const owners = db.prepare<[string, string], string>(OWNERS_SQL).pluck();
+  return (json) => {
+    const { patients, lookups } = provenanceVersionTargets(json, types);
+    for (const t of lookups) patients.push(...owners.all(t.type, t.id));
+    return patients;
+  };
+}
 
 /**
  * `ResourceStore.readMembers` on SQLite: per batch of patients, their Patient rows, their compartments'
@@ -137,7 +155,7 @@ function provenanceReader(
   const hits = db.prepare<Record<string, unknown>, [number]>(PROVENANCE_HIT_SQL).raw(true);
   const current = db.prepare<Record<string, unknown>, [Buffer, string | null]>(PROVENANCE_SQL).raw(true);
   const history = db.prepare<Record<string, unknown>, [string]>(PROVENANCE_HISTORY_SQL).raw(true);
-  const owners = db.prepare<[string, string], [string]>(OWNERS_SQL).raw(true);
+  const targetPatients = versionTargetPatients(db, types);
   return (params, keys, { inBatch, sink }) => {
     // In key order, consecutive seeks of the target index share pages.
     keys.sort(([t1, i1], [t2, i2]) => (t1 !== t2 ? (t1 < t2 ? -1 : 1) : i1 < i2 ? -1 : i1 > i2 ? 1 : 0));
@@ -153,9 +171,7 @@ function provenanceReader(
     }
     // All rows first: the owner lookups are statements of their own.
     for (const [json] of history.all(params)) {
-      const { patients, lookups } = provenanceVersionTargets(json, types);
-      for (const t of lookups) for (const [p] of owners.all(t.type, t.id)) patients.push(p);
-      if (ownership.ownedBy(patients, inBatch)) sink.add('Provenance', Buffer.from(json));
+      if (ownership.ownedBy(targetPatients(json), inBatch)) sink.add('Provenance', Buffer.from(json));
     }
   };
 }
